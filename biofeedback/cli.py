@@ -24,10 +24,128 @@ class _Parser(argparse.ArgumentParser):
 
 # --------------------------------------------------------------------------- foundation
 
+def _speed(text: str) -> float | None:
+    """``--speed``: a multiple of real time, or ``max`` for as fast as possible."""
+    if text.strip().lower() == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--speed must be a number (e.g. 8) or max, not {text!r}") from None
+    if not (0 < value <= 1000):
+        raise argparse.ArgumentTypeError(f"--speed must be above 0, got {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
+def _add_chain_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--notch", type=int, choices=(50, 60), help="mains notch filter in Hz (off by default)")
+    p.add_argument("--rms-window", type=float, default=0.2, metavar="S", help="RMS window for the envelope (default 0.2 s)")
+
+
+def _chain_settings(args: argparse.Namespace):
+    from biofeedback.chain import ChainSettings
+    return ChainSettings(notch_hz=args.notch, rms_window_s=args.rms_window)
+
+
+def _add_record(sub) -> None:
+    p = sub.add_parser("record", help="record a session headless", description="Record from a source into a recording file, without a window.")
+    p.add_argument("--source", default="sim", metavar="SPEC", help="KIND[:NAME][?key=value&...], e.g. sim:hypertonic, serial:/dev/ttyUSB0?device=openbci-cyton, replay:FILE (default sim)")
+    p.add_argument("--duration", type=_positive, metavar="SECONDS", help="how long to record (required unless --protocol gives it)")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="X", help="simulated or replayed sources: multiple of real time, or max (default 1)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the new recording file (never overwritten)")
+    p.add_argument("--client", default="", help="client name or alias stored with the recording")
+    _add_chain_options(p)
+    p.set_defaults(func=cmd_record)
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from biofeedback.session import record_headless
+    if args.duration is None:
+        raise UserError("--duration SECONDS is required")
+    result = record_headless(args.source, args.out, duration_s=args.duration, speed=args.speed,
+                             settings=_chain_settings(args), client=args.client)
+    print(result.summary_line())
+    return 0 if result.error is None else 2
+
+
+def _add_info(sub) -> None:
+    p = sub.add_parser("info", help="describe a recording", description="Describe a recording: channels, duration, events, and whether it was closed cleanly.")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=cmd_info)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from biofeedback.recording import Recording, describe
+    with Recording.open(args.file) as rec:
+        print(describe(rec))
+    return 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a recording to CSV", description="Export a recording.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=("csv",), default="csv")
+    p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument("--processed", action="store_true", help="CSV: add the envelope columns (<channel>_envelope_<unit>)")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from biofeedback.csvio import export_csv
+    from biofeedback.recording import Recording
+    with Recording.open(args.file) as rec:
+        rows = export_csv(rec, args.out, processed=args.processed)
+    print(f"exported {rows} samples to {args.out}")
+    return 0
+
+
+def _add_import(sub) -> None:
+    p = sub.add_parser("import", help="import a CSV file as a recording", description="Import a file from another program as a recording.")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.set_defaults(func=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from biofeedback.csvio import import_csv
+    n = import_csv(args.path, args.out)
+    print(f"imported {n} samples into {args.out}")
+    return 0
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="measure speed and memory", description="Measure the signal chain, recording load time and (if the GUI is installed) the live display.")
+    p.add_argument("--quick", action="store_true", help="shorter runs (for a smoke test)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from biofeedback.bench import format_report, run_bench
+    figures = run_bench(quick=args.quick)
+    if args.json:
+        import json
+        print(json.dumps(figures, indent=2))
+    else:
+        print(format_report(figures))
+    return 0
+
+
 
 # --------------------------------------------------------------------------- registry
 
 SUBCOMMANDS: list = [
+    _add_record, _add_info, _add_export, _add_import, _add_bench,
 ]
 
 

@@ -87,7 +87,7 @@ class Pacer:
     def position(self) -> int:
         """Sample index the timeline has reached now."""
         if self._anchor_wall is None or self.paused or self.speed is None:
-            return self._issued if self.speed is None or self._anchor_wall is None else self._anchor_sample
+            return self._issued
         elapsed = self._clock() - self._anchor_wall
         return self._anchor_sample + int(elapsed * self.speed * self.rate)
 
@@ -98,8 +98,9 @@ class Pacer:
         if self.speed is None:
             n = self.max_chunk
         else:
-            n = max(0, min(self.position() - self._issued, self.max_chunk * 4))
-            if self.position() - self._issued > self.max_chunk * 4:
+            behind = self.position() - self._issued
+            n = max(0, min(behind, self.max_chunk * 4))
+            if behind > self.max_chunk * 4:
                 # fell far behind (machine asleep, debugger): skip ahead rather than burst
                 self._anchor_wall = self._clock()
                 self._anchor_sample = self._issued + n
