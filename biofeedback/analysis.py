@@ -1,0 +1,468 @@
+"""Recording -> phases -> metrics -> summary: the numbers of a guided session, and a plain table of them.
+
+Public entry points:
+
+- :func:`analyze(recording, protocol=None)` -> result dict (``summary``, ``phases``, ``trials``, ...)
+- :func:`summarize(recording, protocol=None)` -> the ``summary`` dict alone, as stored in a
+  recording's meta ``"summary"`` at the end of a guided session
+- :func:`analyze_arrays(data, info, spans, ...)` -> the same from arrays in memory
+- :func:`format_table(result)` -> readable aligned text
+
+The ``summary`` dict (stable; values are numbers, or None when a measure does not apply or the
+session did not reach it). ``<u>`` is the unit suffix of the main channel: ``uv`` for EMG,
+``cmh2o`` for pressure::
+
+    protocol, channel, unit, phases_from ("events" | "protocol")
+    resting_tone_<u>          pre-baseline mean of the envelope
+    resting_sd_<u>            pre-baseline SD
+    resting_variability_pct   pre-baseline coefficient of variation
+    post_resting_tone_<u>, post_resting_variability_pct, post_pre_ratio (post / pre mean)
+    release_threshold_<u>     top of the release band used for release latency (pre mean + 2 SD)
+    contraction_peak_<u>      mean over trials of each contraction's peak
+    contraction_max_<u>       highest peak of the session
+    contraction_mean_<u>      mean over trials of each work mean (first second left out)
+    onset_latency_s           mean over trials (cue -> 75 % of the work mean)
+    release_latency_s         mean over trials that released (rest cue -> release band)
+    release_37_latency_s      mean over trials (rest cue -> 37.5 % of the work mean)
+    trials, trials_released, trials_not_released, trials_slow_release (> 2 s), trials_no_onset
+    time_in_band_pct          mean over steps with a target band of the share spent inside it
+    time_in_release_band_pct, time_in_contraction_band_pct
+    contraction_band_<u> [low, high], release_band_<u> high, bands_from ("recording" | "session")
+    endurance_mean_<u>, endurance_decline_pct, endurance_median_freq_start_hz,
+    endurance_median_freq_slope_hz_per_s (EMG only)
+    abd_coactivation_pct      abdominal / pelvic-floor mean over contractions, % (when an abd channel exists)
+    envelope_delay_s          lag of the envelope behind the muscle (half the RMS window; part of the latencies)
+    by_phase                  {phase: {rest_mean_<u>, rest_cv_pct, work_mean_<u>, peak_<u>,
+                                       onset_latency_s, release_latency_s, time_in_band_pct}}
+    channels                  {name: the same keys for every analysed channel}
+
+When a pressure channel is recorded beside EMG, its unit-suffixed keys (``resting_tone_cmh2o``, ...)
+are copied to the top level too. This module never imports Qt.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from biofeedback import metrics as m
+from biofeedback.errors import UserError
+from biofeedback.protocols import CONTRACTION_KINDS, Protocol, Step, load_protocol, timeline
+from biofeedback.stream import Event, StreamInfo
+
+#: Default contraction band when the recording holds none: this share of the session's highest peak.
+DEFAULT_CONTRACTION_BAND = (0.40, 0.70)
+_RELEASE_KINDS = ("rest", "release", "breathe")
+
+
+@dataclass(frozen=True)
+class Span:
+    """One step on the recording's clock."""
+
+    index: int
+    start_s: float
+    end_s: float
+    step: Step
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+# --------------------------------------------------------------------------- phases
+
+def spans_from_events(events: Iterable[Event], end_s: float, t0_s: float = 0.0) -> list[Span]:
+    """Steps from recorded ``step`` events; each lasts until the next step, its own end, or the recording's end."""
+    steps = sorted((e for e in events if e.kind == "step"), key=lambda e: e.time_s)
+    ends = [e.time_s - t0_s for e in events if e.kind == "protocol" and e.label == "end"]
+    spans: list[Span] = []
+    for i, ev in enumerate(steps):
+        step = Step.from_event_data(ev.data, ev.label)
+        start = ev.time_s - t0_s
+        stop = start + step.duration_s if step.duration_s > 0 else end_s
+        if i + 1 < len(steps):
+            stop = min(stop, steps[i + 1].time_s - t0_s) if step.duration_s > 0 else steps[i + 1].time_s - t0_s
+        later_ends = [e for e in ends if e > start]
+        if later_ends:
+            stop = min(stop, min(later_ends))
+        stop = min(stop, end_s)
+        if stop > start:
+            spans.append(Span(int(ev.data.get("index", i)), start, stop, step))
+    return spans
+
+
+def spans_from_protocol(protocol: Protocol, end_s: float, start_s: float = 0.0) -> list[Span]:
+    """Steps from a protocol's timeline laid from ``start_s`` (cut at the end of the recording)."""
+    return [Span(i, a, min(b, end_s), st) for i, (a, b, st) in enumerate(timeline(protocol, start_s)) if a < end_s]
+
+
+# --------------------------------------------------------------------------- bands from meta
+
+def _unit_suffix(unit: str) -> str:
+    return "cmh2o" if unit.lower().startswith("cmh2o") else "uv"
+
+
+def _recorded_bands(meta: dict, channel: str) -> tuple[tuple[float | None, float | None] | None, float | None]:
+    """(contraction (low, high), release high) stored with the recording, if any.
+
+    Accepts ``meta["bands"]`` as ``{"contraction": [lo, hi], "release": hi | [lo, hi]}``, or the same keyed
+    by channel name (``{"pfm": {...}}``).
+    """
+    bands = meta.get("bands") if isinstance(meta, dict) else None
+    if not isinstance(bands, dict):
+        return None, None
+    if channel in bands and isinstance(bands[channel], dict):
+        bands = bands[channel]
+    contraction = release = None
+    c = bands.get("contraction")
+    if isinstance(c, (list, tuple)) and len(c) == 2:
+        contraction = (None if c[0] is None else float(c[0]), None if c[1] is None else float(c[1]))
+    elif isinstance(c, dict) and ("low" in c or "high" in c):
+        contraction = (c.get("low"), c.get("high"))
+    r = bands.get("release")
+    if isinstance(r, (int, float)) and not isinstance(r, bool):
+        release = float(r)
+    elif isinstance(r, (list, tuple)) and len(r) == 2 and r[1] is not None:
+        release = float(r[1])
+    elif isinstance(r, dict) and r.get("high") is not None:
+        release = float(r["high"])
+    return contraction, release
+
+
+# --------------------------------------------------------------------------- one channel
+
+def _round(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, spans: list[Span], unit: str,
+                     meta: dict, channel: str, abd_env: np.ndarray | None) -> dict[str, Any]:
+    u = _unit_suffix(unit)
+    # Baselines: the pre_baseline phase, else the first release-band step before any contraction.
+    pre = [s for s in spans if s.step.phase == "pre_baseline"]
+    if not pre:
+        for s in spans:
+            if s.step.is_contraction:
+                break
+            if s.step.kind in _RELEASE_KINDS:
+                pre = [s]
+                break
+    post = [s for s in spans if s.step.phase == "post_baseline"]
+
+    def pooled(group: list[Span]) -> m.RestStats:
+        parts = [m.window(env, rate, s.start_s + min(m.SETTLE_S, 0.5 * s.duration_s), s.end_s) for s in group]
+        return m.stats_of(np.concatenate(parts)) if parts else m.RestStats(None, None, None, 0)
+
+    pre_stats, post_stats = pooled(pre), pooled(post)
+    threshold = (m.release_threshold(pre_stats.mean, pre_stats.sd)
+                 if pre_stats.mean is not None and pre_stats.sd is not None else None)
+
+    # Contractions and the rest that follows each: the trials.
+    rows: list[dict[str, Any]] = []
+    trials: list[dict[str, Any]] = []
+    for k, s in enumerate(spans):
+        row: dict[str, Any] = {"index": s.index, "phase": s.step.phase, "trial": s.step.trial, "kind": s.step.kind,
+                               "cue": s.step.cue, "band": s.step.band, "window": s.step.window,
+                               "start_s": round(s.start_s, 3), "duration_s": round(s.duration_s, 3)}
+        rs = m.rest_stats(env, rate, s.start_s, s.end_s)
+        row[f"mean_{u}"], row[f"sd_{u}"], row["cv_pct"] = _round(rs.mean), _round(rs.sd), _round(rs.cv_pct, 1)
+        row["flags"] = []
+        rows.append(row)
+        if not s.step.is_contraction:
+            continue
+        nxt = spans[k + 1] if k + 1 < len(spans) else None
+        follows = nxt is not None and nxt.step.kind in _RELEASE_KINDS and abs(nxt.start_s - s.end_s) < 0.5
+        cs = m.contraction_stats(env, rate, s.start_s, s.end_s, nxt.end_s if follows else None)
+        row[f"peak_{u}"], row[f"work_mean_{u}"] = _round(cs.peak), _round(cs.work_mean)
+        row["onset_latency_s"] = _round(cs.onset_latency_s)
+        row["flags"] = list(cs.flags)
+        trial = {"phase": s.step.phase, "trial": s.step.trial, "index": s.index, "start_s": round(s.start_s, 3),
+                 f"peak_{u}": row[f"peak_{u}"], f"work_mean_{u}": row[f"work_mean_{u}"],
+                 "onset_latency_s": row["onset_latency_s"], "release_latency_s": None,
+                 "release_37_latency_s": None, "flags": list(cs.flags)}
+        if abd_env is not None:
+            row["abd_coactivation_pct"] = trial["abd_coactivation_pct"] = _round(
+                m.coactivation_pct(env, abd_env, rate, s.start_s, s.end_s), 1)
+        if s.step.kind == "hold" and s.duration_s >= 10.0:
+            es = m.endurance_stats(env, filtered, rate, s.start_s, s.end_s)
+            row.update({f"endurance_mean_{u}": _round(es.mean), "endurance_decline_pct": _round(es.amplitude_decline_pct, 1),
+                        "endurance_median_freq_start_hz": _round(es.median_freq_start_hz, 1),
+                        "endurance_median_freq_slope_hz_per_s": _round(es.median_freq_slope_hz_per_s, 4)})
+        if follows:
+            rel = m.release_stats(env, rate, nxt.start_s, nxt.end_s, threshold, cs.work_mean)
+            trial["release_latency_s"] = _round(rel.release_latency_s)
+            trial["release_37_latency_s"] = _round(rel.release_37_latency_s)
+            trial["flags"] += list(rel.flags)
+            trial["_rest_index"] = k + 1
+        else:
+            trial["flags"].append("no_rest_after")
+        trials.append(trial)
+    for t in trials:
+        k = t.pop("_rest_index", None)
+        if k is not None:
+            rows[k]["release_latency_s"] = t["release_latency_s"]
+            rows[k]["release_37_latency_s"] = t["release_37_latency_s"]
+            rows[k]["flags"] = [f for f in t["flags"] if f in ("not_released", "slow_release", "not_below_37")]
+
+    # Bands: what the patient aimed at (stored with the recording), else from this session.
+    rec_contraction, rec_release = _recorded_bands(meta, channel)
+    peaks = [t[f"peak_{u}"] for t in trials if t[f"peak_{u}"] is not None]
+    if rec_contraction is not None or rec_release is not None:
+        bands_from = "recording"
+    else:
+        bands_from = "session"
+    contraction_band = rec_contraction or (
+        (DEFAULT_CONTRACTION_BAND[0] * max(peaks), DEFAULT_CONTRACTION_BAND[1] * max(peaks)) if peaks else None)
+    release_high = rec_release if rec_release is not None else threshold
+    tib_release, tib_contraction = [], []
+    for s, row in zip(spans, rows):
+        tib = None
+        if s.step.band == "release" and release_high is not None:
+            tib = m.time_in_band_pct(env, rate, s.start_s, s.end_s, None, release_high)
+            tib_release.append(tib)
+        elif s.step.band == "contraction" and contraction_band is not None:
+            tib = m.time_in_band_pct(env, rate, s.start_s, s.end_s, *contraction_band)
+            tib_contraction.append(tib)
+        row["time_in_band_pct"] = _round(tib, 1)
+
+    def trial_mean(key: str) -> float | None:
+        return m.mean_of(t[key] for t in trials)
+
+    summary: dict[str, Any] = {
+        "channel": channel, "unit": unit,
+        f"resting_tone_{u}": _round(pre_stats.mean), f"resting_sd_{u}": _round(pre_stats.sd),
+        "resting_variability_pct": _round(pre_stats.cv_pct, 1),
+        f"post_resting_tone_{u}": _round(post_stats.mean), "post_resting_variability_pct": _round(post_stats.cv_pct, 1),
+        "post_pre_ratio": _round(post_stats.mean / pre_stats.mean if post_stats.mean is not None and pre_stats.mean
+                                 else None),
+        f"release_threshold_{u}": _round(threshold),
+        f"contraction_peak_{u}": _round(trial_mean(f"peak_{u}")),
+        f"contraction_max_{u}": _round(max(peaks) if peaks else None),
+        f"contraction_mean_{u}": _round(trial_mean(f"work_mean_{u}")),
+        "onset_latency_s": _round(trial_mean("onset_latency_s")),
+        "release_latency_s": _round(trial_mean("release_latency_s")),
+        "release_37_latency_s": _round(trial_mean("release_37_latency_s")),
+        "trials": len(trials),
+        "trials_released": sum(1 for t in trials if t["release_latency_s"] is not None),
+        "trials_not_released": sum(1 for t in trials if "not_released" in t["flags"]),
+        "trials_slow_release": sum(1 for t in trials if "slow_release" in t["flags"]),
+        "trials_no_onset": sum(1 for t in trials if "no_onset" in t["flags"]),
+        "time_in_band_pct": _round(m.mean_of(tib_release + tib_contraction), 1),
+        "time_in_release_band_pct": _round(m.mean_of(tib_release), 1),
+        "time_in_contraction_band_pct": _round(m.mean_of(tib_contraction), 1),
+        f"contraction_band_{u}": [_round(v) for v in contraction_band] if contraction_band else None,
+        f"release_band_{u}": _round(release_high),
+        "bands_from": bands_from,
+    }
+    endurance = [r for r in rows if f"endurance_mean_{u}" in r]
+    summary[f"endurance_mean_{u}"] = _round(m.mean_of(r[f"endurance_mean_{u}"] for r in endurance))
+    for key in ("endurance_decline_pct", "endurance_median_freq_start_hz", "endurance_median_freq_slope_hz_per_s"):
+        summary[key] = _round(m.mean_of(r[key] for r in endurance), 4)
+    if abd_env is not None:
+        summary["abd_coactivation_pct"] = _round(m.mean_of(t.get("abd_coactivation_pct") for t in trials), 1)
+    summary["by_phase"] = _by_phase(rows, trials, u)
+    return {"summary": summary, "phases": rows, "trials": trials}
+
+
+def _by_phase(rows: list[dict], trials: list[dict], u: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for phase in dict.fromkeys(r["phase"] for r in rows):
+        rest = [r for r in rows if r["phase"] == phase and r["band"] == "release"]
+        work = [r for r in rows if r["phase"] == phase and r["kind"] in CONTRACTION_KINDS]
+        tr = [t for t in trials if t["phase"] == phase]
+        band_rows = [r for r in rows if r["phase"] == phase]
+        out[phase] = {
+            f"rest_mean_{u}": _round(m.mean_of(r[f"mean_{u}"] for r in rest)),
+            "rest_cv_pct": _round(m.mean_of(r["cv_pct"] for r in rest), 1),
+            f"work_mean_{u}": _round(m.mean_of(r.get(f"work_mean_{u}") for r in work)),
+            f"peak_{u}": _round(m.mean_of(r.get(f"peak_{u}") for r in work)),
+            "onset_latency_s": _round(m.mean_of(t["onset_latency_s"] for t in tr)),
+            "release_latency_s": _round(m.mean_of(t["release_latency_s"] for t in tr)),
+            "time_in_band_pct": _round(m.mean_of(r.get("time_in_band_pct") for r in band_rows), 1),
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- whole recording
+
+def _chain_settings(meta: dict):
+    from biofeedback.chain import ChainSettings
+    for key in ("chain", "chain_settings", "settings"):
+        value = meta.get(key) if isinstance(meta, dict) else None
+        if isinstance(value, dict):
+            try:
+                return ChainSettings.from_dict(value)
+            except (TypeError, ValueError, KeyError):
+                continue
+    return ChainSettings()
+
+
+def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: dict | None = None,
+                   settings=None, envelope: np.ndarray | None = None, filtered: np.ndarray | None = None,
+                   protocol_name: str = "", phases_from: str = "events") -> dict[str, Any]:
+    """Metrics for every pelvic-floor and pressure channel of a recording held in memory.
+
+    ``data`` is raw (n, channels) in physical units. Pass ``envelope``/``filtered`` when they are already
+    computed; otherwise the signal chain computes them offline with ``settings`` (or those in ``meta``).
+    """
+    meta = dict(meta or {})
+    if envelope is None or filtered is None:
+        from biofeedback.chain import envelope_offline
+        settings = settings if settings is not None else _chain_settings(meta)
+        filtered, envelope = envelope_offline(np.asarray(data, dtype=np.float64), info, settings)
+    rms_window_s = float(getattr(settings, "rms_window_s", 0.2) if settings is not None else 0.2)
+    names = info.names
+    abd_env = envelope[:, names.index("abd")] if "abd" in names else None
+    order = [i for i, c in enumerate(info.channels) if c.name == "pfm"]
+    order += [i for i, c in enumerate(info.channels) if c.is_emg and c.name not in ("pfm", "abd")]
+    order += [i for i, c in enumerate(info.channels) if c.kind == "pressure"]
+    if not order:
+        raise UserError("this recording has no pelvic-floor or pressure channel to analyse")
+    if not spans:
+        raise UserError("no exercise steps fall inside this recording; give --protocol NAME or check the file")
+    per_channel: dict[str, dict[str, Any]] = {}
+    for i in order:
+        ch = info.channels[i]
+        res = _analyze_channel(envelope[:, i], filtered[:, i] if ch.kind == "emg" else None, info.rate, spans,
+                               ch.unit, meta, ch.name, abd_env if ch.is_emg and ch.name != "abd" else None)
+        res["summary"]["envelope_delay_s"] = round(rms_window_s / 2.0, 3) if ch.is_emg else None
+        per_channel[ch.name] = res
+    main_name = info.channels[order[0]].name
+    main = per_channel[main_name]
+    summary = {"protocol": protocol_name, "phases_from": phases_from, **main["summary"]}
+    for name, res in per_channel.items():
+        if name != main_name and info.channels[names.index(name)].kind == "pressure":
+            for key, value in res["summary"].items():
+                if key.endswith("_cmh2o"):
+                    summary[key] = value
+    summary["channels"] = {name: {k: v for k, v in res["summary"].items() if k != "by_phase"}
+                           for name, res in per_channel.items()}
+    return {"summary": summary, "phases": main["phases"], "trials": main["trials"],
+            "channels": {name: {"phases": res["phases"], "trials": res["trials"]} for name, res in per_channel.items()
+                         if name != main_name},
+            "duration_s": round(len(data) / info.rate, 3), "rate": info.rate}
+
+
+def _open(recording):
+    from biofeedback.recording import Recording
+    if isinstance(recording, (str, Path)):
+        return Recording.open(recording), True
+    return recording, False
+
+
+def analyze(recording, protocol: str | Protocol | None = None) -> dict[str, Any]:
+    """Full analysis of a recording (a :class:`~biofeedback.recording.Recording` or a path).
+
+    Phases come from the recording's ``step`` events; a recording without them takes ``protocol``'s
+    (or meta ``"protocol"``'s) timeline from its start.
+    """
+    rec, owned = _open(recording)
+    try:
+        meta = dict(rec.meta or {})
+        data = rec.read()
+        info = rec.info
+        end_s = len(data) / info.rate
+        t0 = float(meta.get("start_s", 0.0) or 0.0)
+        spans = spans_from_events(rec.events, end_s, t0_s=t0)
+        name = meta.get("protocol")
+        name = name.get("name") if isinstance(name, dict) else name
+        phases_from = "events"
+        if not spans:
+            proto = protocol if isinstance(protocol, Protocol) else None
+            if proto is None:
+                wanted = protocol or name
+                if not wanted:
+                    raise UserError("this recording has no exercise steps and no protocol; "
+                                    "give --protocol NAME (see 'biofeedback protocols')")
+                proto = load_protocol(str(wanted))
+            spans = spans_from_protocol(proto, end_s)
+            name = proto.name
+            phases_from = "protocol"
+        elif isinstance(protocol, Protocol):
+            name = name or protocol.name
+        elif protocol and not name:
+            name = str(protocol)
+        if not name:
+            name = next((e.data.get("protocol") for e in rec.events if e.kind == "step" and e.data.get("protocol")), "")
+        return analyze_arrays(data, info, spans, meta=meta, protocol_name=str(name or ""), phases_from=phases_from)
+    finally:
+        if owned:
+            rec.close()
+
+
+def summarize(recording, protocol: str | Protocol | None = None) -> dict[str, Any]:
+    """The session summary (see the module docstring for its keys): what the engine stores as meta ``summary``."""
+    return analyze(recording, protocol)["summary"]
+
+
+# --------------------------------------------------------------------------- text
+
+def _fmt(v: Any, nd: int = 2) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A readable aligned table of every step, then the session summary."""
+    s = result["summary"]
+    u = "cmh2o" if str(s.get("unit", "")).lower().startswith("cmh2o") else "uv"
+    unit = "cmH2O" if u == "cmh2o" else "µV"
+    cols = [("#", "index", 0), ("phase", "phase", 0), ("trial", "trial", 0), ("step", "kind", 0),
+            ("start s", "start_s", 1), ("dur s", "duration_s", 1), (f"mean {unit}", f"mean_{u}", 2),
+            ("CV %", "cv_pct", 1), (f"peak {unit}", f"peak_{u}", 2), (f"work {unit}", f"work_mean_{u}", 2),
+            ("onset s", "onset_latency_s", 2), ("release s", "release_latency_s", 2),
+            ("to 37.5% s", "release_37_latency_s", 2), ("in band %", "time_in_band_pct", 0), ("notes", "flags", 0)]
+    table = [[c[0] for c in cols]]
+    for row in result["phases"]:
+        cells = []
+        for _title, key, nd in cols:
+            v = row.get(key)
+            if key == "flags":
+                v = ", ".join(x.replace("_", " ") for x in v) if v else ""
+            elif key == "trial" and v is None:
+                v = ""
+            cells.append(_fmt(v, nd))
+        table.append(cells)
+    widths = [max(len(r[i]) for r in table) for i in range(len(cols))]
+    left = {0, 1, 3, len(cols) - 1}
+    lines = []
+    for j, r in enumerate(table):
+        lines.append("  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    summary_rows = [
+        ("Protocol", s.get("protocol") or "-"),
+        ("Channel", f"{s.get('channel')} ({s.get('unit')}); phases from {s.get('phases_from')}"),
+        ("Resting tone (pre)", f"{_fmt(s.get(f'resting_tone_{u}'))} {unit}, variability {_fmt(s.get('resting_variability_pct'), 1)} %"),
+        ("Resting tone (post)", f"{_fmt(s.get(f'post_resting_tone_{u}'))} {unit}, variability "
+                                f"{_fmt(s.get('post_resting_variability_pct'), 1)} %, post/pre {_fmt(s.get('post_pre_ratio'))}"),
+        ("Release band", f"at or below {_fmt(s.get(f'release_threshold_{u}'))} {unit} (pre-baseline mean + 2 SD)"),
+        ("Contraction", f"peak {_fmt(s.get(f'contraction_peak_{u}'))} {unit} (mean of trials), "
+                        f"work mean {_fmt(s.get(f'contraction_mean_{u}'))} {unit}"),
+        ("Onset latency", f"{_fmt(s.get('onset_latency_s'))} s"),
+        ("Release latency", f"{_fmt(s.get('release_latency_s'))} s to the release band, "
+                            f"{_fmt(s.get('release_37_latency_s'))} s to 37.5 % of work"),
+        ("Trials", f"{s.get('trials')}: {s.get('trials_released')} released, {s.get('trials_not_released')} not released, "
+                   f"{s.get('trials_slow_release')} slower than 2 s"),
+        ("Time in band", f"{_fmt(s.get('time_in_band_pct'), 1)} % (release {_fmt(s.get('time_in_release_band_pct'), 1)} %, "
+                         f"contraction {_fmt(s.get('time_in_contraction_band_pct'), 1)} %; bands from {s.get('bands_from')})"),
+    ]
+    if s.get(f"endurance_mean_{u}") is not None:
+        summary_rows.append(("Endurance", f"mean {_fmt(s.get(f'endurance_mean_{u}'))} {unit}, decline "
+                                          f"{_fmt(s.get('endurance_decline_pct'), 1)} %, median frequency slope "
+                                          f"{_fmt(s.get('endurance_median_freq_slope_hz_per_s'), 3)} Hz/s"))
+    if "abd_coactivation_pct" in s:
+        summary_rows.append(("Abdominal co-activation", f"{_fmt(s.get('abd_coactivation_pct'), 1)} % of pelvic floor"))
+    if "resting_tone_cmh2o" in s and u != "cmh2o":
+        summary_rows.append(("Pressure", f"resting {_fmt(s.get('resting_tone_cmh2o'))} cmH2O, peak "
+                                         f"{_fmt(s.get('contraction_peak_cmh2o'))} cmH2O"))
+    if s.get("envelope_delay_s"):
+        summary_rows.append(("Note", f"latencies include the envelope's lag of about {s['envelope_delay_s']:.2f} s"))
+    w = max(len(k) for k, _ in summary_rows)
+    lines += ["", "Summary"] + [f"  {k.ljust(w)}  {v}" for k, v in summary_rows]
+    return "\n".join(lines)

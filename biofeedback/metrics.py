@@ -1,0 +1,255 @@
+"""Clinical measures from an amplitude envelope and step timings (pure functions, no state, no Qt).
+
+Every function takes the envelope of one channel (µV for EMG, cmH2O for
+pressure) as a 1-D array sampled at ``rate`` with sample 0 at time 0, and
+times in seconds on that clock. NaN samples (lost data) are ignored.
+
+Definitions (Glazer assessment, Nu-Tek conventions, downtraining criteria):
+
+- Rest: mean, SD and coefficient of variation of the envelope over the rest
+  period, leaving out its first second (the filter and the previous
+  contraction settle).
+- Work mean: mean over the contraction step leaving out its first second
+  (half the step when it is 2 s or shorter); peak: the highest envelope value
+  from the cue until the step's end plus one second (the patient reacts late
+  and the envelope lags, so a quick flick peaks after its cue ended).
+- Onset latency: from the contract cue until the envelope first reaches 75 %
+  of that trial's work mean.
+- Release latency: from the rest cue until the envelope first is at or below
+  the release threshold (pre-baseline mean + 2 SD); the time to fall to
+  37.5 % of the trial's work mean is reported beside it. A trial that never
+  gets there within its rest step gives ``None`` and a flag, never a number.
+- Latencies are read on the envelope itself, as the patient and the clinic's
+  devices see it: a moving-RMS envelope lags the muscle by about half its
+  window (0.1 s for the default 200 ms), and that lag is part of the figure
+  (analysis reports it as ``envelope_delay_s``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import signal
+
+#: Onset: the envelope reaches this share of the trial's work mean.
+ONSET_SHARE = 0.75
+#: Second release measure: the envelope falls to this share of the trial's work mean.
+RELEASE_SHARE = 0.375
+#: Release band: at or below pre-baseline mean + this many SDs.
+RELEASE_SDS = 2.0
+#: A release slower than this is flagged (Nu-Tek flags trials over 2 s).
+SLOW_RELEASE_S = 2.0
+#: Leave this much of the start of a period out of its averages.
+SETTLE_S = 1.0
+#: How long after a contraction step ends its peak may still come (reaction delay plus envelope lag).
+PEAK_GRACE_S = 1.0
+
+
+def _index(t_s: float, rate: float, n: int) -> int:
+    return int(min(max(round(t_s * rate), 0), n))
+
+
+def window(x: np.ndarray, rate: float, start_s: float, end_s: float) -> np.ndarray:
+    """The samples of ``x`` from ``start_s`` (inclusive) to ``end_s`` (exclusive)."""
+    n = len(x)
+    return x[_index(start_s, rate, n):_index(end_s, rate, n)]
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    return x[np.isfinite(x)]
+
+
+def _settle(duration_s: float, settle_s: float = SETTLE_S) -> float:
+    """Time left out at the start of a period: one second, or half the period when it is short."""
+    return min(settle_s, 0.5 * duration_s)
+
+
+@dataclass(frozen=True)
+class RestStats:
+    mean: float | None
+    sd: float | None
+    cv_pct: float | None
+    n: int
+
+
+def rest_stats(env: np.ndarray, rate: float, start_s: float, end_s: float,
+               settle_s: float = SETTLE_S) -> RestStats:
+    """Mean, SD and coefficient of variation of a rest period (its first ``settle_s`` left out)."""
+    seg = _finite(window(env, rate, start_s + _settle(end_s - start_s, settle_s), end_s))
+    return stats_of(seg)
+
+
+def stats_of(values: np.ndarray) -> RestStats:
+    """Mean, SD and CV % of some envelope samples (None when there are none)."""
+    seg = _finite(np.asarray(values, dtype=np.float64))
+    if seg.size == 0:
+        return RestStats(None, None, None, 0)
+    mean = float(seg.mean())
+    sd = float(seg.std(ddof=1)) if seg.size > 1 else 0.0
+    cv = 100.0 * sd / mean if mean > 0 else None
+    return RestStats(mean, sd, cv, int(seg.size))
+
+
+def release_threshold(pre_mean: float, pre_sd: float, sds: float = RELEASE_SDS) -> float:
+    """Top of the release band: pre-baseline mean + 2 SD."""
+    return float(pre_mean + sds * pre_sd)
+
+
+def first_crossing(env: np.ndarray, rate: float, from_s: float, until_s: float, level: float,
+                   below: bool) -> float | None:
+    """Seconds after ``from_s`` until the envelope is first at or below (``below``) / at or above ``level``.
+
+    None when it never gets there before ``until_s``. NaN samples never count as a crossing.
+    """
+    seg = window(env, rate, from_s, until_s)
+    with np.errstate(invalid="ignore"):
+        hit = seg <= level if below else seg >= level
+    idx = np.flatnonzero(hit)
+    if idx.size == 0:
+        return None
+    first_sample = _index(from_s, rate, len(env)) + int(idx[0])
+    return max(0.0, first_sample / rate - from_s)
+
+
+@dataclass(frozen=True)
+class ContractionStats:
+    peak: float | None
+    work_mean: float | None
+    onset_latency_s: float | None
+    flags: tuple[str, ...] = ()
+
+
+def contraction_stats(env: np.ndarray, rate: float, start_s: float, end_s: float,
+                      next_end_s: float | None = None) -> ContractionStats:
+    """Peak, work mean (first second left out) and onset latency of one contraction step."""
+    work = _finite(window(env, rate, start_s + _settle(end_s - start_s), end_s))
+    if work.size == 0:
+        return ContractionStats(None, None, None, ("no_data",))
+    work_mean = float(work.mean())
+    grace_end = end_s + PEAK_GRACE_S
+    if next_end_s is not None:
+        grace_end = min(grace_end, next_end_s)
+    peak_seg = _finite(window(env, rate, start_s, grace_end))
+    peak = float(peak_seg.max()) if peak_seg.size else None
+    onset = first_crossing(env, rate, start_s, end_s, ONSET_SHARE * work_mean, below=False)
+    flags = () if onset is not None else ("no_onset",)
+    return ContractionStats(peak, work_mean, onset, flags)
+
+
+@dataclass(frozen=True)
+class ReleaseStats:
+    release_latency_s: float | None
+    release_37_latency_s: float | None
+    flags: tuple[str, ...] = ()
+
+
+def release_stats(env: np.ndarray, rate: float, start_s: float, end_s: float, threshold: float | None,
+                  work_mean: float | None) -> ReleaseStats:
+    """Release latency (to the release band) and time to 37.5 % of the work mean, from the rest cue."""
+    flags: list[str] = []
+    latency = None
+    if threshold is not None:
+        latency = first_crossing(env, rate, start_s, end_s, threshold, below=True)
+        if latency is None:
+            flags.append("not_released")
+        elif latency > SLOW_RELEASE_S:
+            flags.append("slow_release")
+    latency_37 = None
+    if work_mean is not None:
+        latency_37 = first_crossing(env, rate, start_s, end_s, RELEASE_SHARE * work_mean, below=True)
+        if latency_37 is None:
+            flags.append("not_below_37")
+    return ReleaseStats(latency, latency_37, tuple(flags))
+
+
+def time_in_band_pct(env: np.ndarray, rate: float, start_s: float, end_s: float,
+                     low: float | None, high: float | None) -> float | None:
+    """Share of a step (in %) that the envelope spent inside ``[low, high]`` (either side may be open)."""
+    seg = _finite(window(env, rate, start_s, end_s))
+    if seg.size == 0 or (low is None and high is None):
+        return None
+    inside = np.ones(seg.size, dtype=bool)
+    if low is not None:
+        inside &= seg >= low
+    if high is not None:
+        inside &= seg <= high
+    return 100.0 * float(inside.mean())
+
+
+def median_frequency(x: np.ndarray, rate: float) -> float | None:
+    """Median frequency (Hz) of a stretch of filtered EMG: half the power lies below it (Welch spectrum)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size < 16 or not np.all(np.isfinite(x)):
+        return None
+    nperseg = int(min(x.size, max(16, round(rate * 0.25))))
+    f, pxx = signal.welch(x, fs=rate, nperseg=nperseg)
+    cum = np.cumsum(pxx)
+    if cum[-1] <= 0:
+        return None
+    return float(np.interp(0.5 * cum[-1], cum, f))
+
+
+@dataclass(frozen=True)
+class EnduranceStats:
+    mean: float | None
+    amplitude_slope_per_s: float | None
+    amplitude_decline_pct: float | None
+    median_freq_start_hz: float | None
+    median_freq_slope_hz_per_s: float | None
+    median_freqs_hz: tuple[float, ...] = field(default=())
+
+
+def endurance_stats(env: np.ndarray, filtered: np.ndarray | None, rate: float, start_s: float, end_s: float,
+                    mf_window_s: float = 1.0) -> EnduranceStats:
+    """Amplitude decline across a hold (linear fit) and the slope of the raw EMG's median frequency.
+
+    The decline is the fitted drop from the start to the end of the hold as a share of the fitted
+    start. The median frequency is taken over consecutive ``mf_window_s`` windows of the filtered
+    EMG (skipped when ``filtered`` is None, e.g. pressure or an RMS-only device).
+    """
+    t0 = start_s + _settle(end_s - start_s)
+    seg = window(env, rate, t0, end_s)
+    t = t0 + np.arange(seg.size) / rate
+    ok = np.isfinite(seg)
+    mean = slope = decline = None
+    if ok.sum() >= 2:
+        mean = float(seg[ok].mean())
+        slope, intercept = np.polyfit(t[ok] - t0, seg[ok], 1)
+        slope = float(slope)
+        start_fit = intercept
+        end_fit = intercept + slope * (end_s - t0)
+        decline = float(100.0 * (start_fit - end_fit) / start_fit) if start_fit > 0 else None
+    mf_start = mf_slope = None
+    mfs: list[float] = []
+    centres: list[float] = []
+    if filtered is not None:
+        n_win = int((end_s - t0) // mf_window_s)
+        for k in range(n_win):
+            a = t0 + k * mf_window_s
+            mf = median_frequency(window(filtered, rate, a, a + mf_window_s), rate)
+            if mf is not None:
+                mfs.append(mf)
+                centres.append(a + 0.5 * mf_window_s - t0)
+        if len(mfs) >= 3:
+            b, a0 = np.polyfit(np.array(centres), np.array(mfs), 1)
+            mf_slope, mf_start = float(b), float(a0)
+    return EnduranceStats(mean, slope, decline, mf_start, mf_slope, tuple(mfs))
+
+
+def coactivation_pct(pfm_env: np.ndarray, abd_env: np.ndarray, rate: float, start_s: float,
+                     end_s: float) -> float | None:
+    """Abdominal activity as a share (%) of pelvic-floor activity over a contraction (first second left out)."""
+    a = start_s + _settle(end_s - start_s)
+    pfm = window(pfm_env, rate, a, end_s)
+    abd = window(abd_env, rate, a, end_s)
+    ok = np.isfinite(pfm) & np.isfinite(abd)
+    if not ok.any():
+        return None
+    p = float(pfm[ok].mean())
+    return 100.0 * float(abd[ok].mean()) / p if p > 0 else None
+
+
+def mean_of(values) -> float | None:
+    """Mean of the values that are not None (None when there are none)."""
+    vals = [float(v) for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(vals)) if vals else None
