@@ -10,9 +10,9 @@ Definitions (Glazer assessment, Nu-Tek conventions, downtraining criteria):
   period, leaving out its first second (the filter and the previous
   contraction settle).
 - Work mean: mean over the contraction step leaving out its first second
-  (half the step when it is 2 s or shorter); peak: the highest envelope value
-  from the cue until the step's end plus one second (the patient reacts late
-  and the envelope lags, so a quick flick peaks after its cue ended).
+  (half the step when it is 2 s or shorter); peak: the highest 0.5 s mean of
+  the envelope from the cue until the step's end plus one second (the patient
+  reacts late and the envelope lags, so a quick flick peaks after its cue ended).
 - Onset latency: from the contract cue until the envelope first reaches 75 %
   of that trial's work mean.
 - Release latency: from the rest cue until the envelope first is at or below
@@ -43,6 +43,9 @@ SLOW_RELEASE_S = 2.0
 SETTLE_S = 1.0
 #: How long after a contraction step ends its peak may still come (reaction delay plus envelope lag).
 PEAK_GRACE_S = 1.0
+#: The peak is the highest 0.5 s mean of the envelope (statistics want 0.5-1 s windows; a 200 ms
+#: display envelope's single highest sample overstates a steady contraction by 10-15 %).
+PEAK_WINDOW_S = 0.5
 
 
 def _index(t_s: float, rate: float, n: int) -> int:
@@ -111,6 +114,23 @@ def first_crossing(env: np.ndarray, rate: float, from_s: float, until_s: float, 
     return max(0.0, first_sample / rate - from_s)
 
 
+def smoothed_peak(seg: np.ndarray, rate: float, window_s: float = PEAK_WINDOW_S) -> float | None:
+    """Highest moving mean (over ``window_s``) of an envelope stretch; NaN samples left out."""
+    seg = np.asarray(seg, dtype=np.float64)
+    ok = np.isfinite(seg)
+    if not ok.any():
+        return None
+    w = int(max(1, min(round(window_s * rate), seg.size)))
+    vals = np.where(ok, seg, 0.0)
+    csum = np.concatenate(([0.0], np.cumsum(vals)))
+    ccount = np.concatenate(([0], np.cumsum(ok)))
+    sums = csum[w:] - csum[:-w]
+    counts = ccount[w:] - ccount[:-w]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > w // 2, sums / np.maximum(counts, 1), np.nan)
+    return float(np.nanmax(means)) if np.isfinite(means).any() else float(seg[ok].max())
+
+
 @dataclass(frozen=True)
 class ContractionStats:
     peak: float | None
@@ -129,8 +149,7 @@ def contraction_stats(env: np.ndarray, rate: float, start_s: float, end_s: float
     grace_end = end_s + PEAK_GRACE_S
     if next_end_s is not None:
         grace_end = min(grace_end, next_end_s)
-    peak_seg = _finite(window(env, rate, start_s, grace_end))
-    peak = float(peak_seg.max()) if peak_seg.size else None
+    peak = smoothed_peak(window(env, rate, start_s, grace_end), rate)
     onset = first_crossing(env, rate, start_s, end_s, ONSET_SHARE * work_mean, below=False)
     flags = () if onset is not None else ("no_onset",)
     return ContractionStats(peak, work_mean, onset, flags)
