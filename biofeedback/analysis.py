@@ -426,6 +426,8 @@ def format_table(result: dict[str, Any]) -> str:
                 v = ", ".join(x.replace("_", " ") for x in v) if v else ""
             elif key == "trial" and v is None:
                 v = ""
+            elif key == "index":
+                v = int(v) + 1
             cells.append(_fmt(v, nd))
         table.append(cells)
     widths = [max(len(r[i]) for r in table) for i in range(len(cols))]
@@ -437,7 +439,8 @@ def format_table(result: dict[str, Any]) -> str:
             lines.append("  ".join("-" * w for w in widths))
     summary_rows = [
         ("Protocol", s.get("protocol") or "-"),
-        ("Channel", f"{s.get('channel')} ({s.get('unit')}); phases from {s.get('phases_from')}"),
+        ("Channel", f"{s.get('channel')} ({unit}); phases from "
+                    f"{'the recorded steps' if s.get('phases_from') == 'events' else 'the protocol, from the start'}"),
         ("Resting tone (pre)", f"{_fmt(s.get(f'resting_tone_{u}'))} {unit}, variability {_fmt(s.get('resting_variability_pct'), 1)} %"),
         ("Resting tone (post)", f"{_fmt(s.get(f'post_resting_tone_{u}'))} {unit}, variability "
                                 f"{_fmt(s.get('post_resting_variability_pct'), 1)} %, post/pre {_fmt(s.get('post_pre_ratio'))}"),

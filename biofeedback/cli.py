@@ -175,3 +175,59 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("biofeedback: interrupted", file=sys.stderr)
         return 130
+
+
+# --------------------------------------------------------------------------- exercises and metrics
+
+def _add_protocols(sub) -> None:
+    p = sub.add_parser("protocols", help="list the guided exercise protocols (built-in and your own)",
+                       description="List the guided exercise protocols: the built-ins and those in your protocol "
+                                   "folder ($BIOFEEDBACK_PROTOCOLS or the platform's config folder).")
+    p.add_argument("name", nargs="?", help="show the steps of this protocol")
+    p.set_defaults(func=cmd_protocols)
+
+
+def cmd_protocols(args) -> int:
+    from biofeedback.protocols import list_protocols, load_protocol, timeline, user_protocol_dir
+    if args.name:
+        proto = load_protocol(args.name)
+        print(f"{proto.name}: {proto.title} ({proto.total_s / 60:.1f} min)\n{proto.description}\n")
+        for i, (a, _b, s) in enumerate(timeline(proto), start=1):
+            extra = [x for x in (s.band and f"{s.band} band", s.breathing_bpm and f"breathing {s.breathing_bpm:g}/min",
+                                 s.window and f"{s.window}") if x]
+            trial = f" {s.trial}" if s.trial else ""
+            print(f"{i:3d}  {a:6.0f} s  {s.duration_s:5.0f} s  {s.phase + trial:<16} {s.cue}"
+                  + (f"  ({', '.join(extra)})" if extra else ""))
+        return 0
+    errors: list[str] = []
+    protocols = list_protocols(errors=errors)
+    width = max(len(p.name) for p in protocols)
+    for proto in protocols:
+        print(f"{proto.name.ljust(width)}  {proto.total_s / 60:4.1f} min  {proto.title}")
+    print(f"\nYour own protocols go in {user_protocol_dir()}")
+    for line in errors:
+        print(f"biofeedback: skipped {line}", file=sys.stderr)
+    return 0
+
+
+def _add_analyze(sub) -> None:
+    p = sub.add_parser("analyze", help="clinical metrics of a recorded session",
+                       description="Resting tone, contractions, onset and release latencies, time in band, "
+                                   "endurance and co-activation of a recording, per step and per trial.")
+    p.add_argument("file", help="recording file (.bfr)")
+    p.add_argument("--protocol", help="protocol to lay over a recording that has no recorded steps "
+                                      "(name or .json file; see 'biofeedback protocols')")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.set_defaults(func=cmd_analyze)
+
+
+def cmd_analyze(args) -> int:
+    import json
+
+    from biofeedback.analysis import analyze, format_table
+    result = analyze(args.file, protocol=args.protocol)
+    print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else format_table(result))
+    return 0
+
+
+SUBCOMMANDS += [_add_protocols, _add_analyze]
