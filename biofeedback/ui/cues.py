@@ -1,0 +1,369 @@
+"""Guided-exercise widgets: the cue panel (what to do now, for how long, what comes next) and a breathing pacer.
+
+Both are self-contained ``QWidget`` subclasses driven from outside with explicit
+stream times, never by their own clock, so a replay, a simulation at any speed
+and a test all show the same thing::
+
+    panel = CuePanel()
+    panel.update_state(runner.current(t_s), t_s)   # on every frame; None when no step runs
+
+or, without a runner of your own::
+
+    panel.set_protocol(protocol, start_s=0.0)
+    panel.set_time(t_s)
+
+Colours are the Okabe-Ito pair that colour-blind eyes tell apart (blue for the
+release band, orange for the contraction band), and the band is always named in
+words as well. The optional step-change tone is ``QApplication.beep()``:
+PySide6-Essentials has no QtMultimedia, and on some desktops the beep is silent.
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout,
+                               QWidget)
+
+from biofeedback.protocols import INHALE_FRACTION, Protocol, ProtocolRunner, Step, StepState
+
+# Okabe-Ito: blue / sky blue for release, orange / vermillion for contraction; neutral greys.
+RELEASE_COLOR = QColor("#0072B2")
+RELEASE_LIGHT = QColor("#56B4E9")
+CONTRACTION_COLOR = QColor("#E69F00")
+NEUTRAL_COLOR = QColor("#5A6472")
+BACKGROUND = QColor("#F6F8FB")
+TEXT = QColor("#15202B")
+MUTED = QColor("#4A5563")
+
+_BAND_WORDS = {"release": "Release band", "contraction": "Contraction band", None: "Free"}
+
+
+def band_color(band: str | None) -> QColor:
+    """The colour that stands for a target band."""
+    return {"release": RELEASE_COLOR, "contraction": CONTRACTION_COLOR}.get(band, NEUTRAL_COLOR)
+
+
+def format_countdown(seconds: float) -> str:
+    """Whole seconds left, rounded up: ``7``, or ``1:05`` from a minute on."""
+    s = max(0, int(math.ceil(seconds - 1e-9)))
+    return f"{s // 60}:{s % 60:02d}" if s >= 60 else str(s)
+
+
+def breath_size(phase: float) -> float:
+    """How full the lungs are, 0..1, at ``phase`` through a breath (smooth in, long smooth out)."""
+    phase = phase % 1.0
+    x = phase / INHALE_FRACTION if phase < INHALE_FRACTION else 1.0 - (phase - INHALE_FRACTION) / (1.0 - INHALE_FRACTION)
+    return 0.5 - 0.5 * math.cos(math.pi * x)
+
+
+class FitLabel(QLabel):
+    """A label whose font shrinks (from ``max_px`` down to ``min_px``) until its text fits its box."""
+
+    def __init__(self, max_px: int, min_px: int, bold: bool = False, wrap: bool = True) -> None:
+        super().__init__("")
+        self.max_px, self.min_px, self.bold = max_px, min_px, bold
+        self.setWordWrap(wrap)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored if wrap
+                           else QSizePolicy.Policy.Preferred)
+        self.setMinimumSize(0, 0)
+        self._fit()
+
+    def set_limits(self, max_px: int, min_px: int) -> None:
+        self.max_px, self.min_px = max(min_px, max_px), min_px
+        self._fit()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+        if text != self.text():
+            super().setText(text)
+            self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        w, h = max(1, self.width() - 4), max(1, self.height())
+        flags = int(Qt.AlignmentFlag.AlignCenter) | (int(Qt.TextFlag.TextWordWrap) if self.wordWrap() else 0)
+        px = self.max_px
+        f = QFont(self.font())
+        f.setBold(self.bold)
+        while px > self.min_px:
+            f.setPixelSize(px)
+            r = QFontMetrics(f).boundingRect(0, 0, w, 100000, flags, self.text() or " ")
+            if r.width() <= w and (r.height() <= h or not self.wordWrap()):
+                break
+            px -= 1
+        f.setPixelSize(max(self.min_px, px))
+        if f != self.font():
+            super().setFont(f)
+
+
+class BreathingPacer(QWidget):
+    """A calm circle that grows on the in-breath and shrinks on the out-breath, with the words to match.
+
+    Drive it with :meth:`update_state` (a :class:`StepState` whose step has a breathing pace) or
+    :meth:`set_phase`. Default pace 6 breaths a minute: 4 s in, 6 s out.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._phase: float | None = None
+        self._bpm = 6.0
+        self.setMinimumSize(180, 220)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.setAccessibleName("Breathing pacer")
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(260, 300)
+
+    @property
+    def phase(self) -> float | None:
+        return self._phase
+
+    @property
+    def breathing_in(self) -> bool | None:
+        return None if self._phase is None else self._phase < INHALE_FRACTION
+
+    def instruction(self) -> str:
+        """The words under the circle: ``Breathe in`` or ``Breathe out``."""
+        if self._phase is None:
+            return ""
+        return "Breathe in" if self.breathing_in else "Breathe out"
+
+    def set_phase(self, phase: float | None, bpm: float | None = None) -> None:
+        """Show ``phase`` (0..1 through the breath; None for no pacing) at ``bpm`` breaths a minute."""
+        self._phase = None if phase is None else float(phase) % 1.0
+        if bpm:
+            self._bpm = float(bpm)
+        self.setAccessibleDescription(self.instruction())
+        self.update()
+
+    def update_state(self, state: StepState | None, t_s: float | None = None) -> None:
+        """Follow a running protocol (``t_s`` is accepted for symmetry with :class:`CuePanel`)."""
+        if state is None or state.breathing_phase is None:
+            self.set_phase(None)
+        else:
+            self.set_phase(state.breathing_phase, state.step.breathing_bpm)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        w, h = self.width(), self.height()
+        text_h = max(44.0, h * 0.2)
+        side = min(w, h - text_h) - 12
+        cx, cy = w / 2.0, (h - text_h) / 2.0 + 4
+        r_max = max(10.0, side / 2.0)
+        r_min = r_max * 0.38
+        # guide ring: where a full breath reaches
+        guide = QPen(RELEASE_LIGHT)
+        guide.setWidthF(2.0)
+        guide.setStyle(Qt.PenStyle.DashLine)
+        p.setPen(guide)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawEllipse(QRectF(cx - r_max, cy - r_max, 2 * r_max, 2 * r_max))
+        if self._phase is not None:
+            r = r_min + (r_max - r_min) * breath_size(self._phase)
+            fill = QColor(RELEASE_LIGHT)
+            fill.setAlpha(150)
+            p.setBrush(fill)
+            edge = QPen(RELEASE_COLOR)
+            edge.setWidthF(3.0)
+            p.setPen(edge)
+            p.drawEllipse(QRectF(cx - r, cy - r, 2 * r, 2 * r))
+        font = QFont(self.font())
+        font.setPixelSize(int(max(18, min(34, text_h * 0.5))))
+        font.setBold(True)
+        p.setFont(font)
+        p.setPen(RELEASE_COLOR if self._phase is not None else MUTED)
+        words = self.instruction() or "Breathe gently"
+        p.drawText(QRectF(0, h - text_h, w, text_h * 0.62), Qt.AlignmentFlag.AlignCenter, words)
+        small = QFont(self.font())
+        small.setPixelSize(int(max(12, min(16, text_h * 0.24))))
+        p.setFont(small)
+        p.setPen(MUTED)
+        p.drawText(QRectF(0, h - text_h * 0.40, w, text_h * 0.40), Qt.AlignmentFlag.AlignCenter,
+                   f"{self._bpm:g} breaths a minute")
+        p.end()
+
+
+class CuePanel(QFrame):
+    """What to do now, in large words: the cue, a countdown, the step's progress, what comes next.
+
+    :meth:`update_state` (``StepState | None``, stream time) is the whole API for a caller that runs its
+    own :class:`~biofeedback.protocols.ProtocolRunner`; :meth:`set_protocol` + :meth:`set_time` let the
+    panel follow a protocol by itself. ``stepChanged(index)`` fires when a new step shows; with
+    ``tone_enabled`` a short system beep marks it.
+    """
+
+    stepChanged = Signal(int)  # noqa: N815 - Qt naming
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tone_enabled = False
+        self._runner: ProtocolRunner | None = None
+        self._index: int | None = None
+        self._shown_any = False
+        self._state: StepState | None = None
+        self.setObjectName("CuePanel")
+        self.setAutoFillBackground(True)
+        pal = self.palette()
+        pal.setColor(self.backgroundRole(), BACKGROUND)
+        pal.setColor(self.foregroundRole(), TEXT)
+        self.setPalette(pal)
+
+        self.header = FitLabel(18, 11, wrap=False)
+        self.header.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.band_tag = QLabel("")
+        self.band_tag.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.cue_label = FitLabel(52, 18, bold=True)
+        self.cue_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.countdown = QLabel("")
+        self.countdown.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
+        self.countdown_unit = QLabel("")
+        self.countdown_unit.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.next_label = FitLabel(24, 12, wrap=False)
+        self.next_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.next_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pacer = BreathingPacer()
+        self.pacer.setVisible(False)
+
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.band_tag, 0)
+        text = QVBoxLayout()
+        text.setSpacing(6)
+        text.addWidget(self.cue_label, 3)
+        text.addWidget(self.countdown, 2)
+        text.addWidget(self.countdown_unit, 0)
+        text.addSpacing(6)
+        text.addWidget(self.progress, 0)
+        text.addSpacing(8)
+        text.addWidget(self.next_label, 0)
+        body = QHBoxLayout()
+        body.setSpacing(18)
+        body.addLayout(text, 3)
+        body.addWidget(self.pacer, 2)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(22, 16, 22, 18)
+        outer.setSpacing(10)
+        outer.addLayout(top)
+        outer.addLayout(body, 1)
+        self._apply_fonts()
+        self._show_idle("Choose an exercise to begin", "")
+
+    # ------------------------------------------------------------------ API
+
+    @property
+    def state(self) -> StepState | None:
+        """The state shown now (None when idle or finished)."""
+        return self._state
+
+    def set_protocol(self, protocol: Protocol | None, start_s: float = 0.0) -> None:
+        """Follow ``protocol`` from stream time ``start_s`` (use with :meth:`set_time`); None clears it."""
+        self._runner = ProtocolRunner(protocol, start_s) if protocol is not None else None
+        self._index = None
+        self._shown_any = False
+        if protocol is None:
+            self._show_idle("Choose an exercise to begin", "")
+        else:
+            self._show_idle(protocol.title, "Get comfortable; the first cue comes shortly")
+
+    def set_time(self, t_s: float) -> None:
+        """Show the protocol given to :meth:`set_protocol` as it stands at stream time ``t_s``."""
+        if self._runner is not None:
+            self.update_state(self._runner.current(t_s), t_s)
+
+    def update_state(self, state: StepState | None, t_s: float | None = None) -> None:
+        """Show ``state`` (from ``ProtocolRunner.current(t_s)``); None shows the finished / idle screen."""
+        self._state = state
+        if state is None:
+            self.pacer.update_state(None)
+            if self._shown_any:
+                self._show_idle("Well done: session complete", "Rest, breathe, and let go", done=True)
+            return
+        changed = state.index != self._index
+        self._index = state.index
+        self._shown_any = True
+        step = state.step
+        title = f"{state.protocol_title} · " if state.protocol_title else ""
+        left = max(0.0, state.protocol_total_s - state.protocol_elapsed_s)
+        self.header.setText(f"{title}step {state.index + 1} of {state.n_steps} · {format_countdown(left)} left"
+                            if left >= 60 else f"{title}step {state.index + 1} of {state.n_steps}")
+        self._set_band(step.band)
+        self.cue_label.setText(step.cue)
+        self.countdown.setText(format_countdown(state.remaining_s))
+        self.countdown_unit.setText("seconds left" if state.remaining_s <= 60 else "minutes left")
+        self.progress.setValue(int(round(1000 * state.progress)))
+        nxt = state.next_step
+        self.next_label.setText(f"Next: {nxt.cue} ({format_countdown(nxt.duration_s)} s)" if nxt and nxt.duration_s < 60
+                                else f"Next: {nxt.cue} ({format_countdown(nxt.duration_s)})" if nxt
+                                else "Next: finished")
+        has_pacer = state.breathing_phase is not None
+        self.pacer.setVisible(has_pacer)
+        self.pacer.update_state(state, t_s)
+        if changed:
+            self.setAccessibleDescription(step.cue)
+            if self.tone_enabled:
+                QApplication.beep()
+            self.stepChanged.emit(state.index)
+
+    # ------------------------------------------------------------------ look
+
+    def _show_idle(self, title: str, subtitle: str, done: bool = False) -> None:
+        self._state = None
+        self.header.setText("")
+        self._set_band(None, hidden=True)
+        self.cue_label.setText(title)
+        self.countdown.setText("")
+        self.countdown_unit.setText("")
+        self._set_band("release" if done else None, hidden=True)
+        self.progress.setValue(1000 if done else 0)
+        self.next_label.setText(subtitle)
+        self.pacer.setVisible(False)
+
+    def _set_band(self, band: str | None, hidden: bool = False) -> None:
+        self.band_tag.setVisible(not hidden)
+        color = band_color(band)
+        fg = "#15202B" if band == "contraction" else "#FFFFFF"
+        self.band_tag.setText(f"  Target: {_BAND_WORDS.get(band, 'Free').lower()}  " if band else "  Free movement  ")
+        self.band_tag.setStyleSheet(f"background:{color.name()}; color:{fg}; border-radius:12px; padding:4px 10px;")
+        self.progress.setStyleSheet(
+            "QProgressBar{background:#DDE3EA;border:none;border-radius:7px;min-height:14px;max-height:14px;}"
+            f"QProgressBar::chunk{{background:{color.name()};border-radius:7px;}}")
+
+    def _apply_fonts(self) -> None:
+        h = max(240, self.height())
+        w = max(320, self.width())
+        scale = min(h / 420.0, w / 640.0)
+
+        def font(px: float, bold: bool = False) -> QFont:
+            f = QFont(self.font())
+            f.setPixelSize(int(max(11, px)))
+            f.setBold(bold)
+            return f
+
+        self.cue_label.set_limits(int(min(56, max(26, 48 * scale))), 18)
+        self.countdown.setFont(font(min(110, max(40, 88 * scale)), bold=True))
+        self.countdown_unit.setFont(font(max(14, 18 * scale)))
+        self.next_label.set_limits(int(min(26, max(16, 21 * scale))), 12)
+        self.header.set_limits(int(max(14, 17 * scale)), 11)
+        self.band_tag.setFont(font(max(14, 18 * scale), bold=True))
+        for lab, col in ((self.cue_label, TEXT), (self.countdown, TEXT), (self.countdown_unit, MUTED),
+                         (self.next_label, MUTED), (self.header, MUTED)):
+            lab.setStyleSheet(f"color:{col.name()};")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._apply_fonts()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(760, 460)
+
+
+__all__ = ["CuePanel", "BreathingPacer", "band_color", "format_countdown", "breath_size",
+           "RELEASE_COLOR", "CONTRACTION_COLOR", "Step"]

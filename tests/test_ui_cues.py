@@ -1,0 +1,153 @@
+"""The cue panel and breathing pacer, in a real offscreen window, driven by explicit stream times."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtGui import QColor, QFontMetrics  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from biofeedback.protocols import ProtocolRunner, load_protocol, timeline  # noqa: E402
+from biofeedback.ui.cues import (CONTRACTION_COLOR, RELEASE_COLOR, BreathingPacer, CuePanel, breath_size,  # noqa: E402
+                                 format_countdown)
+
+
+@pytest.fixture
+def panel(qtbot):
+    w = CuePanel()
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_glazer_cues_advance_on_time(panel, qtbot):
+    p = load_protocol("glazer")
+    panel.set_protocol(p, start_s=10.0)
+    seen: list[int] = []
+    panel.stepChanged.connect(seen.append)
+    panel.set_time(5.0)
+    assert panel.state is None and seen == []
+    panel.set_time(10.0)
+    assert seen == [0] and panel.cue_label.text() == p.steps[0].cue
+    assert panel.countdown.text() == "1:00"
+    assert panel.next_label.text() == "Next: Quick squeeze, then let go (2 s)"
+    panel.set_time(10.0 + 59.99)
+    assert seen == [0] and panel.countdown.text() == "1"
+    panel.set_time(10.0 + 60.0)                       # the first flick starts exactly on time
+    assert seen == [0, 1] and panel.cue_label.text() == "Quick squeeze, then let go"
+    assert panel.countdown.text() == "2" and "contraction" in panel.band_tag.text()
+    panel.set_time(10.0 + 61.0)
+    assert panel.countdown.text() == "1" and panel.progress.value() == 500
+    # walk the whole assessment at 10 frames a second: every step shows once, in order, at its start
+    starts = [a for a, _, _ in timeline(p, 10.0)]
+    t = 10.0 + 61.0
+    while t < 10.0 + p.total_s + 1:
+        panel.set_time(t)
+        if panel.state is not None:
+            assert starts[panel.state.index] <= t < starts[panel.state.index] + p.steps[panel.state.index].duration_s
+        t = round(t + 0.1, 6)
+    assert seen == list(range(len(p.steps)))
+    assert panel.state is None and "session complete" in panel.cue_label.text()
+
+
+def test_update_state_from_an_external_runner(panel):
+    p = load_protocol("work-rest")
+    runner = ProtocolRunner(p)
+    panel.update_state(runner.current(65.2), 65.2)
+    assert panel.cue_label.text() == "Squeeze and hold"
+    assert panel.countdown.text() == "5" and panel.countdown_unit.text() == "seconds left"
+    assert panel.next_label.text() == "Next: Let go completely (10 s)"
+    assert "step 2 of 22" in panel.header.text()
+    assert not panel.pacer.isVisible()
+    panel.update_state(runner.current(p.total_s - 30), p.total_s - 30)
+    assert panel.next_label.text() == "Next: finished" and "release" in panel.band_tag.text()
+
+
+def test_breathing_pacer_shows_in_relaxation_and_leads_the_release_on_the_in_breath(panel, qtbot):
+    p = load_protocol("relaxation")
+    panel.set_protocol(p)
+    panel.set_time(30.0)                              # pre-baseline: slow breathing
+    assert panel.pacer.isVisible() and panel.pacer.instruction() in ("Breathe in", "Breathe out")
+    panel.set_time(61.0)                              # gentle contraction: no pacer
+    assert panel.state.step.kind == "contract" and not panel.pacer.isVisible()
+    release_start = timeline(p)[2][0]
+    panel.set_time(release_start + 0.1)               # the release cue comes with an in-breath
+    assert panel.state.step.kind == "release" and panel.pacer.isVisible()
+    assert panel.pacer.instruction() == "Breathe in"
+    small = _blue_area(panel.pacer)
+    panel.set_time(release_start + 3.9)               # lungs nearly full
+    assert panel.pacer.instruction() == "Breathe in"
+    big = _blue_area(panel.pacer)
+    panel.set_time(release_start + 4.5)
+    assert panel.pacer.instruction() == "Breathe out"
+    assert big > 3 * small > 0
+
+
+def _blue_area(pacer: BreathingPacer) -> int:
+    img = pacer.grab().toImage()
+    fill = QColor("#56B4E9")
+    n = 0
+    for y in range(0, img.height(), 3):
+        for x in range(0, img.width(), 3):
+            c = img.pixelColor(x, y)
+            if abs(c.red() - 166) < 40 and abs(c.green() - 211) < 30 and c.blue() > 220 and c != fill:
+                n += 1
+    return n
+
+
+def test_pacer_pace_follows_the_protocol(qtbot):
+    pacer = BreathingPacer()
+    qtbot.addWidget(pacer)
+    p = load_protocol("relaxation", breathing_bpm=4.0)
+    runner = ProtocolRunner(p)
+    state = runner.current(16.0)                      # 4 a minute: 15 s a breath, 6 s in
+    pacer.update_state(state, 16.0)
+    assert pacer.phase == pytest.approx(1 / 15) and pacer.instruction() == "Breathe in"
+    pacer.update_state(runner.current(21.5), 21.5)
+    assert pacer.instruction() == "Breathe out"
+    pacer.update_state(None)
+    assert pacer.phase is None and pacer.instruction() == ""
+
+
+def test_cue_text_is_large_and_fits(panel):
+    panel.set_protocol(load_protocol("dilator"))
+    panel.set_time(100.0)
+    f = panel.cue_label.font()
+    assert f.pixelSize() >= 32 and f.bold()
+    box = panel.cue_label.contentsRect()
+    r = QFontMetrics(f).boundingRect(box, int(panel.cue_label.alignment()) | 0x1000, panel.cue_label.text())
+    assert r.width() <= box.width() and r.height() <= box.height()
+    assert panel.countdown.font().pixelSize() >= 60
+    panel.resize(640, 360)
+    QApplication.processEvents()
+    assert panel.width() == 640  # nothing forces the panel wider than its place
+
+
+def test_band_colours_are_colour_blind_safe_and_named(panel):
+    panel.set_protocol(load_protocol("glazer"))
+    panel.set_time(1.0)
+    assert RELEASE_COLOR.name() in panel.band_tag.styleSheet() and "release band" in panel.band_tag.text()
+    panel.set_time(60.5)
+    assert CONTRACTION_COLOR.name() in panel.band_tag.styleSheet() and "contraction band" in panel.band_tag.text()
+
+
+def test_optional_tone_on_step_change(panel, monkeypatch):
+    beeps = []
+    monkeypatch.setattr(QApplication, "beep", staticmethod(lambda: beeps.append(1)))
+    panel.set_protocol(load_protocol("glazer"))
+    panel.set_time(1.0)
+    assert beeps == []
+    panel.tone_enabled = True
+    panel.set_time(60.0)
+    panel.set_time(60.5)
+    assert beeps == [1]
+
+
+def test_helpers():
+    assert format_countdown(0.2) == "1" and format_countdown(0) == "0" and format_countdown(65) == "1:05"
+    assert format_countdown(60) == "1:00" and format_countdown(59.01) == "1:00"
+    assert breath_size(0.0) == pytest.approx(0) and breath_size(0.4) == pytest.approx(1)
+    assert breath_size(0.7) == pytest.approx(0.5) and breath_size(1.0) == pytest.approx(0)
