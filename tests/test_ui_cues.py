@@ -151,3 +151,19 @@ def test_helpers():
     assert format_countdown(60) == "1:00" and format_countdown(59.01) == "1:00"
     assert breath_size(0.0) == pytest.approx(0) and breath_size(0.4) == pytest.approx(1)
     assert breath_size(0.7) == pytest.approx(0.5) and breath_size(1.0) == pytest.approx(0)
+
+
+def test_session_summary_shows_at_the_end(panel):
+    from biofeedback.ui.cues import summary_lines
+    summary = {"unit": "uV", "resting_tone_uv": 8.42, "post_resting_tone_uv": 7.9, "trials": 11,
+               "trials_released": 9, "release_latency_s": 1.84, "time_in_band_pct": 63.2, "contraction_peak_uv": 41.3}
+    panel.set_protocol(load_protocol("glazer"))
+    panel.set_time(70.0)
+    panel.show_summary(summary)
+    assert panel.summary_label.isVisible() and not panel.countdown.isVisible() and not panel.pacer.isVisible()
+    assert "session complete" in panel.cue_label.text()
+    text = panel.summary_label.text()
+    assert "Resting tone 8.4 µV, at the end 7.9 µV" in text and "9 of 11" in text and "1.8 s" in text
+    assert summary_lines({"unit": "cmH2O", "resting_tone_cmh2o": 20.0, "trials": 0}) == ["Resting tone 20.0 cmH2O"]
+    panel.set_time(75.0)  # a new session takes the screen back
+    assert not panel.summary_label.isVisible() and panel.countdown.isVisible()

@@ -19,6 +19,7 @@ PySide6-Essentials has no QtMultimedia, and on some desktops the beep is silent.
 """
 from __future__ import annotations
 
+import html
 import math
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
@@ -56,6 +57,32 @@ def breath_size(phase: float) -> float:
     phase = phase % 1.0
     x = phase / INHALE_FRACTION if phase < INHALE_FRACTION else 1.0 - (phase - INHALE_FRACTION) / (1.0 - INHALE_FRACTION)
     return 0.5 - 0.5 * math.cos(math.pi * x)
+
+
+def summary_lines(summary: dict) -> list[str]:
+    """A finished session in a few plain sentences: resting tone, letting go, time in band, strength."""
+    unit, u = ("cmH2O", "cmh2o") if str(summary.get("unit", "")).lower().startswith("cmh2o") else ("µV", "uv")
+
+    def num(key: str, fmt: str = "{:.1f}") -> str | None:
+        v = summary.get(key)
+        return None if v is None else fmt.format(v)
+
+    lines = []
+    pre, post = num(f"resting_tone_{u}"), num(f"post_resting_tone_{u}")
+    if pre:
+        lines.append(f"Resting tone {pre} {unit}" + (f", at the end {post} {unit}" if post else ""))
+    trials = summary.get("trials") or 0
+    if trials:
+        released = summary.get("trials_released") or 0
+        latency = num("release_latency_s")
+        lines.append(f"Let go fully in {released} of {trials} tries" + (f", in {latency} s on average" if latency else ""))
+    band = num("time_in_band_pct", "{:.0f}")
+    if band:
+        lines.append(f"In the target band {band} % of the time")
+    peak = num(f"contraction_peak_{u}")
+    if peak:
+        lines.append(f"Contraction peak {peak} {unit}")
+    return lines
 
 
 class FitLabel(QLabel):
@@ -222,6 +249,11 @@ class CuePanel(QFrame):
         self.countdown = QLabel("")
         self.countdown.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
         self.countdown_unit = QLabel("")
+        self.summary_label = QLabel("")
+        self.summary_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.summary_label.setTextFormat(Qt.TextFormat.RichText)
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setVisible(False)
         self.countdown_unit.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -240,6 +272,7 @@ class CuePanel(QFrame):
         text.addWidget(self.cue_label, 3)
         text.addWidget(self.countdown, 2)
         text.addWidget(self.countdown_unit, 0)
+        text.addWidget(self.summary_label, 2)
         text.addSpacing(6)
         text.addWidget(self.progress, 0)
         text.addSpacing(8)
@@ -296,6 +329,8 @@ class CuePanel(QFrame):
                             if left >= 60 else f"{title}step {state.index + 1} of {state.n_steps}")
         self._set_band(step.band)
         self.cue_label.setText(step.cue)
+        self.summary_label.setVisible(False)
+        self.countdown.setVisible(True)
         self.countdown.setText(format_countdown(state.remaining_s))
         self.countdown_unit.setText("seconds left" if state.remaining_s <= 60 else "minutes left")
         self.progress.setValue(int(round(1000 * state.progress)))
@@ -312,6 +347,15 @@ class CuePanel(QFrame):
                 QApplication.beep()
             self.stepChanged.emit(state.index)
 
+    def show_summary(self, summary: dict) -> None:
+        """Show a finished session's key numbers (the dict from :func:`biofeedback.analysis.summarize`)."""
+        self._state = None
+        self._show_idle("Well done: session complete", "Rest, breathe, and let go", done=True)
+        self.countdown.setText("")
+        self.summary_label.setText("<p style='line-height:150%'>" + "<br>".join(html.escape(x) for x in summary_lines(summary))
+                                   + "</p>")
+        self.summary_label.setVisible(True)
+
     # ------------------------------------------------------------------ look
 
     def _show_idle(self, title: str, subtitle: str, done: bool = False) -> None:
@@ -320,7 +364,9 @@ class CuePanel(QFrame):
         self._set_band(None, hidden=True)
         self.cue_label.setText(title)
         self.countdown.setText("")
+        self.countdown.setVisible(False)
         self.countdown_unit.setText("")
+        self.summary_label.setVisible(False)
         self._set_band("release" if done else None, hidden=True)
         self.progress.setValue(1000 if done else 0)
         self.next_label.setText(subtitle)
@@ -351,9 +397,10 @@ class CuePanel(QFrame):
         self.countdown.setFont(font(min(110, max(40, 88 * scale)), bold=True))
         self.countdown_unit.setFont(font(max(14, 18 * scale)))
         self.next_label.set_limits(int(min(26, max(16, 21 * scale))), 12)
+        self.summary_label.setFont(font(min(28, max(16, 24 * scale))))
         self.header.set_limits(int(max(14, 17 * scale)), 11)
         self.band_tag.setFont(font(max(14, 18 * scale), bold=True))
-        for lab, col in ((self.cue_label, TEXT), (self.countdown, TEXT), (self.countdown_unit, MUTED),
+        for lab, col in ((self.summary_label, TEXT), (self.cue_label, TEXT), (self.countdown, TEXT), (self.countdown_unit, MUTED),
                          (self.next_label, MUTED), (self.header, MUTED)):
             lab.setStyleSheet(f"color:{col.name()};")
 
@@ -365,5 +412,5 @@ class CuePanel(QFrame):
         return QSize(760, 460)
 
 
-__all__ = ["CuePanel", "BreathingPacer", "band_color", "format_countdown", "breath_size",
+__all__ = ["CuePanel", "BreathingPacer", "FitLabel", "band_color", "format_countdown", "breath_size", "summary_lines",
            "RELEASE_COLOR", "CONTRACTION_COLOR", "Step"]
