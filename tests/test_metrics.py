@@ -165,3 +165,24 @@ def test_smoothed_peak_ignores_single_sample_spikes():
 
 def test_mean_of_skips_missing():
     assert m.mean_of([1.0, None, 3.0]) == 2.0 and m.mean_of([None]) is None
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=80, deadline=None)
+@given(rest=st.floats(1.0, 20.0), ratio=st.floats(2.5, 20.0), sd=st.floats(0.05, 0.3),
+       tau=st.floats(0.05, 3.0), reaction=st.floats(0.0, 0.8))
+def test_release_latency_property(rest, ratio, sd, tau, reaction):
+    """Any exponential release: the latency is the analytic crossing, or None when it comes after the rest ends."""
+    level = rest * ratio
+    sd_abs = sd * rest
+    env = rise_release(30, rest, level, 5.0, 15.0 + reaction, 0.1, tau)
+    thr = m.release_threshold(rest, sd_abs)
+    rs = m.release_stats(env, RATE, 15.0, 25.0, thr, level)
+    true = reaction + tau * math.log((env[int((15.0 + reaction) * RATE)] - rest) / (thr - rest))
+    if true <= 10.0 - 2 / RATE:
+        assert rs.release_latency_s == pytest.approx(true, abs=2 / RATE)
+        assert ("slow_release" in rs.flags) == (rs.release_latency_s > 2.0)
+    elif true > 10.0:
+        assert rs.release_latency_s is None and "not_released" in rs.flags
