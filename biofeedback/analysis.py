@@ -22,8 +22,11 @@ session did not reach it). ``<u>`` is the unit suffix of the main channel: ``uv`
     contraction_max_<u>       highest peak of the session
     contraction_mean_<u>      mean over trials of each work mean (first second left out)
     onset_latency_s           mean over trials (cue -> 75 % of the work mean)
-    release_latency_s         mean over trials that released (rest cue -> release band)
-    release_37_latency_s      mean over trials (rest cue -> 37.5 % of the work mean)
+    release_latency_s         mean over trials (rest cue -> release band); a trial that never got there
+                              counts as its whole rest period, and then the mean is only a lower bound:
+    release_latency_lower_bound  True when some trial never released (the figure reads "at least")
+    release_latency_released_s   mean over the trials that did release
+    release_37_latency_s, release_37_latency_lower_bound   the same, to 37.5 % of the work mean
     trials, trials_released, trials_not_released, trials_slow_release (> 2 s), trials_no_onset
     time_in_band_pct          mean over steps with a target band of the share spent inside it
     time_in_release_band_pct, time_in_contraction_band_pct
@@ -192,6 +195,7 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
                         "endurance_median_freq_slope_hz_per_s": _round(es.median_freq_slope_hz_per_s, 4)})
         if follows:
             rel = m.release_stats(env, rate, nxt.start_s, nxt.end_s, threshold, cs.work_mean)
+            trial["rest_s"] = round(nxt.duration_s, 3)
             trial["release_latency_s"] = _round(rel.release_latency_s)
             trial["release_37_latency_s"] = _round(rel.release_37_latency_s)
             trial["flags"] += list(rel.flags)
@@ -242,8 +246,11 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
         f"contraction_max_{u}": _round(max(peaks) if peaks else None),
         f"contraction_mean_{u}": _round(trial_mean(f"work_mean_{u}")),
         "onset_latency_s": _round(trial_mean("onset_latency_s")),
-        "release_latency_s": _round(trial_mean("release_latency_s")),
-        "release_37_latency_s": _round(trial_mean("release_37_latency_s")),
+        "release_latency_s": _round(censored_mean(trials, "release_latency_s")[0]),
+        "release_latency_lower_bound": censored_mean(trials, "release_latency_s")[1],
+        "release_latency_released_s": _round(trial_mean("release_latency_s")),
+        "release_37_latency_s": _round(censored_mean(trials, "release_37_latency_s")[0]),
+        "release_37_latency_lower_bound": censored_mean(trials, "release_37_latency_s")[1],
         "trials": len(trials),
         "trials_released": sum(1 for t in trials if t["release_latency_s"] is not None),
         "trials_not_released": sum(1 for t in trials if "not_released" in t["flags"]),
@@ -266,6 +273,23 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
     return {"summary": summary, "phases": rows, "trials": trials}
 
 
+def censored_mean(trials: list[dict], key: str) -> tuple[float | None, bool]:
+    """Mean latency over trials followed by a rest; one that never got there counts as its whole rest.
+
+    Returns (mean, lower_bound): ``lower_bound`` is True when any trial was cut off, so the true mean is longer.
+    """
+    values, cut = [], False
+    for t in trials:
+        if "rest_s" not in t:
+            continue
+        if t.get(key) is None:
+            values.append(t["rest_s"])
+            cut = True
+        else:
+            values.append(t[key])
+    return (float(np.mean(values)) if values else None), cut
+
+
 def _by_phase(rows: list[dict], trials: list[dict], u: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for phase in dict.fromkeys(r["phase"] for r in rows):
@@ -279,7 +303,7 @@ def _by_phase(rows: list[dict], trials: list[dict], u: str) -> dict[str, dict[st
             f"work_mean_{u}": _round(m.mean_of(r.get(f"work_mean_{u}") for r in work)),
             f"peak_{u}": _round(m.mean_of(r.get(f"peak_{u}") for r in work)),
             "onset_latency_s": _round(m.mean_of(t["onset_latency_s"] for t in tr)),
-            "release_latency_s": _round(m.mean_of(t["release_latency_s"] for t in tr)),
+            "release_latency_s": _round(censored_mean(tr, "release_latency_s")[0]),
             "time_in_band_pct": _round(m.mean_of(r.get("time_in_band_pct") for r in band_rows), 1),
         }
     return out
@@ -407,6 +431,10 @@ def _fmt(v: Any, nd: int = 2) -> str:
     return str(v)
 
 
+def _at_least(s: dict, key: str) -> str:
+    return "at least " if s.get(f"{key}_lower_bound") and s.get(f"{key}_s") is not None else ""
+
+
 def format_table(result: dict[str, Any]) -> str:
     """A readable aligned table of every step, then the session summary."""
     s = result["summary"]
@@ -448,8 +476,9 @@ def format_table(result: dict[str, Any]) -> str:
         ("Contraction", f"peak {_fmt(s.get(f'contraction_peak_{u}'))} {unit} (mean of trials), "
                         f"work mean {_fmt(s.get(f'contraction_mean_{u}'))} {unit}"),
         ("Onset latency", f"{_fmt(s.get('onset_latency_s'))} s"),
-        ("Release latency", f"{_fmt(s.get('release_latency_s'))} s to the release band, "
-                            f"{_fmt(s.get('release_37_latency_s'))} s to 37.5 % of work"),
+        ("Release latency", f"{_at_least(s, 'release_latency')}{_fmt(s.get('release_latency_s'))} s to the release band, "
+                            f"{_at_least(s, 'release_37_latency')}{_fmt(s.get('release_37_latency_s'))} s "
+                            f"to 37.5 % of work"),
         ("Trials", f"{s.get('trials')}: {s.get('trials_released')} released, {s.get('trials_not_released')} not released, "
                    f"{s.get('trials_slow_release')} slower than 2 s"),
         ("Time in band", f"{_fmt(s.get('time_in_band_pct'), 1)} % (release {_fmt(s.get('time_in_release_band_pct'), 1)} %, "

@@ -112,11 +112,32 @@ def test_trials_that_never_release_are_reported_not_dropped():
     res = _analyze(amp, p)
     s = res["summary"]
     assert s["trials"] == 10 and s["trials_not_released"] == 10 and s["trials_released"] == 0
-    assert s["release_latency_s"] is None
+    # never released: the mean counts each trial's whole rest and says it is only a lower bound
+    assert s["release_latency_s"] == 10.0 and s["release_latency_lower_bound"] is True
+    assert s["release_latency_released_s"] is None
     assert all(t["release_latency_s"] is None and "not_released" in t["flags"] for t in res["trials"])
     rest_rows = [r for r in res["phases"] if r["phase"] == "work" and r["kind"] == "rest"]
     assert all("not_released" in r["flags"] for r in rest_rows)
-    assert "not released" in format_table(res)
+    text = format_table(res)
+    assert "not released" in text and "at least 10.00 s to the release band" in text
+
+
+def test_a_partly_released_session_is_not_flattered_by_its_released_trials():
+    p = load_protocol("work-rest")
+    amp = session_amplitude(p, rest_uv=5.0, tau_release=0.3)
+    t = np.arange(amp.size) / RATE
+    # trials 2, 5 and 8 never come back down
+    for k in (2, 5, 8):
+        a, b = 60 + 20 * (k - 1) + 10, 60 + 20 * k
+        amp[(t >= a + 0.5) & (t < b)] = 15.0
+    s = _analyze(amp, p)["summary"]
+    assert s["trials_not_released"] == 3 and s["release_latency_lower_bound"] is True
+    quick = s["release_latency_released_s"]
+    assert quick < 2.5
+    assert s["release_latency_s"] == pytest.approx((7 * quick + 3 * 10.0) / 10, abs=0.01)
+    all_released = _analyze(session_amplitude(p, rest_uv=5.0, tau_release=0.3), p)["summary"]
+    assert all_released["release_latency_lower_bound"] is False
+    assert all_released["release_latency_s"] == all_released["release_latency_released_s"]
 
 
 def test_recorded_bands_are_used_for_time_in_band():
