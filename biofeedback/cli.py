@@ -64,16 +64,15 @@ def _add_record(sub) -> None:
     p.add_argument("--speed", type=_speed, default=1.0, metavar="X", help="simulated or replayed sources: multiple of real time, or max (default 1)")
     p.add_argument("--out", required=True, metavar="FILE", help="the new recording file (never overwritten)")
     p.add_argument("--client", default="", help="client name or alias stored with the recording")
+    p.add_argument("--protocol", metavar="NAME", help="run a guided protocol (see 'biofeedback protocols'); a simulated patient follows its cues; the duration defaults to the protocol's length")
     _add_chain_options(p)
     p.set_defaults(func=cmd_record)
 
 
 def cmd_record(args: argparse.Namespace) -> int:
     from biofeedback.session import record_headless
-    if args.duration is None:
-        raise UserError("--duration SECONDS is required")
     result = record_headless(args.source, args.out, duration_s=args.duration, speed=args.speed,
-                             settings=_chain_settings(args), client=args.client)
+                             settings=_chain_settings(args), client=args.client, protocol=args.protocol)
     print(result.summary_line())
     return 0 if result.error is None else 2
 

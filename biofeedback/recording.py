@@ -309,6 +309,22 @@ class Recording:
         self.close()
 
 
+def update_meta(path: str | os.PathLike, items: dict[str, Any]) -> None:
+    """Add or replace metadata in a closed recording (e.g. the session summary), in one transaction."""
+    Recording.open(path).close()  # refuses files that are not recordings, with a clear message
+    try:
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                               [(k, json.dumps(v)) for k, v in items.items()])
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise _disk_error(Path(path), exc) from None
+
+
 def describe(rec: Recording) -> str:
     """A few readable lines about a recording, for ``biofeedback info``."""
     info = rec.info

@@ -38,12 +38,36 @@ def _is_paced_by_data(source: Source) -> bool:
     return getattr(source, "pacer", None) is None
 
 
-def record_headless(spec: str, out: str | Path, duration_s: float, speed: float | None = 1.0,
+def attach_protocol(engine: SessionEngine, protocol, seed: int = 0) -> None:
+    """Run ``protocol`` from the engine's current time; a simulated patient follows its cues."""
+    from biofeedback.protocols import ProtocolRunner, effort_script
+    start = engine.time_s
+    engine.set_protocol(ProtocolRunner(protocol, start_s=start))
+    patient = getattr(engine.source, "patient", None)
+    if patient is not None:
+        patient.script = effort_script(protocol, start_s=start, seed=seed)
+
+
+def store_summary(path: str | Path) -> dict | None:
+    """Analyse a finished guided recording and store its summary in it (meta ``summary``)."""
+    from biofeedback.analysis import summarize
+    from biofeedback.recording import Recording, update_meta
+    with Recording.open(path) as rec:
+        if not rec.meta.get("protocol") or not rec.n_samples:
+            return None
+        summary = summarize(rec)
+    update_meta(path, {"summary": summary})
+    return summary
+
+
+def record_headless(spec: str, out: str | Path, duration_s: float | None, speed: float | None = 1.0,
                     settings: ChainSettings | None = None, client: str = "", meta: dict | None = None,
-                    prepare=None) -> RecordResult:
+                    protocol: str | None = None) -> RecordResult:
     """Record ``duration_s`` seconds of signal from ``spec`` into ``out``.
 
-    ``prepare(engine, source)`` may attach a protocol before the clock starts.
+    With a ``protocol`` (a name or a file) its steps are recorded as events, a
+    simulated patient follows its cues, the duration defaults to the protocol's
+    length, and the session summary is stored in the recording at the end.
     Ctrl-C or SIGTERM stop early and keep everything recorded so far.
     """
     source = open_source(spec, speed)
@@ -51,6 +75,15 @@ def record_headless(spec: str, out: str | Path, duration_s: float, speed: float 
     meta = dict(meta or {})
     if client:
         meta["client"] = client
+    guided = None
+    if protocol:
+        from biofeedback.protocols import load_protocol
+        guided = load_protocol(protocol)
+        meta["protocol"] = guided.name
+        duration_s = duration_s or guided.total_s
+    if not duration_s:
+        from biofeedback.errors import UserError
+        raise UserError("--duration SECONDS is required (or a --protocol that gives it)")
     stop = threading.Event()
     old_handlers = {}
     if threading.current_thread() is threading.main_thread():
@@ -59,8 +92,8 @@ def record_headless(spec: str, out: str | Path, duration_s: float, speed: float 
     try:
         writer = engine.start_recording(out, meta, duration_s=duration_s)
         try:
-            if prepare is not None:
-                prepare(engine, source)
+            if guided is not None:
+                attach_protocol(engine, guided, seed=int(getattr(getattr(source, "patient", None), "seed", 0)))
             engine.start()
         except BaseException:
             engine.stop_recording()
@@ -78,6 +111,9 @@ def record_headless(spec: str, out: str | Path, duration_s: float, speed: float 
     finally:
         for sig, handler in old_handlers.items():
             _signal.signal(sig, handler)
-    return RecordResult(Path(out), spec, writer.n_samples / engine.info.rate, engine.info.n_channels,
-                        engine.info.rate, source.status.dropped, len(engine.events_since(0)[0]),
-                        engine.error or ("interrupted" if stop.is_set() else None))
+    result = RecordResult(Path(out), spec, writer.n_samples / engine.info.rate, engine.info.n_channels,
+                          engine.info.rate, source.status.dropped, len(engine.events_since(0)[0]),
+                          engine.error or ("interrupted" if stop.is_set() else None))
+    if guided is not None and writer.n_samples:
+        store_summary(out)
+    return result
