@@ -22,6 +22,10 @@ from biofeedback.errors import SourceError
 from biofeedback.stream import Channel, StreamInfo
 
 CONTROL_RATE = 100.0  # Hz: activation dynamics are integrated at this rate and interpolated
+FATIGUE_BUILD_S = 90.0     # a full-effort hold fatigues the muscle over about this long
+FATIGUE_RECOVER_S = 20.0   # and it recovers with this time constant at rest
+FATIGUE_AMPLITUDE = 0.3    # share of contraction amplitude lost when fully fatigued
+FATIGUE_SLOW_SHARE = 0.8   # share of the EMG power moved to low frequencies when fully fatigued
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,8 @@ class _Activation:
         self.a = 0.0               # activation 0..1
         self.guard = 0.0           # residual guarding level
         self.wander = 0.0          # OU process for resting-tone instability (unit SD)
-        self.values: list[tuple[float, float]] = []  # (activation, rest factor) per grid index from base
+        self.fatigue = 0.0         # 0..1: builds during sustained contraction, recovers at rest
+        self.values: list[tuple[float, float, float]] = []  # (activation, rest factor, fatigue) per grid index
         self.base = 0
 
     def extend_to(self, k_end: int, target: Callable[[float], float]) -> None:
@@ -102,7 +107,11 @@ class _Activation:
                 self.guard *= fade
             self.wander = ou_a * self.wander + ou_b * float(self._rng.standard_normal())
             rest_factor = max(0.3, 1.0 + p.rest_instability * self.wander * (1.0 + 2.0 * self.guard))
-            self.values.append((self.a, rest_factor))
+            if self.a > 0.2:
+                self.fatigue = min(1.0, self.fatigue + dt * self.a / FATIGUE_BUILD_S)
+            else:
+                self.fatigue -= dt * self.fatigue / FATIGUE_RECOVER_S
+            self.values.append((self.a, rest_factor, self.fatigue))
             self.k += 1
 
     def trim_before(self, k: int) -> None:
@@ -145,6 +154,12 @@ class SimulatedPatient:
         imp = signal.sosfilt(self._shape_sos, np.r_[1.0, np.zeros(int(self.rate * 2))])
         self._shape_gain = 1.0 / math.sqrt(float(np.sum(imp * imp)))
         self._shape_zi = np.zeros((self._shape_sos.shape[0], 2, n_emg))
+        # fatigue shifts power to low frequencies (the median frequency falls during a long hold)
+        self._slow_sos = signal.butter(4, [20.0, min(70.0, hi)], btype="bandpass", fs=self.rate, output="sos")
+        imp = signal.sosfilt(self._slow_sos, np.r_[1.0, np.zeros(int(self.rate * 2))])
+        self._slow_gain = 1.0 / math.sqrt(float(np.sum(imp * imp)))
+        self._slow_zi = np.zeros((self._slow_sos.shape[0], 2, n_emg))
+        self._slow_rng = np.random.default_rng([self.seed, 6])
         self._noise_rng = np.random.default_rng([self.seed, 2])
         self._floor_rng = np.random.default_rng([self.seed, 3])
         self._press_rng = np.random.default_rng([self.seed, 4])
@@ -181,13 +196,18 @@ class SimulatedPatient:
         pos = kg - k0
         act = np.interp(pos, np.arange(g.shape[0]), g[:, 0])
         rest_factor = np.interp(pos, np.arange(g.shape[0]), g[:, 1])
+        fatigue = np.interp(pos, np.arange(g.shape[0]), g[:, 2])
         col = 0
         n_emg = self._shape_zi.shape[2]
         if n_emg:
             white = self._noise_rng.standard_normal((n, n_emg))
             shaped, self._shape_zi = signal.sosfilt(self._shape_sos, white, axis=0, zi=self._shape_zi)
             shaped *= self._shape_gain
-            pfm_amp = p.rest_uv * rest_factor + act * (p.mvc_uv - p.rest_uv)
+            slow, self._slow_zi = signal.sosfilt(self._slow_sos, self._slow_rng.standard_normal((n, n_emg)), axis=0,
+                                                 zi=self._slow_zi)
+            w_slow = (FATIGUE_SLOW_SHARE * fatigue)[:, None]
+            shaped = np.sqrt(1.0 - w_slow) * shaped + np.sqrt(w_slow) * slow * self._slow_gain
+            pfm_amp = p.rest_uv * rest_factor + act * (1.0 - FATIGUE_AMPLITUDE * fatigue) * (p.mvc_uv - p.rest_uv)
             floor = self._floor_rng.standard_normal((n, n_emg)) * NOISE_FLOOR_UV
             hum = MAINS_UV * np.sin(2 * np.pi * 50.0 * t)
             artefact = self._artefact(t)

@@ -66,3 +66,14 @@ def test_unknown_profile_is_a_clear_error():
     with pytest.raises(SourceError, match="unknown simulated patient profile"):
         SimulatedPatient("athletic")
     assert set(PROFILES) >= {"healthy", "hypertonic", "weak"}
+
+
+def test_a_long_hold_fatigues_the_muscle():
+    from biofeedback.metrics import median_frequency
+    p = SimulatedPatient("healthy", rate=2000, seed=4)
+    p.script = lambda t: 0.6 if 2.0 <= t < 62.0 else 0.0
+    x = p.generate(2000 * 62)
+    f, env = envelope_offline(x, p.info)
+    early, late = slice(2000 * 5, 2000 * 10), slice(2000 * 55, 2000 * 60)
+    assert env[late, 0].mean() < 0.95 * env[early, 0].mean()
+    assert median_frequency(f[late, 0], 2000) < median_frequency(f[early, 0], 2000) - 10
