@@ -1,0 +1,237 @@
+"""Progress over the weeks: trend series from sessions and diary, and goals met with the date first met.
+
+Pure data: takes library records (or plain dicts) and returns series in date order. The
+history view, the progress report and ``biofeedback history --json`` all read from here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from biofeedback.library import DiaryEntry, Goal, Library, SessionRecord, Client
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A quantity followed over the weeks."""
+
+    key: str
+    label: str
+    unit: str
+    source: str             # "session" (from the summary) or "diary"
+    lower_is_better: bool
+
+    def format(self, value: float | None) -> str:
+        if value is None or not math.isfinite(value):
+            return "—"
+        if self.unit == "/10":
+            return f"{value:g}/10"
+        if self.unit == "/5":
+            return f"{value:g}/5"
+        digits = 2 if self.unit == "s" else 1
+        return f"{value:.{digits}f} {self.unit}".strip()
+
+
+METRICS: dict[str, Metric] = {m.key: m for m in (
+    Metric("resting_tone_uv", "Resting tone", "µV", "session", True),
+    Metric("resting_variability_pct", "Resting variability", "%", "session", True),
+    Metric("post_resting_tone_uv", "Resting tone after exercises", "µV", "session", True),
+    Metric("release_latency_s", "Release time", "s", "session", True),
+    Metric("onset_latency_s", "Time to contract", "s", "session", True),
+    Metric("contraction_peak_uv", "Contraction peak", "µV", "session", False),
+    Metric("time_in_band_pct", "Time in band", "%", "session", False),
+    Metric("resting_tone_cmh2o", "Resting pressure", "cmH2O", "session", True),
+    Metric("post_resting_tone_cmh2o", "Resting pressure after exercises", "cmH2O", "session", True),
+    Metric("contraction_peak_cmh2o", "Squeeze peak", "cmH2O", "session", False),
+    Metric("release_latency_cmh2o_s", "Release time (pressure)", "s", "session", True),
+    Metric("pain_intercourse", "Pain with intercourse or dilator", "/10", "diary", True),
+    Metric("pain_pelvic", "Pelvic pain", "/10", "diary", True),
+    Metric("mood", "Mood", "/5", "diary", False),
+    Metric("minutes_practised", "Minutes practised", "min", "diary", False),
+)}
+
+#: The trends the history view and progress report plot, in this order.
+TREND_KEYS = ("resting_tone_uv", "release_latency_s", "contraction_peak_uv", "pain_intercourse", "mood")
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    day: dt.date
+    value: float
+    when: str = ""        # ISO date-time of the session, or the diary day
+
+
+@dataclass
+class Trend:
+    metric: Metric
+    points: list[TrendPoint] = field(default_factory=list)
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [p.day for p in self.points]
+
+    @property
+    def values(self) -> list[float]:
+        return [p.value for p in self.points]
+
+    def weekly(self, first_day: dt.date | None = None) -> list[tuple[int, float]]:
+        """(week number from the first day, mean value that week) in week order."""
+        if not self.points:
+            return []
+        start = first_day or self.points[0].day
+        weeks: dict[int, list[float]] = {}
+        for p in self.points:
+            weeks.setdefault((p.day - start).days // 7, []).append(p.value)
+        return [(w, sum(v) / len(v)) for w, v in sorted(weeks.items())]
+
+
+@dataclass(frozen=True)
+class GoalStatus:
+    goal: Goal
+    metric: Metric
+    met_on: dt.date | None      # first day the goal was met (stored or found in the data)
+    latest: float | None        # most recent value
+    met_now: bool               # the most recent value meets the goal
+
+    @property
+    def description(self) -> str:
+        if self.goal.label:
+            return self.goal.label
+        words = {"<": "under", "<=": "at most", ">": "over", ">=": "at least"}[self.goal.comparison]
+        return f"{self.metric.label} {words} {self.metric.format(self.goal.target)}"
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def summary_value(summary: dict[str, Any], key: str) -> float | None:
+    """A metric from a session summary (missing, None or NaN give None)."""
+    return _finite(summary.get(key)) if isinstance(summary, dict) else None
+
+
+def trends(sessions: Iterable[SessionRecord], diary: Iterable[DiaryEntry],
+           keys: Iterable[str] | None = None) -> dict[str, Trend]:
+    """One date-ordered series per metric (a session or diary day without the value is left out)."""
+    sessions = sorted(sessions, key=lambda s: (s.started_at, s.id))
+    diary = sorted(diary, key=lambda d: (d.day, d.id))
+    out: dict[str, Trend] = {}
+    for key in (keys or METRICS):
+        metric = METRICS[key]
+        trend = Trend(metric)
+        if metric.source == "session":
+            for s in sessions:
+                v = summary_value(s.summary, key)
+                if v is not None:
+                    trend.points.append(TrendPoint(s.day, v, s.started_at))
+        else:
+            for d in diary:
+                v = _finite(getattr(d, key))
+                if v is not None:
+                    trend.points.append(TrendPoint(d.day, v, d.day.isoformat()))
+        out[key] = trend
+    return out
+
+
+def first_met(goal: Goal, trend: Trend) -> dt.date | None:
+    """The first day in the series that meets the goal."""
+    for p in trend.points:
+        if goal.is_met_by(p.value):
+            return p.day
+    return None
+
+
+def goal_status(goals: Iterable[Goal], series: dict[str, Trend]) -> list[GoalStatus]:
+    """Each goal with the day it was first met (the earlier of the stored day and the data)."""
+    out = []
+    for g in goals:
+        trend = series.get(g.metric) or Trend(METRICS[g.metric])
+        found = first_met(g, trend)
+        met_on = min(d for d in (g.met_on, found) if d) if (g.met_on or found) else None
+        latest = trend.points[-1].value if trend.points else None
+        out.append(GoalStatus(g, METRICS[g.metric], met_on, latest, g.is_met_by(latest)))
+    return out
+
+
+@dataclass
+class Progress:
+    """Everything the history view and the progress report show for one client."""
+
+    client: Client
+    sessions: list[SessionRecord]
+    diary: list[DiaryEntry]
+    trends: dict[str, Trend]
+    goals: list[GoalStatus]
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (``biofeedback history --json``)."""
+        return {
+            "client": self.client.name,
+            "from": self.start.isoformat() if self.start else None,
+            "to": self.end.isoformat() if self.end else None,
+            "sessions": [{"started_at": s.started_at, "protocol": s.protocol, "duration_s": s.duration_s,
+                          "recording": s.recording_path,
+                          "metrics": {k: summary_value(s.summary, k) for k in METRICS
+                                      if METRICS[k].source == "session" and summary_value(s.summary, k) is not None}}
+                         for s in self.sessions],
+            "diary": [{"day": d.day.isoformat(), "pain_intercourse": d.pain_intercourse, "pain_pelvic": d.pain_pelvic,
+                       "mood": d.mood, "minutes_practised": d.minutes_practised, "notes": d.notes} for d in self.diary],
+            "trends": {k: {"label": t.metric.label, "unit": t.metric.unit,
+                           "points": [{"day": p.day.isoformat(), "value": p.value} for p in t.points]}
+                       for k, t in self.trends.items() if t.points},
+            "goals": [{"goal": g.description, "metric": g.goal.metric, "comparison": g.goal.comparison,
+                       "target": g.goal.target, "met_on": g.met_on.isoformat() if g.met_on else None,
+                       "latest": g.latest, "met_now": g.met_now} for g in self.goals],
+        }
+
+
+def client_progress(library: Library, client: Client | str, start: dt.date | None = None,
+                    end: dt.date | None = None) -> Progress:
+    """Gather a client's sessions, diary, trends and goals (optionally between two days)."""
+    if isinstance(client, str):
+        client = library.client(client)
+    sessions = library.sessions(client, start, end)
+    diary = library.diary(client, start, end)
+    # goals are judged over the whole history, so a date range never hides when a goal was first met
+    all_series = trends(library.sessions(client), library.diary(client))
+    return Progress(client, sessions, diary, trends(sessions, diary), goal_status(library.goals(client), all_series),
+                    start, end)
+
+
+def update_milestones(library: Library, client: Client | str) -> list[GoalStatus]:
+    """Store the first-met day of goals newly met; returns the goals met for the first time."""
+    if isinstance(client, str):
+        client = library.client(client)
+    series = trends(library.sessions(client), library.diary(client))
+    newly = []
+    for status in goal_status(library.goals(client), series):
+        if status.met_on and status.goal.met_on != status.met_on:
+            library.mark_goal_met(status.goal, status.met_on)
+            if status.goal.met_on is None:
+                newly.append(status)
+    return newly
+
+
+#: Short goal forms accepted on the command line and in the dialog: "resting_tone_uv<5".
+def parse_goal(text: str) -> tuple[str, str, float]:
+    """Split ``metric<=value`` (or <, >, >=) into its parts."""
+    from biofeedback.errors import UserError
+    for op in ("<=", ">=", "<", ">"):
+        if op in text:
+            metric, _, value = text.partition(op)
+            metric = metric.strip()
+            if metric not in METRICS:
+                raise UserError(f"unknown goal metric {metric!r}; choose one of {', '.join(METRICS)}")
+            try:
+                return metric, op, float(value)
+            except ValueError:
+                break
+    raise UserError(f"cannot read the goal {text!r}; write it like release_latency_s<=1 or resting_tone_uv<5")

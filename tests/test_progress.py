@@ -1,0 +1,95 @@
+"""Progress over the weeks from a real library file."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from biofeedback.errors import UserError
+from biofeedback.library import Goal, Library
+from biofeedback.progress import client_progress, goal_status, parse_goal, trends, update_milestones, Trend, \
+    TrendPoint, METRICS, first_met
+
+
+@pytest.fixture()
+def library(tmp_path):
+    lib = Library.open(tmp_path / "lib.sqlite")
+    yield lib
+    lib.close()
+
+
+def _fill(lib, tmp_path):
+    c = lib.add_client("Mira")
+    # added out of order on purpose: the trends must come out in date order
+    lib.add_session(c, tmp_path / "s3.bfr", "2026-04-21T09:00:00+02:00", "glazer", 330,
+                    {"resting_tone_uv": 4.6, "release_latency_s": 0.9, "contraction_peak_uv": 41.0})
+    lib.add_session(c, tmp_path / "s1.bfr", "2026-03-31T09:00:00+02:00", "glazer", 330,
+                    {"resting_tone_uv": 9.1, "release_latency_s": 2.6, "contraction_peak_uv": 35.0})
+    lib.add_session(c, tmp_path / "s2.bfr", "2026-04-09T17:30:00+02:00", "glazer", 330,
+                    {"resting_tone_uv": 6.2, "release_latency_s": 1.4, "contraction_peak_uv": None})
+    lib.add_diary(c, "2026-04-14", pain_intercourse=5, pain_pelvic=3, mood=3, minutes_practised=10)
+    lib.add_diary(c, "2026-03-30", pain_intercourse=7, pain_pelvic=4, mood=2)
+    lib.add_diary(c, "2026-04-24", pain_intercourse=3, mood=4)
+    lib.add_diary(c, "2026-04-02", notes="day off")
+    lib.add_goal(c, "resting_tone_uv", "<", 5, "resting tone under 5 µV")
+    lib.add_goal(c, "release_latency_s", "<=", 1.5, "release within 1.5 s")
+    lib.add_goal(c, "pain_intercourse", "<=", 3, "pain at most 3/10")
+    lib.add_goal(c, "contraction_peak_uv", ">=", 60)
+    return c
+
+
+def test_three_sessions_and_diary_give_ordered_trends_and_goal_dates(library, tmp_path):
+    c = _fill(library, tmp_path)
+    progress = client_progress(library, "mira")
+    t = progress.trends
+    assert t["resting_tone_uv"].days == [dt.date(2026, 3, 31), dt.date(2026, 4, 9), dt.date(2026, 4, 21)]
+    assert t["resting_tone_uv"].values == [9.1, 6.2, 4.6]
+    assert t["contraction_peak_uv"].values == [35.0, 41.0]          # the missing value is left out
+    assert t["pain_intercourse"].days == [dt.date(2026, 3, 30), dt.date(2026, 4, 14), dt.date(2026, 4, 24)]
+    assert t["mood"].values == [2, 3, 4]
+    assert t["resting_tone_uv"].weekly() == [(0, 9.1), (1, 6.2), (3, 4.6)]
+    met = {g.goal.metric: g.met_on for g in progress.goals}
+    assert met == {"resting_tone_uv": dt.date(2026, 4, 21), "release_latency_s": dt.date(2026, 4, 9),
+                   "pain_intercourse": dt.date(2026, 4, 24), "contraction_peak_uv": None}
+    # milestones are stored, once, with the day first met
+    newly = update_milestones(library, c)
+    assert {g.goal.metric for g in newly} == {"resting_tone_uv", "release_latency_s", "pain_intercourse"}
+    assert update_milestones(library, c) == []
+    assert {g.metric: g.met_on for g in library.goals(c)}["release_latency_s"] == dt.date(2026, 4, 9)
+    # a later relapse does not undo a milestone; a range view still knows when it was first met
+    library.add_session(c, tmp_path / "s4.bfr", "2026-05-01T09:00:00+02:00", "glazer", 330,
+                        {"release_latency_s": 2.2})
+    later = client_progress(library, c, start=dt.date(2026, 4, 30))
+    status = {g.goal.metric: g for g in later.goals}["release_latency_s"]
+    assert status.met_on == dt.date(2026, 4, 9) and not status.met_now
+    assert [s.started_at[:10] for s in later.sessions] == ["2026-05-01"]
+    data = json.loads(json.dumps(progress.to_dict()))
+    assert [p["day"] for p in data["trends"]["release_latency_s"]["points"]] == ["2026-03-31", "2026-04-09",
+                                                                                "2026-04-21"]
+    assert data["goals"][0]["met_on"] == "2026-04-21"
+
+
+def test_goal_metric_must_be_known(library):
+    c = library.add_client("X")
+    with pytest.raises(UserError, match="unknown goal metric"):
+        library.add_goal(c, "happiness", "<", 3)
+    assert parse_goal("release_latency_s<=1") == ("release_latency_s", "<=", 1.0)
+    assert parse_goal("mood>=4") == ("mood", ">=", 4.0)
+    with pytest.raises(UserError):
+        parse_goal("release fast")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 20, allow_nan=False), min_size=1, max_size=30), st.floats(0, 20))
+def test_first_met_is_the_earliest_qualifying_day(values, target):
+    start = dt.date(2026, 1, 1)
+    trend = Trend(METRICS["resting_tone_uv"], [TrendPoint(start + dt.timedelta(days=3 * i), v)
+                                               for i, v in enumerate(values)])
+    goal = Goal(1, 1, "resting_tone_uv", "<", target)
+    day = first_met(goal, trend)
+    qualifying = [start + dt.timedelta(days=3 * i) for i, v in enumerate(values) if v < target]
+    assert day == (qualifying[0] if qualifying else None)
+    (status,) = goal_status([goal], {"resting_tone_uv": trend})
+    assert status.met_now == (values[-1] < target)
