@@ -1,0 +1,84 @@
+"""Session and progress reports as PDF (Qt's QPdfWriter) or one self-contained HTML file.
+
+What goes into a report is gathered by :mod:`biofeedback.reports.content` without Qt; the
+plots (:mod:`.plots`) and the PDF writer (:mod:`.render`) use Qt and are imported only here,
+when a report is written.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Callable
+
+from biofeedback.errors import UserError
+from biofeedback.library import Library
+
+ProgressFn = Callable[[float], None]
+
+
+def report_format(out: str | os.PathLike) -> str:
+    """'pdf' or 'html' from the output file's extension."""
+    suffix = Path(out).suffix.lower()
+    if suffix == ".pdf":
+        return "pdf"
+    if suffix in (".html", ".htm"):
+        return "html"
+    raise UserError(f"cannot tell the report format from {str(out)!r}; end the file name in .pdf or .html")
+
+
+def _check_folder(out: Path) -> None:
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"the folder {folder} does not exist; create it or choose another --out")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write into {folder}; choose another --out")
+
+
+def session_report(recording_path: str | os.PathLike, out: str | os.PathLike, library: Library | None = None,
+                   progress: ProgressFn | None = None) -> Path:
+    """Write the report of one recorded session (compared with the client's first and previous sessions)."""
+    from biofeedback.reports.content import gather_session
+    from biofeedback.reports.html import session_html
+    from biofeedback.reports.plots import session_png
+    from biofeedback.reports.render import write_html, write_pdf
+
+    progress = progress or (lambda f: None)
+    out = Path(out)
+    fmt = report_format(out)
+    _check_folder(out)
+    report = gather_session(recording_path, library, progress=lambda f: progress(0.7 * f))
+    images = {"session": session_png(report)}
+    progress(0.85)
+    page = lambda src: session_html(report, src)  # noqa: E731
+    path = write_pdf(page, images, out, report.title) if fmt == "pdf" else write_html(page, images, out)
+    progress(1.0)
+    return path
+
+
+def progress_report(library: Library, client: str, out: str | os.PathLike, start: dt.date | None = None,
+                    end: dt.date | None = None, progress: ProgressFn | None = None) -> Path:
+    """Write a client's progress between two days: trends with goals, sessions and diary."""
+    from biofeedback.progress import TREND_KEYS
+    from biofeedback.reports.content import gather_progress
+    from biofeedback.reports.html import progress_html
+    from biofeedback.reports.plots import trend_png
+    from biofeedback.reports.render import write_html, write_pdf
+
+    progress = progress or (lambda f: None)
+    out = Path(out)
+    fmt = report_format(out)
+    _check_folder(out)
+    if start and end and end < start:
+        raise UserError(f"--from {start} is after --to {end}; swap them")
+    report = gather_progress(library, client, start, end)
+    progress(0.2)
+    keys = [k for k in TREND_KEYS if report.trends.get(k) and report.trends[k].points]
+    images = {}
+    for i, k in enumerate(keys):
+        images["trend_" + k] = trend_png(report.trends[k], report.goals)
+        progress(0.2 + 0.6 * (i + 1) / len(keys))
+    page = lambda src: progress_html(report, src)  # noqa: E731
+    path = write_pdf(page, images, out, report.title) if fmt == "pdf" else write_html(page, images, out)
+    progress(1.0)
+    return path

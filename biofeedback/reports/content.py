@@ -1,0 +1,294 @@
+"""What goes into a report: gathered from a recording and the library, without Qt (tested headless)."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from biofeedback.library import DiaryEntry, Goal, Library, SessionRecord
+from biofeedback.progress import METRICS, GoalStatus, Trend, client_progress, summary_value
+from biofeedback.reports.notes import MEANINGS, change_note, metric_note
+from biofeedback.stream import Event, StreamInfo
+
+ProgressFn = Callable[[float], None]
+
+#: Metrics shown in the session table, in this order (pressure versions follow their EMG twin).
+SESSION_METRICS = ("resting_tone_uv", "resting_variability_pct", "post_resting_tone_uv", "release_latency_s",
+                   "onset_latency_s", "contraction_peak_uv", "time_in_band_pct",
+                   "resting_tone_cmh2o", "post_resting_tone_cmh2o", "release_latency_cmh2o_s",
+                   "contraction_peak_cmh2o", "time_in_band_cmh2o_pct")
+_EXTRA_LABELS = {"time_in_band_cmh2o_pct": ("Time in band (pressure)", "%", False),
+                 "resting_variability_cmh2o_pct": ("Resting variability (pressure)", "%", True)}
+
+#: How many points a plotted trace keeps (min/max pairs per bin keep the peaks).
+PLOT_POINTS = 3000
+
+
+@dataclass
+class StepSpan:
+    start_s: float
+    end_s: float
+    label: str
+    kind: str          # "contract", "release", "rest" or "other": decides the shading colour
+
+
+@dataclass
+class Trace:
+    name: str
+    unit: str
+    t: np.ndarray
+    values: np.ndarray
+
+
+@dataclass
+class MetricRow:
+    key: str
+    label: str
+    unit: str
+    value: float | None
+    first: float | None
+    previous: float | None
+    note: str
+    change: str = ""
+
+    def text(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        if self.unit == "%":
+            return f"{value:.0f} %"
+        digits = 2 if self.unit == "s" and value < 10 else 1
+        return f"{value:.{digits}f} {self.unit}"
+
+
+@dataclass
+class SessionReport:
+    title: str
+    client: str | None
+    started_at: str
+    protocol: str
+    duration_s: float
+    device: str
+    traces: list[Trace]
+    steps: list[StepSpan]
+    markers: list[tuple[float, str]]
+    metrics: list[MetricRow]
+    phases: list[dict[str, Any]]
+    first_session: str | None = None
+    previous_session: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    diary: DiaryEntry | None = None
+
+
+@dataclass
+class ProgressReport:
+    title: str
+    client: str
+    start: dt.date | None
+    end: dt.date | None
+    trends: dict[str, Trend]
+    goals: list[GoalStatus]
+    sessions: list[SessionRecord]
+    diary: list[DiaryEntry]
+    summary_lines: list[str] = field(default_factory=list)
+
+
+def _label_unit(key: str) -> tuple[str, str, bool]:
+    if key in METRICS:
+        m = METRICS[key]
+        return m.label, m.unit, m.lower_is_better
+    return _EXTRA_LABELS.get(key, (key.replace("_", " ").capitalize(), "", True))
+
+
+def reduce_trace(t: np.ndarray, y: np.ndarray, points: int = PLOT_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Keep each bin's minimum and maximum so that peaks and dips survive; NaN stays NaN."""
+    n = len(y)
+    if n <= points:
+        return t, y
+    bins = points // 2
+    edges = np.linspace(0, n, bins + 1).astype(int)
+    tt = np.empty(2 * bins)
+    yy = np.empty(2 * bins)
+    for i in range(bins):
+        seg = y[edges[i]:edges[i + 1]]
+        finite = seg[np.isfinite(seg)]
+        tt[2 * i] = t[edges[i]]
+        tt[2 * i + 1] = t[edges[i + 1] - 1]
+        if finite.size:
+            yy[2 * i], yy[2 * i + 1] = finite.min(), finite.max()
+        else:
+            yy[2 * i] = yy[2 * i + 1] = np.nan
+    return tt, yy
+
+
+def _step_kind(label: str, data: dict[str, Any]) -> str:
+    text = " ".join(str(data.get(k, "")) for k in ("kind", "phase", "name", "action")) + " " + label
+    text = text.lower()
+    for kind, words in (("release", ("release", "relax", "let go", "letgo", "down")),
+                        ("contract", ("contract", "squeeze", "hold", "flick", "work", "endurance", "quick")),
+                        ("rest", ("rest", "baseline", "breath"))):
+        if any(w in text for w in words):
+            return kind
+    return "other"
+
+
+def step_spans(events: list[Event], duration_s: float) -> list[StepSpan]:
+    """Each exercise step from its start until the next step (or the protocol's end)."""
+    steps = sorted((e for e in events if e.kind == "step"), key=lambda e: e.time_s)
+    ends = [e.time_s for e in events if e.kind == "protocol" and "end" in (e.label + str(e.data)).lower()]
+    spans = []
+    for i, e in enumerate(steps):
+        if i + 1 < len(steps):
+            end = steps[i + 1].time_s
+        else:
+            later = [t for t in ends if t > e.time_s]
+            dur = e.data.get("duration_s") if isinstance(e.data, dict) else None
+            end = min(later) if later else (e.time_s + float(dur) if isinstance(dur, (int, float)) else duration_s)
+        label = e.label or str(e.data.get("name", "") if isinstance(e.data, dict) else "")
+        spans.append(StepSpan(e.time_s, min(end, duration_s), label, _step_kind(label, e.data or {})))
+    return spans
+
+
+def _phases(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    phases = summary.get("phases")
+    if isinstance(phases, dict):
+        return [{"phase": k, **(v if isinstance(v, dict) else {"value": v})} for k, v in phases.items()]
+    if isinstance(phases, list):
+        return [p for p in phases if isinstance(p, dict)]
+    return []
+
+
+def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list[Event], meta: dict[str, Any],
+                         summary: dict[str, Any], started_at: str, duration_s: float,
+                         history: list[SessionRecord] | None = None, goals: list[Goal] | None = None,
+                         recording_path: str | None = None, diary: DiaryEntry | None = None,
+                         closed_cleanly: bool = True) -> SessionReport:
+    """Assemble a session report from data already in hand (the pure part, used by :func:`gather_session`)."""
+    rate = info.rate
+    t = np.arange(envelope.shape[0]) / rate
+    traces = []
+    for i, ch in enumerate(info.channels):
+        tt, yy = reduce_trace(t, envelope[:, i])
+        traces.append(Trace(ch.name, ch.unit, tt, yy))
+    markers = [(e.time_s, e.label or e.kind) for e in events if e.kind in ("marker", "disconnected", "gap")]
+    this_path = str(Path(recording_path).resolve()) if recording_path else None
+    earlier = [s for s in (history or []) if s.recording_path != this_path and s.started_at < (started_at or "~")]
+    first = earlier[0] if earlier else None
+    previous = earlier[-1] if earlier else None
+    rows = []
+    for key in SESSION_METRICS:
+        value = summary_value(summary, key)
+        if value is None and key not in summary:
+            continue
+        label, unit, lower = _label_unit(key)
+        f = summary_value(first.summary, key) if first else None
+        p = summary_value(previous.summary, key) if previous else None
+        row = MetricRow(key, label, unit, value, f, p, metric_note(key, summary, unit, goals))
+        changes = [c for c in (change_note(key, value, f, unit, lower, "the first session"),
+                               change_note(key, value, p, unit, lower, "last time") if previous is not first else "")
+                   if c]
+        row.change = "; ".join(changes)
+        rows.append(row)
+    warnings = []
+    if not closed_cleanly:
+        warnings.append("The recording was not closed cleanly (the program or computer stopped); "
+                        "everything up to the last save is shown.")
+    gaps = [e for e in events if e.kind == "gap"]
+    if gaps:
+        lost = sum(int(e.data.get("samples", 0)) for e in gaps if isinstance(e.data, dict))
+        warnings.append(f"The signal dropped out {len(gaps)} time(s) ({lost / rate:.1f} s in all); "
+                        f"metrics leave those stretches out.")
+    client = meta.get("client") or None
+    when = started_at[:16].replace("T", " ") if started_at else "unknown date"
+    return SessionReport(
+        title=f"Session report — {client or 'anonymous'} — {when}", client=client, started_at=started_at,
+        protocol=str(meta.get("protocol") or meta.get("protocol_name") or "free practice"),
+        duration_s=duration_s, device=info.device or info.source, traces=traces,
+        steps=step_spans(events, duration_s), markers=markers, metrics=rows, phases=_phases(summary),
+        first_session=first.started_at if first else None, previous_session=previous.started_at if previous else None,
+        warnings=warnings, diary=diary)
+
+
+def _summarize(rec: Any) -> dict[str, Any]:
+    """The analysis engineer's summary when available, else the one stored with the recording."""
+    try:
+        from biofeedback.analysis import summarize
+    except ImportError:
+        summarize = None
+    if summarize is not None:
+        return dict(summarize(rec))
+    return dict(rec.meta.get("summary") or {})
+
+
+def gather_session(recording_path: str | os.PathLike, library: Library | None = None,
+                   progress: ProgressFn | None = None) -> SessionReport:
+    """Read a recording (and, if it is in the library, the client's history) into a :class:`SessionReport`."""
+    from biofeedback.chain import ChainSettings, envelope_offline
+    from biofeedback.recording import Recording
+
+    progress = progress or (lambda f: None)
+    rec = Recording.open(recording_path)
+    try:
+        n = rec.n_samples
+        chunk = max(1, int(rec.info.rate * 60))
+        data = np.concatenate([rec.read(i, min(n, i + chunk)) for i in range(0, n, chunk)] or
+                              [np.empty((0, rec.info.n_channels))], axis=0)
+        progress(0.3)
+        chain = rec.meta.get("chain") or rec.meta.get("chain_settings")
+        settings = ChainSettings.from_dict(chain) if isinstance(chain, dict) else None
+        _, envelope = envelope_offline(data, rec.info, settings)
+        progress(0.6)
+        summary = _summarize(rec)
+        progress(0.7)
+        history, goals, diary = [], [], None
+        client_name = rec.meta.get("client")
+        if library is not None:
+            session = library.session_for_recording(recording_path)
+            client = library.client_by_id(session.client_id) if session else (
+                library.find_client(client_name) if client_name else None)
+            if client is not None:
+                history = library.sessions(client)
+                goals = library.goals(client)
+                if session is not None:
+                    diary = next((d for d in library.diary(client) if d.session_id == session.id), None)
+        return build_session_report(info=rec.info, envelope=envelope, events=list(rec.events), meta=dict(rec.meta),
+                                    summary=summary, started_at=rec.started_at, duration_s=rec.duration_s,
+                                    history=history, goals=goals, recording_path=str(recording_path), diary=diary,
+                                    closed_cleanly=rec.closed_cleanly)
+    finally:
+        rec.close()
+
+
+def gather_progress(library: Library, client: str, start: dt.date | None = None,
+                    end: dt.date | None = None) -> ProgressReport:
+    """A client's trends, goals, sessions and diary between two days, for the progress report."""
+    p = client_progress(library, client, start, end)
+    span = f"{start.isoformat() if start else 'the start'} to {end.isoformat() if end else 'today'}"
+    lines = []
+    for key in ("resting_tone_uv", "release_latency_s", "pain_intercourse"):
+        trend = p.trends.get(key)
+        if trend and len(trend.points) >= 2:
+            m = trend.metric
+            a, b = trend.points[0], trend.points[-1]
+            lines.append(f"{m.label}: {m.format(a.value)} on {a.day.day} {a.day:%b} → {m.format(b.value)} on {b.day.day} {b.day:%b}.")
+    met = [g for g in p.goals if g.met_on]
+    if met:
+        lines.append("Goals met: " + "; ".join(f"{g.description} (first on {g.met_on.day} {g.met_on:%b %Y})" for g in met) + ".")
+    return ProgressReport(title=f"Progress report — {p.client.name} — {span}", client=p.client.name, start=start,
+                          end=end, trends=p.trends, goals=p.goals, sessions=p.sessions, diary=p.diary,
+                          summary_lines=lines)
+
+
+def fmt_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "—"
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m} min {s:02d} s" if m else f"{s} s"
+
+
+__all__ = ["SessionReport", "ProgressReport", "MetricRow", "StepSpan", "Trace", "build_session_report",
+           "gather_session", "gather_progress", "step_spans", "reduce_trace", "fmt_duration", "MEANINGS"]

@@ -1,0 +1,180 @@
+"""Report pages as HTML (no Qt): a single self-contained file, or the same page for Qt's PDF writer.
+
+Images are referred to through ``src(name)``: a base64 ``data:`` URI for the HTML file,
+a resource name for :class:`QTextDocument`. The CSS stays within what QTextDocument renders.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from html import escape
+from typing import Callable
+
+from biofeedback import __version__
+from biofeedback.progress import METRICS, TREND_KEYS
+from biofeedback.reports.content import ProgressReport, SessionReport, fmt_duration
+
+Src = Callable[[str], str]
+
+CSS = """
+body { font-family: 'DejaVu Sans', 'Segoe UI', Helvetica, Arial, sans-serif; color: #222; font-size: 10pt; }
+h1 { font-size: 16pt; color: #1e3f73; margin: 0 0 4px 0; }
+h2 { font-size: 12pt; color: #1e3f73; margin: 14px 0 4px 0; }
+p { margin: 2px 0 6px 0; }
+.meta { color: #555; }
+.warn { color: #8a4b00; background-color: #fff4e0; padding: 4px; }
+table.data { border-collapse: collapse; margin: 4px 0 8px 0; }
+table.data th { background-color: #e8eef7; text-align: left; padding: 4px 6px; border-bottom: 1px solid #9ab; }
+table.data td { padding: 4px 6px; border-bottom: 1px solid #dde; vertical-align: top; }
+td.num { text-align: right; white-space: nowrap; }
+td.note { color: #333; }
+.legend span { padding: 1px 6px; margin-right: 6px; }
+.footer { color: #888; font-size: 8pt; margin-top: 12px; }
+img { max-width: 100%; }
+"""
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>\n{body}\n"
+            f"<p class=\"footer\">Made with biofeedback {escape(__version__)} on "
+            f"{dt.date.today():%d %B %Y}. Amplitudes depend on the probe and device; compare sessions "
+            f"recorded with the same equipment.</p>\n</body></html>\n")
+
+
+def _legend() -> str:
+    return ("<p class=\"legend\">Shading: <span style=\"background-color:#f4d9bd\">contract</span>"
+            "<span style=\"background-color:#c9e6d3\">release</span>"
+            "<span style=\"background-color:#e6e6e6\">rest</span> · dashed red lines are markers.</p>")
+
+
+def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
+    """The session report page."""
+    r = report
+    when = r.started_at[:16].replace("T", " at ") if r.started_at else "unknown date"
+    parts = [f"<h1>Session report</h1>",
+             f"<p class=\"meta\"><b>{escape(r.client or 'Anonymous')}</b> · {escape(when)} · "
+             f"{escape(r.protocol)} · {escape(fmt_duration(r.duration_s))}"
+             f"{(' · ' + escape(r.device)) if r.device else ''}</p>"]
+    for w in r.warnings:
+        parts.append(f"<p class=\"warn\">{escape(w)}</p>")
+    parts.append("<h2>The whole session</h2>")
+    parts.append(f"<p><img src=\"{src('session')}\" width=\"{plot_width}\" alt=\"muscle activity over the session\"></p>")
+    parts.append(_legend())
+    if r.metrics:
+        parts.append("<h2>Measures</h2>")
+        first = "First session" + (f"<br><span class=\"meta\">{escape(r.first_session[:10])}</span>"
+                                   if r.first_session else "")
+        prev = "Last time" + (f"<br><span class=\"meta\">{escape(r.previous_session[:10])}</span>"
+                              if r.previous_session else "")
+        rows = [f"<table class=\"data\" width=\"100%\"><tr><th>Measure</th><th>This session</th><th>{first}</th>"
+                f"<th>{prev}</th><th>What it means</th></tr>"]
+        for m in r.metrics:
+            note = escape(m.note) + (f"<br><i>{escape(m.change[0].upper() + m.change[1:])}.</i>" if m.change else "")
+            rows.append(f"<tr><td>{escape(m.label)}</td><td class=\"num\"><b>{escape(m.text(m.value))}</b></td>"
+                        f"<td class=\"num\">{escape(m.text(m.first))}</td><td class=\"num\">{escape(m.text(m.previous))}"
+                        f"</td><td class=\"note\">{note}</td></tr>")
+        rows.append("</table>")
+        parts.append("".join(rows))
+        if not r.first_session:
+            parts.append("<p class=\"meta\">This is the first session in the library: later reports compare "
+                         "with it.</p>")
+    else:
+        parts.append("<p class=\"meta\">No measures: the session had no exercise to measure.</p>")
+    if r.phases:
+        keys = [k for k in r.phases[0].keys() if k not in ("phase", "name")][:6]
+        head = "".join(f"<th>{escape(k.replace('_', ' '))}</th>" for k in keys)
+        rows = [f"<h2>Phases</h2><table class=\"data\"><tr><th>Phase</th>{head}</tr>"]
+        for ph in r.phases:
+            cells = "".join(f"<td class=\"num\">{escape(_cell(ph.get(k)))}</td>" for k in keys)
+            rows.append(f"<tr><td>{escape(str(ph.get('phase') or ph.get('name') or ''))}</td>{cells}</tr>")
+        rows.append("</table>")
+        parts.append("".join(rows))
+    if r.diary is not None:
+        d = r.diary
+        parts.append("<h2>Diary</h2><p>" + escape(_diary_line(d)) + "</p>")
+    return _page(r.title, "\n".join(parts))
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+    return "" if value is None else str(value)
+
+
+def _diary_line(d) -> str:
+    bits = []
+    if d.pain_intercourse is not None:
+        bits.append(f"pain with intercourse or dilator {d.pain_intercourse:g}/10")
+    if d.pain_pelvic is not None:
+        bits.append(f"pelvic pain {d.pain_pelvic:g}/10")
+    if d.mood is not None:
+        bits.append(f"mood {d.mood}/5")
+    if d.minutes_practised is not None:
+        bits.append(f"{d.minutes_practised:g} min practised")
+    text = ", ".join(bits)
+    if d.notes:
+        text += (". " if text else "") + d.notes
+    return text or "(empty entry)"
+
+
+def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> str:
+    """The progress report page: summary, goals, trend plots, sessions, diary."""
+    r = report
+    span = (f"{r.start.day} {r.start:%b %Y}" if r.start else "the first entry") + " to " + \
+           (f"{r.end.day} {r.end:%b %Y}" if r.end else "today")
+    parts = ["<h1>Progress report</h1>",
+             f"<p class=\"meta\"><b>{escape(r.client)}</b> · {escape(span)} · {len(r.sessions)} session(s), "
+             f"{len(r.diary)} diary entr{'y' if len(r.diary) == 1 else 'ies'}</p>"]
+    if r.summary_lines:
+        parts.append("<h2>In short</h2>" + "".join(f"<p>{escape(line)}</p>" for line in r.summary_lines))
+    if r.goals:
+        rows = ["<h2>Goals</h2><table class=\"data\"><tr><th>Goal</th><th>Latest</th><th>First met</th></tr>"]
+        for g in r.goals:
+            met = f"{g.met_on.day} {g.met_on:%b %Y}" if g.met_on else "not yet"
+            rows.append(f"<tr><td>{escape(g.description)}</td><td class=\"num\">{escape(g.metric.format(g.latest))}"
+                        f"</td><td>{escape(met)}</td></tr>")
+        rows.append("</table>")
+        parts.append("".join(rows))
+    plotted = [k for k in TREND_KEYS if r.trends.get(k) and r.trends[k].points]
+    if plotted:
+        parts.append("<h2>Over the weeks</h2>")
+        for k in plotted:
+            parts.append(f"<p><img src=\"{src('trend_' + k)}\" width=\"{plot_width}\" "
+                         f"alt=\"{escape(METRICS[k].label)} over the weeks\"></p>")
+    else:
+        parts.append("<p class=\"meta\">No measures or diary scores in this period yet.</p>")
+    if r.sessions:
+        rows = ["<h2>Sessions</h2><table class=\"data\"><tr><th>Date</th><th>Programme</th><th>Resting tone</th>"
+                "<th>Release time</th><th>Contraction peak</th></tr>"]
+        for s in r.sessions:
+            cells = "".join(f"<td class=\"num\">{escape(METRICS[k].format(_f(s.summary.get(k))))}</td>"
+                            for k in ("resting_tone_uv", "release_latency_s", "contraction_peak_uv"))
+            rows.append(f"<tr><td>{s.day.day} {s.day:%b %Y}</td><td>{escape(s.protocol or '—')}</td>{cells}</tr>")
+        rows.append("</table>")
+        parts.append("".join(rows))
+    if r.diary:
+        rows = ["<h2>Diary</h2><table class=\"data\"><tr><th>Date</th><th>Pain (intercourse/dilator)</th>"
+                "<th>Pelvic pain</th><th>Mood</th><th>Practice</th><th>Notes</th></tr>"]
+        for d in r.diary:
+            rows.append(f"<tr><td>{d.day.day} {d.day:%b %Y}</td>"
+                        f"<td class=\"num\">{'' if d.pain_intercourse is None else f'{d.pain_intercourse:g}/10'}</td>"
+                        f"<td class=\"num\">{'' if d.pain_pelvic is None else f'{d.pain_pelvic:g}/10'}</td>"
+                        f"<td class=\"num\">{'' if d.mood is None else f'{d.mood}/5'}</td>"
+                        f"<td class=\"num\">{'' if d.minutes_practised is None else f'{d.minutes_practised:g} min'}</td>"
+                        f"<td>{escape(d.notes)}</td></tr>")
+        rows.append("</table>")
+        parts.append("".join(rows))
+    return _page(r.title, "\n".join(parts))
+
+
+def _f(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

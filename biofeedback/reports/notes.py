@@ -1,0 +1,89 @@
+"""Plain-language notes next to each metric, in the words a patient and her therapist use."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from biofeedback.library import Goal
+
+#: The release criterion clinical devices use when no personal goal is set (trials over 2 s are flagged).
+DEFAULT_RELEASE_GOAL_S = 2.0
+
+#: What each metric means, said once.
+MEANINGS: dict[str, str] = {
+    "resting_tone_uv": "Muscle activity while resting; lower means a more relaxed pelvic floor.",
+    "resting_variability_pct": "How steady the muscle is at rest; lower is steadier.",
+    "post_resting_tone_uv": "Resting activity after the exercises; ideally no higher than before them.",
+    "contraction_peak_uv": "The strongest contraction.",
+    "onset_latency_s": "Time from the cue until the contraction was well under way.",
+    "release_latency_s": "Time from the release cue until the muscle let go.",
+    "time_in_band_pct": "Share of exercise time spent inside the target band.",
+    "resting_tone_cmh2o": "Pressure while resting; lower means a more relaxed pelvic floor.",
+    "post_resting_tone_cmh2o": "Resting pressure after the exercises; ideally no higher than before them.",
+    "contraction_peak_cmh2o": "The strongest squeeze.",
+    "release_latency_cmh2o_s": "Time from the release cue until the pressure came back down.",
+    "time_in_band_cmh2o_pct": "Share of exercise time the pressure stayed inside the target band.",
+}
+
+
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _fmt(value: float, unit: str) -> str:
+    digits = 1 if unit in ("s",) and value >= 10 else (2 if unit == "s" and value < 1 else 1)
+    if unit == "%":
+        return f"{value:.0f} %"
+    return f"{value:.{digits}f} {unit}"
+
+
+def goal_phrase(goal: Goal, unit: str) -> str:
+    words = {"<": "under", "<=": "at most", ">": "over", ">=": "at least"}[goal.comparison]
+    return f"{words} {_fmt(goal.target, unit)}"
+
+
+def metric_note(key: str, summary: dict[str, Any], unit: str, goals: list[Goal] | None = None) -> str:
+    """One or two short sentences about this session's value (with the goal, if the client has one)."""
+    value = _num(summary.get(key))
+    if value is None:
+        return "Not measured in this session."
+    goal = next((g for g in (goals or []) if g.metric == key), None)
+    if key.startswith("release_latency"):
+        target = goal or Goal(0, 0, key, "<", DEFAULT_RELEASE_GOAL_S)
+        sentence = f"Release took {_fmt(value, 's')}; the goal is {goal_phrase(target, 's')}."
+        return sentence + (" Met." if target.is_met_by(value) else " Keep practising the slow let-go.")
+    if key.startswith("post_resting_tone"):
+        before = _num(summary.get(key.replace("post_", "", 1)))
+        if before is not None:
+            diff = value - before
+            if diff <= max(0.05 * before, 0.1):
+                return f"Came back to the starting level ({_fmt(before, unit)} before): the muscle let go fully."
+            return (f"{_fmt(diff, unit)} higher than before the exercises: the muscle did not fully let go "
+                    f"by the end.")
+    if key.startswith("onset_latency"):
+        return f"Reached the contraction {_fmt(value, 's')} after the cue."
+    if key.startswith("time_in_band"):
+        return f"In the target band {value:.0f} % of the exercise time."
+    text = MEANINGS.get(key, "")
+    if goal is not None:
+        met = "Met." if goal.is_met_by(value) else "Not yet."
+        text = f"The goal is {goal_phrase(goal, unit)}: {met} " + text
+    return text.strip()
+
+
+def change_note(key: str, now: float | None, before: float | None, unit: str, lower_is_better: bool,
+                since: str) -> str:
+    """'down 2.1 µV since the first session (better)'."""
+    if now is None or before is None:
+        return ""
+    diff = now - before
+    scale = max(abs(before), 1e-9)
+    if abs(diff) < 0.02 * scale:
+        return f"about the same as {since}"
+    better = (diff < 0) == lower_is_better
+    direction = "down" if diff < 0 else "up"
+    return f"{direction} {_fmt(abs(diff), unit)} since {since} ({'better' if better else 'worse'})"

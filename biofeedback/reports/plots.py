@@ -1,0 +1,218 @@
+"""Report plots drawn with pyqtgraph and exported as PNG with its ImageExporter (its SVG exporter fails on Qt 6.11).
+
+The drawing functions fill a given ``PlotItem`` so the history view can show the same plots live.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import tempfile
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.exporters import ImageExporter
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from biofeedback.progress import GoalStatus, Trend
+from biofeedback.reports.content import SessionReport
+
+#: Shading per step kind (RGBA), legible in print.
+STEP_COLOURS = {"contract": (230, 150, 60, 60), "release": (70, 170, 110, 60), "rest": (150, 150, 150, 35),
+                "other": (120, 140, 200, 40)}
+TRACE_COLOURS = {"pfm": (30, 80, 160), "abd": (170, 60, 60), "pressure": (90, 60, 150)}
+INK = (40, 40, 40)
+
+
+def ensure_app() -> QtWidgets.QApplication:
+    """A QApplication for drawing (offscreen when there is no display, e.g. from the command line)."""
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and os.name == "posix" \
+                and not os.environ.get("QT_QPA_PLATFORM") and not _is_macos():
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        app = QtWidgets.QApplication([])
+    return app  # type: ignore[return-value]
+
+
+def _is_macos() -> bool:
+    import sys
+    return sys.platform == "darwin"
+
+
+def _style(plot: pg.PlotItem) -> None:
+    plot.getViewBox().setBackgroundColor("w")
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(INK))
+        axis.setTextPen(pg.mkPen(INK))
+        font = QtGui.QFont()
+        font.setPointSize(10)
+        axis.setStyle(tickFont=font)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+
+
+def draw_session(layout: pg.GraphicsLayout, report: SessionReport) -> list[pg.PlotItem]:
+    """One row per channel: the amplitude with the steps shaded and the markers drawn."""
+    plots = []
+    for row, trace in enumerate(report.traces):
+        plot = layout.addPlot(row=row, col=0)
+        _style(plot)
+        plot.setLabel("left", f"{trace.name} ({trace.unit})", color="#282828")
+        if row == len(report.traces) - 1:
+            plot.setLabel("bottom", "time (s)", color="#282828")
+        for span in report.steps:
+            region = pg.LinearRegionItem((span.start_s, span.end_s), movable=False,
+                                         brush=pg.mkBrush(*STEP_COLOURS[span.kind]), pen=pg.mkPen(None))
+            region.setZValue(-10)
+            plot.addItem(region)
+        colour = TRACE_COLOURS.get(trace.name, (30, 80, 160))
+        plot.plot(trace.t, trace.values, pen=pg.mkPen(colour, width=1.5), connect="finite")
+        for t, label in report.markers:
+            line = pg.InfiniteLine(t, angle=90, pen=pg.mkPen((200, 30, 30), width=1, style=QtCore.Qt.DashLine),
+                                   label=label if row == 0 else None,
+                                   labelOpts={"position": 0.92, "color": (200, 30, 30), "anchors": [(0, 1), (0, 1)]})
+            plot.addItem(line)
+        finite = trace.values[np.isfinite(trace.values)]
+        top = float(finite.max()) if finite.size else 1.0
+        plot.setYRange(0 if (finite.size == 0 or finite.min() >= 0) else float(finite.min()), top * 1.08 or 1.0,
+                       padding=0)
+        plot.setXRange(0, max(report.duration_s, 1e-3), padding=0.01)
+        if plots:
+            plot.setXLink(plots[0])
+        plots.append(plot)
+    return plots
+
+
+def _days_to_x(days: list[dt.date]) -> np.ndarray:
+    return np.array([dt.datetime(d.year, d.month, d.day, 12).timestamp() for d in days], dtype=float)
+
+
+def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus]) -> None:
+    """A metric over the weeks: dated points, the goal as a dashed line, the day it was first met as a star."""
+    _style(plot)
+    m = trend.metric
+    plot.setTitle(f"<span style='color:#282828;font-size:11pt'>{m.label}"
+                  f"{(' (' + m.unit + ')') if m.unit not in ('/10', '/5') else ' (' + m.unit[1:] + '-point scale)'}"
+                  f"</span>")
+    x = _days_to_x(trend.days)
+    y = np.asarray(trend.values, dtype=float)
+    plot.plot(x, y, pen=pg.mkPen((30, 80, 160), width=2), symbol="o", symbolSize=8,
+              symbolBrush=(30, 80, 160), symbolPen=None)
+    lows, highs = list(y), list(y)
+    for g in goals:
+        if g.goal.metric != m.key:
+            continue
+        line = pg.InfiniteLine(g.goal.target, angle=0, pen=pg.mkPen((46, 140, 80), width=1.5, style=QtCore.Qt.DashLine),
+                               label=f"goal: {g.description}",
+                               labelOpts={"position": 0.02, "color": (46, 120, 70), "anchors": [(0, 1), (0, 1)]})
+        plot.addItem(line)
+        lows.append(g.goal.target)
+        highs.append(g.goal.target)
+        if g.met_on is not None:
+            hit = [p for p in trend.points if p.day == g.met_on]
+            if hit:
+                mx = _days_to_x([g.met_on])
+                plot.plot(mx, [hit[0].value], pen=None, symbol="star", symbolSize=18,
+                          symbolBrush=(240, 180, 20), symbolPen=pg.mkPen((120, 80, 0)))
+                below = m.lower_is_better
+                text = pg.TextItem(f"met {g.met_on.day} {g.met_on:%b}", color=(120, 80, 0),
+                                   anchor=(0.5, -0.4) if below else (0.5, 1.4))
+                text.setPos(float(mx[0]), hit[0].value)
+                plot.addItem(text)
+    if m.unit == "/10":
+        plot.setYRange(0, 10, padding=0.05)
+    elif m.unit == "/5":
+        plot.setYRange(1, 5, padding=0.08)
+    elif lows:
+        lo, hi = min(lows), max(highs)
+        pad = (hi - lo) * 0.15 or max(abs(hi) * 0.2, 1.0)
+        plot.setYRange(max(0.0, lo - pad) if lo >= 0 else lo - pad, hi + pad, padding=0)
+    if len(x):
+        span = max(float(x.max() - x.min()), 7 * 86400.0)
+        plot.setXRange(float(x.min()) - 0.06 * span, float(x.min()) + 1.06 * span, padding=0)
+
+
+class DayAxis(pg.AxisItem):
+    """Calendar days as '6 Apr', one tick a week (or every few weeks on long spans); no overlapping labels."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802 - pyqtgraph API
+        if not (math.isfinite(minVal) and math.isfinite(maxVal)) or maxVal <= minVal:
+            return []
+        days = (maxVal - minVal) / 86400.0
+        room = max(1, int(size / 70))                      # about 70 px per label
+        step_days = next((s for s in (1, 2, 7, 14, 28, 56, 91, 182, 364) if days / s <= room), 364)
+        first = dt.date.fromtimestamp(minVal)
+        if step_days >= 7:
+            first -= dt.timedelta(days=first.weekday())     # weeks start on Monday
+        ticks = []
+        day = first
+        while True:
+            x = dt.datetime(day.year, day.month, day.day, 12).timestamp()
+            if x > maxVal:
+                break
+            if x >= minVal:
+                ticks.append(x)
+            day += dt.timedelta(days=step_days)
+        return [(step_days * 86400.0, ticks)]
+
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:  # noqa: N802
+        return [f"{dt.date.fromtimestamp(v).day} {dt.date.fromtimestamp(v):%b}" for v in values]
+
+
+def date_axis() -> pg.AxisItem:
+    return DayAxis(orientation="bottom")
+
+
+def _offscreen(widget: QtWidgets.QWidget, width: int, height: int) -> None:
+    """Lay the widget out at its size without showing a window."""
+    widget.setAttribute(QtCore.Qt.WA_DontShowOnScreen, True)
+    widget.resize(width, height)
+    widget.show()
+    QtWidgets.QApplication.processEvents()
+
+
+def _export(scene_widget: pg.GraphicsLayoutWidget, item: QtWidgets.QGraphicsItem, width: int) -> bytes:
+    QtWidgets.QApplication.processEvents()
+    exporter = ImageExporter(item)
+    exporter.parameters()["width"] = width
+    exporter.parameters()["antialias"] = True
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "plot.png")
+        exporter.export(path)
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
+def session_png(report: SessionReport, width: int = 1600) -> bytes:
+    """The whole session as one PNG (one row per channel)."""
+    ensure_app()
+    widget = pg.GraphicsLayoutWidget()
+    widget.setBackground("w")
+    rows = max(1, len(report.traces))
+    draw_session(widget.ci, report)
+    _offscreen(widget, 1000, 200 * rows + 30)
+    try:
+        return _export(widget, widget.ci, width)
+    finally:
+        widget.close()
+        widget.deleteLater()
+
+
+def trend_png(trend: Trend, goals: list[GoalStatus], width: int = 1000) -> bytes:
+    """One trend plot as PNG."""
+    ensure_app()
+    widget = pg.GraphicsLayoutWidget()
+    widget.setBackground("w")
+    plot = widget.addPlot(axisItems={"bottom": date_axis()})
+    draw_trend(plot, trend, goals)
+    _offscreen(widget, 760, 240)
+    try:
+        return _export(widget, plot, width)
+    finally:
+        widget.close()
+        widget.deleteLater()
+
+
+def has_points(trend: Trend) -> bool:
+    return bool(trend.points) and all(math.isfinite(v) for v in trend.values)

@@ -1,0 +1,68 @@
+"""Turn a report page into a file: self-contained HTML, or PDF through Qt's QTextDocument and QPdfWriter."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from biofeedback.errors import UserError
+from biofeedback.reports.html import data_uri
+
+PageFn = Callable[[Callable[[str], str]], str]
+
+
+def _write_private(out: Path, data: bytes) -> None:
+    """Write atomically, readable by the user only (reports hold health data)."""
+    tmp = out.with_name(out.name + ".part")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def write_html(page: PageFn, images: dict[str, bytes], out: Path) -> Path:
+    """One HTML file with the plots embedded as data: URIs and the CSS inline."""
+    html = page(lambda name: data_uri(images[name]))
+    _write_private(out, html.encode("utf-8"))
+    return out
+
+
+def write_pdf(page: PageFn, images: dict[str, bytes], out: Path, title: str = "") -> Path:
+    """An A4 PDF laid out by QTextDocument and written by QPdfWriter."""
+    from PySide6 import QtCore, QtGui
+
+    from biofeedback.reports.plots import ensure_app
+
+    ensure_app()
+    doc = QtGui.QTextDocument()
+    for name, png in images.items():
+        image = QtGui.QImage.fromData(png, "PNG")
+        doc.addResource(QtGui.QTextDocument.ImageResource, QtCore.QUrl(name), image)
+    font = QtGui.QFont("DejaVu Sans")
+    font.setPointSizeF(9.5)
+    doc.setDefaultFont(font)
+    doc.setHtml(page(lambda name: name))
+    tmp = out.with_name(out.name + ".part")
+    writer = QtGui.QPdfWriter(str(tmp))
+    writer.setTitle(title)
+    writer.setCreator("biofeedback")
+    writer.setPageSize(QtGui.QPageSize(QtGui.QPageSize.A4))
+    writer.setPageMargins(QtCore.QMarginsF(14, 14, 14, 14), QtGui.QPageLayout.Millimeter)
+    writer.setResolution(300)
+    # lay the page out 700 px wide (A4 minus margins at about 96 px per inch), printed at 300 dpi
+    doc.setPageSize(QtCore.QSizeF(700, 700 * 269 / 182))
+    doc.print_(writer)
+    del writer
+    if not tmp.exists() or tmp.stat().st_size == 0:
+        raise UserError(f"cannot write {out}: Qt's PDF writer produced nothing; check the folder is writable")
+    try:
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return out
