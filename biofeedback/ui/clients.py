@@ -1,0 +1,109 @@
+"""Choose or add the client before a session."""
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from biofeedback.errors import UserError
+from biofeedback.library import Client, Library
+
+
+class ClientDialog(QtWidgets.QDialog):
+    """A filterable list of clients and a field to add a new one; :attr:`client` holds the choice."""
+
+    def __init__(self, library: Library, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.client: Client | None = None
+        self.setWindowTitle("Choose a client")
+        self.resize(420, 460)
+
+        self.filter = QtWidgets.QLineEdit()
+        self.filter.setPlaceholderText("Type to find a client…")
+        self.filter.setClearButtonEnabled(True)
+        self.list = QtWidgets.QListWidget()
+        self.list.setAlternatingRowColors(True)
+        self.new_name = QtWidgets.QLineEdit()
+        self.new_name.setPlaceholderText("Name or alias")
+        self.new_notes = QtWidgets.QLineEdit()
+        self.new_notes.setPlaceholderText("Notes (optional)")
+        self.add_button = QtWidgets.QPushButton("Add client")
+        self.add_button.setEnabled(False)
+        self.message = QtWidgets.QLabel()
+        self.message.setStyleSheet("color: #a33")
+        self.message.setWordWrap(True)
+
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
+        self.ok_button = buttons.button(QtWidgets.QDialogButtonBox.Ok)
+        self.ok_button.setText("Start with this client")
+        self.ok_button.setEnabled(False)
+        buttons.accepted.connect(self._choose)
+        buttons.rejected.connect(self.reject)
+
+        add_box = QtWidgets.QGroupBox("New client")
+        add_layout = QtWidgets.QGridLayout(add_box)
+        add_layout.addWidget(self.new_name, 0, 0)
+        add_layout.addWidget(self.add_button, 0, 1)
+        add_layout.addWidget(self.new_notes, 1, 0, 1, 2)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(add_box)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+
+        self.filter.textChanged.connect(self._apply_filter)
+        self.list.itemSelectionChanged.connect(lambda: self.ok_button.setEnabled(bool(self.list.selectedItems())))
+        self.list.itemDoubleClicked.connect(lambda _item: self._choose())
+        self.new_name.textChanged.connect(lambda text: self.add_button.setEnabled(bool(text.strip())))
+        self.new_name.returnPressed.connect(self._add)
+        self.add_button.clicked.connect(self._add)
+        self._reload()
+
+    def _reload(self, select: str | None = None) -> None:
+        self.list.clear()
+        for c in self.library.clients():
+            sessions = len(self.library.sessions(c))
+            item = QtWidgets.QListWidgetItem(f"{c.name}   ({sessions} session{'s' if sessions != 1 else ''})")
+            item.setData(QtCore.Qt.UserRole, c.id)
+            if c.notes:
+                item.setToolTip(c.notes)
+            self.list.addItem(item)
+            if select and c.name.lower() == select.lower():
+                self.list.setCurrentItem(item)
+        self._apply_filter(self.filter.text())
+
+    def _apply_filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setHidden(bool(needle) and needle not in item.text().lower())
+
+    def _add(self) -> None:
+        name = self.new_name.text().strip()
+        if not name:
+            return
+        try:
+            client = self.library.add_client(name, notes=self.new_notes.text().strip())
+        except UserError as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.clear()
+        self.new_name.clear()
+        self.new_notes.clear()
+        self.filter.clear()
+        self._reload(select=client.name)
+
+    def _choose(self) -> None:
+        items = self.list.selectedItems()
+        if not items:
+            return
+        self.client = self.library.client_by_id(int(items[0].data(QtCore.Qt.UserRole)))
+        self.accept()
+
+
+def choose_client(library: Library, parent: QtWidgets.QWidget | None = None) -> Client | None:
+    """Show the dialog; the chosen client, or None when cancelled."""
+    dialog = ClientDialog(library, parent)
+    dialog.exec()
+    return dialog.client

@@ -1,0 +1,215 @@
+"""History view: a client's sessions in a table and trend plots over the weeks, with goal lines and milestones."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from biofeedback.errors import UserError
+from biofeedback.library import Client, Library
+from biofeedback.progress import METRICS, TREND_KEYS, Progress, client_progress
+from biofeedback.reports.content import fmt_duration
+from biofeedback.reports.plots import date_axis, draw_trend
+
+_COLUMNS = ("Date", "Programme", "Length", "Resting tone", "Release time", "Contraction peak", "Pain", "Mood")
+
+
+def run_with_progress(parent: QtWidgets.QWidget | None, label: str, job) -> object:
+    """Run ``job(progress)`` with a modal progress dialog; a UserError is shown as a message, not raised."""
+    dialog = QtWidgets.QProgressDialog(label, "", 0, 1000, parent)
+    dialog.setWindowTitle("Please wait")
+    dialog.setCancelButton(None)
+    dialog.setWindowModality(QtCore.Qt.WindowModal)
+    dialog.setMinimumDuration(300)
+
+    def progress(fraction: float) -> None:
+        dialog.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+        QtWidgets.QApplication.processEvents()
+
+    try:
+        return job(progress)
+    except UserError as exc:
+        QtWidgets.QMessageBox.warning(parent, "Could not finish", str(exc))
+        return None
+    finally:
+        dialog.reset()
+        dialog.deleteLater()
+
+
+class HistoryView(QtWidgets.QWidget):
+    """Sessions table above, trends below. ``recording_chosen(path)`` fires on a double-clicked session."""
+
+    recording_chosen = QtCore.Signal(str)
+
+    def __init__(self, library: Library, client: Client | str, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.client = library.client(client) if isinstance(client, str) else client
+        self.progress: Progress | None = None
+        self.setWindowTitle(f"History — {self.client.name}")
+
+        self.heading = QtWidgets.QLabel()
+        self.heading.setTextFormat(QtCore.Qt.RichText)
+        self.goals_label = QtWidgets.QLabel()
+        self.goals_label.setTextFormat(QtCore.Qt.RichText)
+        self.goals_label.setWordWrap(True)
+        self.report_button = QtWidgets.QPushButton("Progress report…")
+        self.session_report_button = QtWidgets.QPushButton("Session report…")
+        self.session_report_button.setEnabled(False)
+        self.report_button.clicked.connect(self._progress_report)
+        self.session_report_button.clicked.connect(self._session_report)
+
+        self.table = QtWidgets.QTableWidget(0, len(_COLUMNS))
+        self.table.setHorizontalHeaderLabels(_COLUMNS)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setMinimumHeight(150)
+        self.table.itemSelectionChanged.connect(
+            lambda: self.session_report_button.setEnabled(bool(self.table.selectedItems())))
+        self.table.cellDoubleClicked.connect(self._open_row)
+
+        self.plots_widget = pg.GraphicsLayoutWidget()
+        self.plots_widget.setBackground("w")
+        self.plots: dict[str, pg.PlotItem] = {}
+
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.session_report_button)
+        top.addWidget(self.report_button)
+        split = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.plots_widget)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 3)
+        split.setSizes([230, 600])
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.goals_label)
+        layout.addWidget(split, 1)
+        self.refresh()
+
+    # ---- data
+
+    def refresh(self) -> None:
+        """Reload from the library (after a session or a diary entry)."""
+        self.progress = p = client_progress(self.library, self.client)
+        n, d = len(p.sessions), len(p.diary)
+        weeks = ""
+        days = [s.day for s in p.sessions] + [e.day for e in p.diary]
+        if days:
+            weeks = f" over {max(1, ((max(days) - min(days)).days + 6) // 7)} week(s)"
+        self.heading.setText(f"<span style='font-size:15pt;font-weight:600'>{self.client.name}</span>"
+                             f"&nbsp;&nbsp;<span style='color:#555'>{n} session(s), {d} diary "
+                             f"entr{'y' if d == 1 else 'ies'}{weeks}</span>")
+        self._fill_goals(p)
+        self._fill_table(p)
+        self._fill_plots(p)
+
+    def _fill_goals(self, p: Progress) -> None:
+        if not p.goals:
+            self.goals_label.setText("<span style='color:#555'>No goals set yet.</span>")
+            return
+        bits = []
+        for g in p.goals:
+            if g.met_on:
+                bits.append(f"<span style='color:#2e7a46'>★ {g.description} — first met {g.met_on.day} "
+                            f"{g.met_on:%b %Y}</span>")
+            else:
+                latest = f" (latest {g.metric.format(g.latest)})" if g.latest is not None else ""
+                bits.append(f"<span style='color:#555'>○ {g.description} — not yet{latest}</span>")
+        self.goals_label.setText("Goals: " + " &nbsp;·&nbsp; ".join(bits))
+
+    def _fill_table(self, p: Progress) -> None:
+        by_day = {e.day: e for e in p.diary}
+        self.table.setRowCount(len(p.sessions))
+        for row, s in enumerate(reversed(p.sessions)):      # newest first
+            entry = next((e for e in p.diary if e.session_id == s.id), None) or by_day.get(s.day)
+            values = [f"{s.day.day} {s.day:%b %Y}  {s.started_at[11:16]}", s.protocol or "—",
+                      fmt_duration(s.duration_s) if s.duration_s else "—"]
+            for key in ("resting_tone_uv", "release_latency_s", "contraction_peak_uv"):
+                values.append(METRICS[key].format(_num(s.summary.get(key))))
+            values.append(METRICS["pain_intercourse"].format(entry.pain_intercourse) if entry and
+                          entry.pain_intercourse is not None else "")
+            values.append(METRICS["mood"].format(entry.mood) if entry and entry.mood is not None else "")
+            for col, text in enumerate(values):
+                item = QtWidgets.QTableWidgetItem(text)
+                if col >= 3:
+                    item.setTextAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
+                item.setData(QtCore.Qt.UserRole, s.recording_path)
+                self.table.setItem(row, col, item)
+        self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.Stretch)
+
+    def _fill_plots(self, p: Progress) -> None:
+        self.plots_widget.clear()
+        self.plots = {}
+        keys = [k for k in TREND_KEYS if p.trends[k].points]
+        if not keys:
+            label = self.plots_widget.addLabel("No measures or diary scores yet: they appear here after the first "
+                                               "session or diary entry.", color="#555")
+            label.setMinimumHeight(40)
+            return
+        first_x = None
+        for i, key in enumerate(keys):
+            plot = self.plots_widget.addPlot(row=i // 2, col=i % 2, axisItems={"bottom": date_axis()})
+            draw_trend(plot, p.trends[key], p.goals)
+            if first_x is None:
+                first_x = plot
+            else:
+                plot.setXLink(first_x)
+            self.plots[key] = plot
+        days = [pt.day for k in keys for pt in p.trends[k].points]
+        lo = dt.datetime(min(days).year, min(days).month, min(days).day).timestamp()
+        hi = dt.datetime(max(days).year, max(days).month, max(days).day, 23).timestamp()
+        span = max(hi - lo, 7 * 86400)
+        first_x.setXRange(lo - 0.05 * span, lo + 1.05 * span, padding=0)
+
+    # ---- actions
+
+    def _selected_recording(self) -> str | None:
+        items = self.table.selectedItems()
+        return items[0].data(QtCore.Qt.UserRole) if items else None
+
+    def _open_row(self, row: int, _col: int) -> None:
+        item = self.table.item(row, 0)
+        if item is not None:
+            self.recording_chosen.emit(item.data(QtCore.Qt.UserRole))
+
+    def _ask_out(self, title: str, default: str) -> Path | None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, default, "PDF (*.pdf);;Web page (*.html)")
+        return Path(path) if path else None
+
+    def _progress_report(self) -> None:
+        from biofeedback.reports import progress_report
+        out = self._ask_out("Save progress report", f"{self.client.name} progress.pdf")
+        if out is None:
+            return
+        run_with_progress(self, "Writing the progress report…",
+                          lambda progress: progress_report(self.library, self.client.name, out, progress=progress))
+
+    def _session_report(self) -> None:
+        from biofeedback.reports import session_report
+        path = self._selected_recording()
+        if not path:
+            return
+        out = self._ask_out("Save session report", str(Path(path).with_suffix(".pdf").name))
+        if out is None:
+            return
+        run_with_progress(self, "Writing the session report…",
+                          lambda progress: session_report(path, out, self.library, progress=progress))
+
+
+def _num(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+__all__ = ["HistoryView", "run_with_progress"]
