@@ -230,3 +230,165 @@ def cmd_analyze(args) -> int:
 
 
 SUBCOMMANDS += [_add_protocols, _add_analyze]
+
+
+# --------------------------------------------------------------------------- library, diary, history, reports
+
+def _progress_line(label: str):
+    """A ``progress(fraction)`` callback drawing one updating line on stderr (only on a terminal)."""
+    if not sys.stderr.isatty():
+        return lambda fraction: None
+    last = [-1]
+
+    def progress(fraction: float) -> None:
+        pct = int(max(0.0, min(1.0, fraction)) * 100)
+        if pct != last[0]:
+            last[0] = pct
+            sys.stderr.write(f"\r{label}: {pct:3d} %" + ("\n" if pct >= 100 else ""))
+            sys.stderr.flush()
+    return progress
+
+
+def _library_option(p) -> None:
+    p.add_argument("--library", metavar="PATH",
+                   help="client library file (default: $BIOFEEDBACK_LIBRARY or the user data folder)")
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="write a session or progress report (PDF or HTML)",
+                       description="Session report: biofeedback report FILE --out X.pdf. Progress report: "
+                                   "biofeedback report --client NAME [--from DATE] [--to DATE] --out X.html")
+    p.add_argument("file", nargs="?", help="recording file for a session report")
+    p.add_argument("--client", help="client name for a progress report")
+    p.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD) of a progress report")
+    p.add_argument("--to", dest="end", metavar="DATE", help="last day (YYYY-MM-DD) of a progress report")
+    p.add_argument("--out", required=True, metavar="PATH", help="output file ending in .pdf or .html")
+    _library_option(p)
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args) -> int:
+    from biofeedback.library import Library, parse_day, resolve_library_path
+    from biofeedback.reports import progress_report, report_format, session_report
+
+    report_format(args.out)
+    if bool(args.file) == bool(args.client):
+        raise UserError("give either a recording FILE (session report) or --client NAME (progress report)")
+    if args.file:
+        lib_path = resolve_library_path(args.library)
+        library = Library.open(lib_path, create=False) if lib_path.exists() else None
+        try:
+            out = session_report(args.file, args.out, library, progress=_progress_line("report"))
+        finally:
+            if library is not None:
+                library.close()
+    else:
+        start = parse_day(args.start) if args.start else None
+        end = parse_day(args.end) if args.end else None
+        with Library.open(args.library, create=False) as library:
+            out = progress_report(library, args.client, args.out, start, end, progress=_progress_line("report"))
+    print(out)
+    return 0
+
+
+def _add_history(sub) -> None:
+    p = sub.add_parser("history", help="a client's sessions, trends and goals")
+    p.add_argument("name", help="client name or alias")
+    p.add_argument("--json", action="store_true", help="print the history as JSON")
+    p.add_argument("--from", dest="start", metavar="DATE")
+    p.add_argument("--to", dest="end", metavar="DATE")
+    _library_option(p)
+    p.set_defaults(func=cmd_history)
+
+
+def cmd_history(args) -> int:
+    import json
+
+    from biofeedback.library import Library, parse_day
+    from biofeedback.progress import METRICS, client_progress
+
+    with Library.open(args.library, create=False) as library:
+        p = client_progress(library, args.name, parse_day(args.start) if args.start else None,
+                            parse_day(args.end) if args.end else None)
+    if args.json:
+        print(json.dumps(p.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"{p.client.name}: {len(p.sessions)} session(s), {len(p.diary)} diary entries")
+    keys = ("resting_tone_uv", "release_latency_s", "contraction_peak_uv")
+    if p.sessions:
+        print(f"  {'date':<17}{'programme':<16}" + "".join(f"{METRICS[k].label:>20}" for k in keys))
+        for s in p.sessions:
+            print(f"  {s.started_at[:16].replace('T', ' '):<17}{(s.protocol or '-')[:15]:<16}"
+                  + "".join(f"{METRICS[k].format(s.summary.get(k)):>20}" for k in keys))
+    for g in p.goals:
+        state = f"met on {g.met_on.isoformat()}" if g.met_on else "not yet"
+        print(f"  goal: {g.description}: {state}")
+    return 0
+
+
+def _add_diary(sub) -> None:
+    p = sub.add_parser("diary", help="add a diary entry (pain, mood, practice, notes)")
+    p.add_argument("name", help="client name or alias")
+    p.add_argument("--date", help="day of the entry (YYYY-MM-DD, default today)")
+    p.add_argument("--pain", type=float, help="pain during intercourse or dilator use, 0-10")
+    p.add_argument("--pelvic-pain", type=float, help="general pelvic pain, 0-10")
+    p.add_argument("--mood", type=int, help="mood, 1 (very low) to 5 (very good)")
+    p.add_argument("--minutes", type=float, help="minutes practised")
+    p.add_argument("--notes", default="", help="free notes")
+    _library_option(p)
+    p.set_defaults(func=cmd_diary)
+
+
+def cmd_diary(args) -> int:
+    from biofeedback.library import Library
+    from biofeedback.progress import update_milestones
+
+    with Library.open(args.library) as library:
+        client = library.client(args.name)
+        entry = library.add_diary(client, args.date, pain_intercourse=args.pain, pain_pelvic=args.pelvic_pain,
+                                  mood=args.mood, minutes_practised=args.minutes, notes=args.notes)
+        newly = update_milestones(library, client)
+    print(f"diary entry for {client.name} on {entry.day.isoformat()} saved")
+    for g in newly:
+        print(f"milestone: {g.description} (first met {g.met_on.isoformat()})")
+    return 0
+
+
+def _add_clients(sub) -> None:
+    p = sub.add_parser("clients", help="list or add clients, set goals, add recordings to the library")
+    p.add_argument("name", nargs="?", help="the client to change")
+    p.add_argument("--add", action="store_true", help="add NAME as a new client")
+    p.add_argument("--notes", help="notes for the client")
+    p.add_argument("--goal", metavar="SPEC", help="add a goal, e.g. release_latency_s<=1 or resting_tone_uv<5")
+    p.add_argument("--label", default="", help="words for the goal, e.g. 'release within 1 s'")
+    p.add_argument("--add-recording", nargs="+", metavar="FILE", help="put recording files into the library")
+    _library_option(p)
+    p.set_defaults(func=cmd_clients)
+
+
+def cmd_clients(args) -> int:
+    from biofeedback.library import Library, register_recording
+    from biofeedback.progress import parse_goal, update_milestones
+
+    with Library.open(args.library) as library:
+        if not args.name:
+            if args.add or args.goal or args.add_recording:
+                raise UserError("name the client, e.g. biofeedback clients NAME --add")
+            for c in library.clients():
+                print(f"{c.name}\t{len(library.sessions(c))} session(s)\t{c.notes}")
+            return 0
+        client = library.add_client(args.name, notes=args.notes or "") if args.add else library.client(args.name)
+        if args.notes is not None and not args.add:
+            library.update_client(client, notes=args.notes)
+        if args.goal:
+            metric, comparison, target = parse_goal(args.goal)
+            library.add_goal(client, metric, comparison, target, args.label)
+        for path in args.add_recording or []:
+            session = register_recording(library, path, client)
+            print(f"added {session.started_at[:16].replace('T', ' ')} {session.recording_path}")
+        update_milestones(library, client)
+        print(f"{client.name}: {len(library.sessions(client))} session(s), {len(library.goals(client))} goal(s)")
+    return 0
+
+
+SUBCOMMANDS.extend([_add_report, _add_history, _add_diary, _add_clients])

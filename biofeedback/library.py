@@ -536,3 +536,29 @@ class Library:
         """Record the day a goal was first met (None clears it)."""
         gid = goal if isinstance(goal, int) else goal.id
         self._write("UPDATE goals SET met_on = ? WHERE id = ?", (day.isoformat() if day else None, gid))
+
+
+def register_recording(library: Library, recording_path: str | os.PathLike, client: Client | str | None = None,
+                       summary: dict[str, Any] | None = None) -> SessionRecord:
+    """Put a recording file into the library under its client (from the recording's meta unless given)."""
+    from biofeedback.recording import Recording
+
+    rec = Recording.open(recording_path)
+    try:
+        name = client.name if isinstance(client, Client) else (client or rec.meta.get("client"))
+        if not name:
+            raise UserError(f"{recording_path} names no client; give one (e.g. --client NAME)")
+        if summary is None:
+            try:
+                from biofeedback.analysis import summarize
+            except ImportError:
+                summary = dict(rec.meta.get("summary") or {})
+            else:
+                summary = dict(summarize(rec))
+        target = library.get_or_add_client(str(name))
+        protocol = rec.meta.get("protocol") or ""
+        if isinstance(protocol, dict):
+            protocol = protocol.get("name") or ""
+        return library.add_session(target, recording_path, rec.started_at, str(protocol), rec.duration_s, summary)
+    finally:
+        rec.close()
