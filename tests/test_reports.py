@@ -115,3 +115,77 @@ def test_report_format_and_folder_errors(library, tmp_path):
         progress_report(library, "Mira", tmp_path / "missing" / "x.pdf")
     with pytest.raises(UserError, match="swap them"):
         progress_report(library, "Mira", tmp_path / "x.pdf", dt.date(2026, 5, 1), dt.date(2026, 4, 1))
+
+
+def _synthetic_session():
+    """A Glazer-like session envelope: rest, five contract/release pairs with a slow release, rest."""
+    import numpy as np
+    from biofeedback.stream import Channel, Event, StreamInfo
+    rate = 50.0
+    t = np.arange(int(200 * rate)) / rate
+    env = 6 + np.random.default_rng(0).normal(0, 0.4, len(t))
+    events = [Event(0.0, "step", "Rest", {"name": "rest"})]
+    for k in range(5):
+        a = 40 + 20 * k
+        hold = (t >= a) & (t < a + 10)
+        env[hold] += 35
+        rel = (t >= a + 10) & (t < a + 20)
+        env[rel] += 35 * np.exp(-(t[rel] - a - 10) / 0.8)
+        events += [Event(a, "step", "Contract", {}), Event(a + 10, "step", "Release", {})]
+    events += [Event(140.0, "step", "Rest (post-baseline)", {}), Event(75.5, "marker", "cough")]
+    info = StreamInfo((Channel("pfm"),), rate)
+    summary = {"resting_tone_uv": 6.1, "post_resting_tone_uv": 7.4, "contraction_peak_uv": 41.2,
+               "release_latency_s": 2.3, "onset_latency_s": 0.62, "time_in_band_pct": 64.0,
+               "phases": [{"phase": "pre-baseline", "mean_uv": 6.1}]}
+    return info, env[:, None], events, summary
+
+
+def test_session_content_notes_and_comparisons(library):
+    from biofeedback.reports.content import build_session_report
+    info, env, events, summary = _synthetic_session()
+    client = library.client("Mira")
+    report = build_session_report(info=info, envelope=env, events=events, meta={"client": "Mira"}, summary=summary,
+                                  started_at="2026-05-12T09:30:00", duration_s=200.0,
+                                  history=library.sessions(client), goals=library.goals(client))
+    rows = {m.key: m for m in report.metrics}
+    assert rows["release_latency_s"].note.startswith("Release took 2.3 s; the goal is at most 1.5 s.")
+    assert (rows["release_latency_s"].first, rows["release_latency_s"].previous) == (2.6, 0.9)
+    assert rows["release_latency_s"].change == "down 0.3 s since the first session (better); " \
+                                               "up 1.4 s since last time (worse)"
+    assert "did not fully let go" in rows["post_resting_tone_uv"].note
+    assert [(s.kind, s.start_s, s.end_s) for s in report.steps[:3]] == [("rest", 0.0, 40.0),
+                                                                        ("contract", 40.0, 50.0),
+                                                                        ("release", 50.0, 60.0)]
+    assert report.steps[-1].end_s == 200.0 and report.markers == [(75.5, "cough")]
+    assert report.first_session.startswith("2026-03-31") and report.previous_session.startswith("2026-04-21")
+    # a session without a client goal is held to the clinical 2 s release criterion
+    alone = build_session_report(info=info, envelope=env, events=events, meta={}, summary=summary,
+                                 started_at="2026-05-12T09:30:00", duration_s=200.0)
+    note = {m.key: m for m in alone.metrics}["release_latency_s"].note
+    assert note.startswith("Release took 2.3 s; the goal is under 2 s.")
+    assert alone.first_session is None and alone.title.startswith("Session report — anonymous")
+
+
+@pytest.mark.parametrize("suffix", ["pdf", "html"])
+def test_session_page_from_data(library, tmp_path, qapp, suffix):
+    from pathlib import Path
+    from biofeedback.reports.content import build_session_report
+    from biofeedback.reports.html import session_html
+    from biofeedback.reports.plots import session_png
+    from biofeedback.reports.render import write_html, write_pdf
+    info, env, events, summary = _synthetic_session()
+    report = build_session_report(info=info, envelope=env, events=events, meta={"client": "Mira"}, summary=summary,
+                                  started_at="2026-05-12T09:30:00", duration_s=200.0)
+    images = {"session": session_png(report)}
+    out = Path(tmp_path / f"s.{suffix}")
+    page = lambda src: session_html(report, src)  # noqa: E731
+    if suffix == "html":
+        html = write_html(page, images, out).read_text(encoding="utf-8")
+        assert_self_contained(html)
+        assert "Release took 2.3 s; the goal is under 2 s." in html
+    else:
+        write_pdf(page, images, out)
+        assert ink_fraction(pdf_first_page_png(out, tmp_path)) > 0.01
+        text = " ".join(pdf_text(out).split())
+        for needle in ("6.1 µV", "41.2 µV", "2.30 s", "Release took 2.3 s; the goal is under 2 s."):
+            assert needle in text

@@ -48,9 +48,10 @@ def _page(title: str, body: str) -> str:
 
 
 def _legend() -> str:
-    return ("<p class=\"legend\">Shading: <span style=\"background-color:#f4d9bd\">contract</span>"
-            "<span style=\"background-color:#c9e6d3\">release</span>"
-            "<span style=\"background-color:#e6e6e6\">rest</span> · dashed red lines are markers.</p>")
+    return ("<p class=\"legend\">Shading:&nbsp; <span style=\"background-color:#f4d9bd\">&nbsp;contract&nbsp;</span>"
+            "&nbsp;&nbsp;<span style=\"background-color:#c9e6d3\">&nbsp;release&nbsp;</span>"
+            "&nbsp;&nbsp;<span style=\"background-color:#e6e6e6\">&nbsp;rest&nbsp;</span>"
+            "&nbsp;&nbsp;· dashed red lines are the therapist's markers.</p>")
 
 
 def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
@@ -88,7 +89,7 @@ def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
         parts.append("<p class=\"meta\">No measures: the session had no exercise to measure.</p>")
     if r.phases:
         keys = [k for k in r.phases[0].keys() if k not in ("phase", "name")][:6]
-        head = "".join(f"<th>{escape(k.replace('_', ' '))}</th>" for k in keys)
+        head = "".join(f"<th>{escape(_column_name(k))}</th>" for k in keys)
         rows = [f"<h2>Phases</h2><table class=\"data\"><tr><th>Phase</th>{head}</tr>"]
         for ph in r.phases:
             cells = "".join(f"<td class=\"num\">{escape(_cell(ph.get(k)))}</td>" for k in keys)
@@ -99,6 +100,14 @@ def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
         d = r.diary
         parts.append("<h2>Diary</h2><p>" + escape(_diary_line(d)) + "</p>")
     return _page(r.title, "\n".join(parts))
+
+
+def _column_name(key: str) -> str:
+    """'mean_uv' -> 'mean (µV)'."""
+    for suffix, unit in (("_uv", "µV"), ("_cmh2o", "cmH2O"), ("_pct", "%"), ("_s", "s")):
+        if key.endswith(suffix):
+            return f"{key[: -len(suffix)].replace('_', ' ')} ({unit})"
+    return key.replace("_", " ")
 
 
 def _cell(value: object) -> str:

@@ -35,10 +35,12 @@ def _num(value: Any) -> float | None:
 
 
 def _fmt(value: float, unit: str) -> str:
-    digits = 1 if unit in ("s",) and value >= 10 else (2 if unit == "s" and value < 1 else 1)
+    """Short numbers for sentences: 2.3 s, 2 s, 0.62 s, 5 µV, 6.1 µV, 64 %."""
     if unit == "%":
         return f"{value:.0f} %"
-    return f"{value:.{digits}f} {unit}"
+    digits = 2 if unit == "s" and abs(value) < 1 else 1
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return f"{text} {unit}"
 
 
 def goal_phrase(goal: Goal, unit: str) -> str:
@@ -70,8 +72,8 @@ def metric_note(key: str, summary: dict[str, Any], unit: str, goals: list[Goal] 
         return f"In the target band {value:.0f} % of the exercise time."
     text = MEANINGS.get(key, "")
     if goal is not None:
-        met = "Met." if goal.is_met_by(value) else "Not yet."
-        text = f"The goal is {goal_phrase(goal, unit)}: {met} " + text
+        met = "met" if goal.is_met_by(value) else "not yet met"
+        text += f" The goal is {goal_phrase(goal, unit)}: {met}."
     return text.strip()
 
 

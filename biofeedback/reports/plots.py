@@ -58,7 +58,9 @@ def draw_session(layout: pg.GraphicsLayout, report: SessionReport) -> list[pg.Pl
     for row, trace in enumerate(report.traces):
         plot = layout.addPlot(row=row, col=0)
         _style(plot)
-        plot.setLabel("left", f"{trace.name} ({trace.unit})", color="#282828")
+        unit = "µV" if trace.unit == "uV" else trace.unit
+        name = {"pfm": "pelvic floor", "abd": "abdominal", "pressure": "pressure"}.get(trace.name, trace.name)
+        plot.setLabel("left", f"{name} ({unit})", color="#282828")
         if row == len(report.traces) - 1:
             plot.setLabel("bottom", "time (s)", color="#282828")
         for span in report.steps:
@@ -191,7 +193,7 @@ def session_png(report: SessionReport, width: int = 1600) -> bytes:
     widget.setBackground("w")
     rows = max(1, len(report.traces))
     draw_session(widget.ci, report)
-    _offscreen(widget, 1000, 200 * rows + 30)
+    _offscreen(widget, 880, 190 * rows + 30)
     try:
         return _export(widget, widget.ci, width)
     finally:
