@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from biofeedback import __version__
 from biofeedback.errors import UserError
@@ -91,15 +92,19 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def _add_export(sub) -> None:
-    p = sub.add_parser("export", help="export a recording to CSV", description="Export a recording.")
+    p = sub.add_parser("export", help="export a recording to CSV or EDF+/BDF+", description="Export a recording.")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--format", choices=("csv",), default="csv")
+    p.add_argument("--format", choices=("csv", "edf", "bdf"), default=None,
+                   help="csv, edf (EDF+, 16 bit) or bdf (BDF+, 24 bit); default from the --out extension, else csv")
+    p.add_argument("--anonymize", action="store_true", help="EDF/BDF: leave the client's name out")
     p.add_argument("--out", required=True, metavar="PATH")
     p.add_argument("--processed", action="store_true", help="CSV: add the envelope columns (<channel>_envelope_<unit>)")
     p.set_defaults(func=cmd_export)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if _interchange_format(args) != "csv":
+        return cmd_export_edf(args)
     from biofeedback.csvio import export_csv
     from biofeedback.recording import Recording
     with Recording.open(args.file) as rec:
@@ -112,10 +117,13 @@ def _add_import(sub) -> None:
     p = sub.add_parser("import", help="import a CSV file as a recording", description="Import a file from another program as a recording.")
     p.add_argument("path", metavar="PATH")
     p.add_argument("--out", required=True, metavar="FILE")
+    _import_edf_options(p)
     p.set_defaults(func=cmd_import)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    if Path(args.path).suffix.lower() in (".edf", ".bdf", ".rec"):
+        return cmd_import_edf(args)
     from biofeedback.csvio import import_csv
     n = import_csv(args.path, args.out)
     print(f"imported {n} samples into {args.out}")
@@ -388,6 +396,38 @@ def cmd_clients(args) -> int:
             print(f"added {session.started_at[:16].replace('T', ' ')} {session.recording_path}")
         update_milestones(library, client)
         print(f"{client.name}: {len(library.sessions(client))} session(s), {len(library.goals(client))} goal(s)")
+    return 0
+
+
+def _interchange_format(args) -> str:
+    """The export format: --format, else the --out extension (.edf/.bdf), else csv."""
+    if args.format:
+        return args.format
+    return {".edf": "edf", ".bdf": "bdf"}.get(Path(args.out).suffix.lower(), "csv")
+
+
+def cmd_export_edf(args) -> int:
+    from biofeedback.edf import export_edf
+    fmt = _interchange_format(args)
+    out = export_edf(args.file, args.out, fmt=fmt, anonymize=args.anonymize,
+                     progress=_progress_line(f"export {fmt.upper()}"))
+    print(f"exported {args.file} to {out} ({'BDF+' if fmt == 'bdf' else 'EDF+'}"
+          f"{', anonymised' if args.anonymize else ''})")
+    return 0
+
+
+def _import_edf_options(p) -> None:
+    p.add_argument("--channel", action="append", metavar="LABEL",
+                   help="EDF/BDF: signal to import, by label or number (repeat for more; default: our labels, "
+                        "else the first signal)")
+    p.add_argument("--anonymize", action="store_true", help="EDF/BDF: do not keep the patient's name")
+
+
+def cmd_import_edf(args) -> int:
+    from biofeedback.edf import import_edf
+    out = import_edf(args.path, args.out, channels=args.channel, anonymize=args.anonymize,
+                     progress=_progress_line("import"))
+    print(f"imported {args.path} into {out}")
     return 0
 
 

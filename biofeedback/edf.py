@@ -321,7 +321,7 @@ def import_edf(in_path: str | os.PathLike, out_path: str | os.PathLike, *, chann
         started_at = None
     name = None if anonymize else (client or _patient_name(edf))
     info = StreamInfo(tuple(chans), rate, source=f"{fmt}:{src.name}", device="imported")
-    meta = {"imported_from": src.name, "format": fmt.upper(), "edf_labels": [labels[i] for i in chosen]}
+    meta = {"imported_from": src.name, "imported_format": fmt.upper(), "edf_labels": [labels[i] for i in chosen]}
     if name:
         meta["client"] = name
     if started_at:

@@ -36,7 +36,8 @@ def _write_recording(path, n=int(RATE * 6.3), client="Zoë Müller"):
     for e in events:
         writer.add_event(e)
     writer.close()
-    return data, events
+    with Recording.open(path) as rec:            # what the file holds (float32 on disk)
+        return rec.read(), events
 
 
 @pytest.mark.parametrize("fmt,bits", [("edf", 16), ("bdf", 24)])
@@ -172,7 +173,7 @@ def test_import_bdf_plus(tmp_path):
         assert rec.info.names == ["pfm"] and rec.info.rate == 2048
         assert np.max(np.abs(rec.read()[:, 0] - emg)) < 1e-3            # 24-bit keeps it finer still
         assert [(e.time_s, e.label) for e in rec.events] == [(5.0, "work")]
-        assert rec.meta["format"] == "BDF"
+        assert rec.meta["imported_format"] == "BDF"
     finally:
         rec.close()
 

@@ -246,8 +246,10 @@ def gather_session(recording_path: str | os.PathLike, library: Library | None = 
         progress(0.7)
         history, goals, diary = [], [], None
         client_name = rec.meta.get("client")
+        session = library.session_for_recording(recording_path) if library is not None else None
+        if not summary and session is not None:
+            summary = dict(session.summary)
         if library is not None:
-            session = library.session_for_recording(recording_path)
             client = library.client_by_id(session.client_id) if session else (
                 library.find_client(client_name) if client_name else None)
             if client is not None:

@@ -86,7 +86,7 @@ def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
             parts.append("<p class=\"meta\">This is the first session in the library: later reports compare "
                          "with it.</p>")
     else:
-        parts.append("<p class=\"meta\">No measures: the session had no exercise to measure.</p>")
+        parts.append("<p class=\"meta\">No measures are available for this recording (it has no exercise steps to measure).</p>")
     if r.phases:
         keys = [k for k in r.phases[0].keys() if k not in ("phase", "name")][:6]
         head = "".join(f"<th>{escape(_column_name(k))}</th>" for k in keys)
