@@ -258,6 +258,7 @@ def import_edf(in_path: str | os.PathLike, out_path: str | os.PathLike, *, chann
     if rate <= 0:
         raise RecordingError(f"{src}: signal {labels[chosen[0]]!r} has no sampling rate")
 
+    record_onsets = _record_onsets(edf, src)
     columns, chans, names = [], [], []
     n_emg = 0
     for k, idx in enumerate(chosen):
@@ -267,9 +268,10 @@ def import_edf(in_path: str | os.PathLike, out_path: str | os.PathLike, *, chann
             unit, kind = "cmH2O", "pressure"
         values = np.asarray(sig.data, dtype=np.float64) * factor
         sig_rate = float(sig.sampling_frequency)
+        if record_onsets is not None:
+            values = _place_records(values, sig.samples_per_data_record, record_onsets, sig_rate)
         if sig_rate != rate:
-            frac = Fraction(rate / sig_rate).limit_denominator(1000)
-            values = resample_poly(values, frac.numerator, frac.denominator)
+            values = _resample(values, rate / sig_rate, resample_poly)
         if kind == "emg" and rate < 100:
             kind = "emg_rms"   # a device that already sends an amplitude
         name = _match_label(sig.label)
@@ -338,6 +340,39 @@ def import_edf(in_path: str | os.PathLike, out_path: str | os.PathLike, *, chann
         writer.close()
     progress(1.0)
     return Path(out_path)
+
+
+def _record_onsets(edf, src: Path) -> list[float] | None:
+    """Start of each data record in an EDF+D (discontinuous) file; None when the file is continuous."""
+    try:
+        if edf.is_continuous:
+            return None
+        from edfio.edf_annotations import _get_data_record_onset
+        keeper = edf._timekeeping_signal
+        records = keeper.digital.reshape((-1, keeper._bytes_per_data_record))
+        return [float(_get_data_record_onset(r)) for r in records]
+    except Exception as exc:  # edfio's timekeeping helpers are internal: fail clearly if they change
+        raise RecordingError(f"cannot read the timing of the discontinuous (EDF+D) file {src} ({exc})") from None
+
+
+def _place_records(values: np.ndarray, per_record: int, onsets: list[float], rate: float) -> np.ndarray:
+    """Put each data record at its own start time; the time between records becomes lost samples (NaN)."""
+    starts = [int(round(o * rate)) for o in onsets]
+    out = np.full(max(s + per_record for s in starts), np.nan)
+    for k, s in enumerate(starts):
+        out[s:s + per_record] = values[k * per_record:(k + 1) * per_record]
+    return out
+
+
+def _resample(values: np.ndarray, ratio: float, resample_poly) -> np.ndarray:
+    """Change the rate by ``ratio``; lost samples stay lost (NaN) instead of smearing into their neighbours."""
+    frac = Fraction(ratio).limit_denominator(1000)
+    lost = ~np.isfinite(values)
+    out = resample_poly(np.where(lost, 0.0, values), frac.numerator, frac.denominator)
+    if lost.any():
+        idx = np.minimum((np.arange(len(out)) * frac.denominator) // frac.numerator, len(values) - 1)
+        out[lost[idx]] = np.nan
+    return out
 
 
 def _patient_name(edf) -> str | None:

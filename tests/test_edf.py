@@ -197,3 +197,27 @@ def test_physical_range_holds_the_data_and_fits_the_header(values):
     assert lo <= arr.min() and hi >= arr.max() and hi > lo
     for v in (lo, hi):
         assert len(f"{v:.10g}".rstrip("0").rstrip(".")) <= 8 or float(int(v)) == v
+
+
+def test_import_discontinuous_edf_plus_d_keeps_the_gap(tmp_path):
+    """An EDF+D file: the pause between data records comes back as lost samples, not as joined signal."""
+    rate = 256
+    sig = edfio.EdfSignal(np.tile(np.linspace(-50, 50, rate), 4), rate, label="EMG", physical_dimension="uV")
+    edf = edfio.Edf([sig], annotations=[edfio.EdfAnnotation(0.5, None, "start")])
+    path = tmp_path / "cont.edf"
+    edf.write(path)
+    # rewrite the timekeeping of records 3 and 4 so they start at 5 s and 6 s (a 3 s pause), and mark the file EDF+D
+    raw = bytearray(path.read_bytes())
+    raw[192:236] = b"EDF+D".ljust(44)
+    for old, new in ((b"+2\x14\x14", b"+5\x14\x14"), (b"+3\x14\x14", b"+6\x14\x14")):
+        at = raw.index(old)
+        raw[at:at + len(old)] = new
+    path.write_bytes(bytes(raw))
+    assert not edfio.read_edf(path).is_continuous
+    out = import_edf(path, tmp_path / "d.bfr")
+    with Recording.open(out) as rec:
+        data = rec.read()[:, 0]
+    assert len(data) == 7 * rate
+    assert np.all(np.isnan(data[2 * rate:5 * rate]))
+    assert np.all(np.isfinite(data[:2 * rate])) and np.all(np.isfinite(data[5 * rate:]))
+    assert np.allclose(data[5 * rate:6 * rate], np.linspace(-50, 50, rate), atol=0.01)
