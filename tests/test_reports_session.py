@@ -1,56 +1,46 @@
 """Session report end to end: a real recording (simulated patient) in the library -> PDF and HTML."""
 from __future__ import annotations
 
+import json
 import stat
 
 import numpy as np
 import pytest
 
 from biofeedback.library import Library, register_recording
-from biofeedback.recording import Recording, RecordingWriter
-from biofeedback.reports.content import _summarize, gather_session
-from biofeedback.sim import SimulatedPatient
-from biofeedback.stream import Block, Event
+from biofeedback.recording import Recording
+from biofeedback.reports.content import gather_session
+from biofeedback.session import record_headless
 
 from tests.test_reports import assert_self_contained, ink_fraction, pdf_first_page_png, pdf_text
 
-RATE = 1000.0
+SHORT_PROTOCOL = {"name": "three-holds", "title": "Three holds", "description": "for tests", "steps": [
+    {"kind": "rest", "duration_s": 15, "cue": "Rest", "phase": "pre_baseline"},
+    {"repeat": 3, "phase": "work", "steps": [{"kind": "contract", "duration_s": 8, "cue": "Squeeze and hold"},
+                                             {"kind": "rest", "duration_s": 10, "cue": "Let go completely"}]},
+    {"kind": "rest", "duration_s": 15, "cue": "Rest", "phase": "post_baseline"}]}
 
 
-def record_session(path, client="Mira", started_at=None, profile="hypertonic", seed=1):
-    """60 s: 15 s rest, three 8 s contractions each followed by 7 s of release, then rest; with step events."""
-    patient = SimulatedPatient(profile, rate=RATE, seed=seed, abdominal=True)
-    steps = [(0.0, "Rest", "rest")] + [(s, lbl, kind) for k in range(3)
-                                       for s, lbl, kind in ((15.0 + 15 * k, "Contract", "contract"),
-                                                            (23.0 + 15 * k, "Release", "release"))] + \
-        [(60.0, "Rest (post-baseline)", "rest")]
-    patient.script = lambda t: 0.6 if any(a <= t < a + 8 for a in (15.0, 30.0, 45.0)) else 0.0
-    meta = {"client": client, "protocol": "three holds"}
-    if started_at:
-        meta["started_at"] = started_at
-    writer = RecordingWriter(path, patient.info, meta)
-    n = int(75 * RATE)
-    for i in range(0, n, 500):
-        writer.append(Block(i, patient.generate(500)))
-    for t, label, kind in steps:
-        writer.add_event(Event(t, "step", label, {"name": kind}))
-    writer.add_event(Event(33.3, "marker", "deep breath"))
-    writer.close()
+def record_session(path, started_at, seed=1, client="Mira", profile="hypertonic"):
+    """A guided 84 s session of the simulated patient, recorded faster than real time, summary stored."""
+    proto = path.parent / "three-holds.json"
+    proto.write_text(json.dumps(SHORT_PROTOCOL))
+    result = record_headless(f"sim:{profile}?seed={seed}&rate=1000&abd=1", path, None, speed=None, client=client,
+                             protocol=str(proto), meta={"started_at": started_at})
+    assert result.error is None
+    with Recording.open(path) as rec:
+        rec_events = [e for e in rec.events if e.kind == "step"]
+    assert len(rec_events) == 8
     return path
 
 
 @pytest.fixture()
 def session_files(tmp_path):
     lib = Library.open(tmp_path / "lib.sqlite")
-    first = record_session(tmp_path / "first.bfr", started_at="2026-03-02T10:00:00+01:00", seed=1)
-    second = record_session(tmp_path / "second.bfr", started_at="2026-03-16T10:00:00+01:00", seed=2)
+    first = record_session(tmp_path / "first.bfr", "2026-03-02T10:00:00+01:00", seed=1)
+    second = record_session(tmp_path / "second.bfr", "2026-03-16T10:00:00+01:00", seed=2)
     for path in (first, second):
-        with Recording.open(path) as rec:
-            summary = _summarize(rec)
-        if not summary:   # the analysis module not yet on this branch: the summary the engine would store
-            summary = {"resting_tone_uv": 9.0 if path == first else 7.5,
-                       "release_latency_s": 2.8 if path == first else 2.3, "contraction_peak_uv": 40.0}
-        register_recording(lib, path, summary=summary)
+        register_recording(lib, path)
     yield lib, first, second
     lib.close()
 
@@ -60,10 +50,16 @@ def test_session_report_pdf_and_html(session_files, tmp_path, qapp):
     lib, first, second = session_files
     report = gather_session(second, lib)
     assert report.client == "Mira" and report.first_session.startswith("2026-03-02")
-    assert [s.kind for s in report.steps[:3]] == ["rest", "contract", "release"]
+    assert report.protocol == "Three holds"
+    assert [s.kind for s in report.steps[:4]] == ["rest", "contract", "release", "contract"]
     assert report.traces[0].name == "pfm" and len(report.traces[0].t) <= 3000
-    assert report.markers == [(33.3, "deep breath")]
-    assert report.metrics, "the session's metrics are in the report"
+    rows = {m.key: m for m in report.metrics}
+    with Recording.open(second) as rec:
+        stored = rec.meta["summary"]
+    assert rows["resting_tone_uv"].value == stored["resting_tone_uv"]
+    assert rows["release_latency_s"].value == stored["release_latency_s"]
+    assert rows["release_latency_s"].first == lib.sessions(lib.client("Mira"))[0].summary["release_latency_s"]
+    assert [p["phase"] for p in report.phases] == ["pre_baseline", "work", "post_baseline"]
     seen = []
     pdf = session_report(second, tmp_path / "second.pdf", lib, progress=seen.append)
     assert seen[-1] == 1.0 and seen == sorted(seen)
@@ -99,7 +95,8 @@ def test_export_import_cli(session_files, tmp_path, capsys):
     assert r == 0
     edf = edfio.read_edf(tmp_path / "x.edf")
     assert edf.patient.name == "X" and b"Mira" not in (tmp_path / "x.edf").read_bytes()
-    assert any(a.text == "marker: deep breath" for a in edf.annotations)
+    steps = [a for a in edf.annotations if a.text.startswith("step: ")]
+    assert len(steps) == 8 and steps[1].text.startswith("step: Squeeze and hold | {")
     r = main(["export", str(first), "--format", "bdf", "--out", str(tmp_path / "x.bdf")])
     assert r == 0
     assert edfio.read_bdf(tmp_path / "x.bdf").patient.name == "Mira"

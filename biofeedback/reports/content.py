@@ -19,11 +19,9 @@ ProgressFn = Callable[[float], None]
 
 #: Metrics shown in the session table, in this order (pressure versions follow their EMG twin).
 SESSION_METRICS = ("resting_tone_uv", "resting_variability_pct", "post_resting_tone_uv", "release_latency_s",
-                   "onset_latency_s", "contraction_peak_uv", "time_in_band_pct",
-                   "resting_tone_cmh2o", "post_resting_tone_cmh2o", "release_latency_cmh2o_s",
-                   "contraction_peak_cmh2o", "time_in_band_cmh2o_pct")
-_EXTRA_LABELS = {"time_in_band_cmh2o_pct": ("Time in band (pressure)", "%", False),
-                 "resting_variability_cmh2o_pct": ("Resting variability (pressure)", "%", True)}
+                   "onset_latency_s", "contraction_peak_uv", "time_in_band_pct", "abd_coactivation_pct",
+                   "endurance_decline_pct", "resting_tone_cmh2o", "post_resting_tone_cmh2o", "contraction_peak_cmh2o")
+_EXTRA_LABELS: dict[str, tuple[str, str, bool]] = {}
 
 #: How many points a plotted trace keeps (min/max pairs per bin keep the peaks).
 PLOT_POINTS = 3000
@@ -125,36 +123,61 @@ def reduce_trace(t: np.ndarray, y: np.ndarray, points: int = PLOT_POINTS) -> tup
     return tt, yy
 
 
+_CONTRACTION_KINDS = ("contract", "hold", "quick")
+
+
 def _step_kind(label: str, data: dict[str, Any]) -> str:
-    text = " ".join(str(data.get(k, "")) for k in ("kind", "phase", "name", "action")) + " " + label
-    text = text.lower()
-    for kind, words in (("release", ("release", "relax", "let go", "letgo", "down")),
-                        ("contract", ("contract", "squeeze", "hold", "flick", "work", "endurance", "quick")),
-                        ("rest", ("rest", "baseline", "breath"))):
+    """A step's kind from its recorded data, or guessed from its words (steps written by other programs)."""
+    kind = str(data.get("kind") or "")
+    if kind:
+        return kind
+    text = f"{data.get('name', '')} {data.get('phase', '')} {label}".lower()
+    for guess, words in (("release", ("release", "relax", "let go")),
+                         ("contract", ("contract", "squeeze", "hold", "flick", "work")),
+                         ("rest", ("rest", "baseline", "breath"))):
         if any(w in text for w in words):
-            return kind
+            return guess
+    return "free"
+
+
+def _shade(kind: str, previous: str | None) -> str:
+    """Shading: contractions, the let-go after them (a rest that follows a contraction is a release), rest."""
+    if kind in _CONTRACTION_KINDS:
+        return "contract"
+    if kind == "release" or (kind in ("rest", "breathe") and previous in _CONTRACTION_KINDS):
+        return "release"
+    if kind in ("rest", "breathe"):
+        return "rest"
     return "other"
 
 
 def step_spans(events: list[Event], duration_s: float) -> list[StepSpan]:
-    """Each exercise step from its start until the next step (or the protocol's end)."""
+    """Each exercise step from its start until its own end, the next step, or the protocol's end."""
     steps = sorted((e for e in events if e.kind == "step"), key=lambda e: e.time_s)
-    ends = [e.time_s for e in events if e.kind == "protocol" and "end" in (e.label + str(e.data)).lower()]
-    spans = []
+    ends = [e.time_s for e in events if e.kind == "protocol" and e.label.lower() == "end"]
+    spans: list[StepSpan] = []
+    previous = None
     for i, e in enumerate(steps):
+        data = e.data if isinstance(e.data, dict) else {}
+        kind = _step_kind(e.label, data)
+        own = data.get("duration_s")
+        end = e.time_s + float(own) if isinstance(own, (int, float)) and own > 0 else duration_s
         if i + 1 < len(steps):
-            end = steps[i + 1].time_s
-        else:
-            later = [t for t in ends if t > e.time_s]
-            dur = e.data.get("duration_s") if isinstance(e.data, dict) else None
-            end = min(later) if later else (e.time_s + float(dur) if isinstance(dur, (int, float)) else duration_s)
-        label = e.label or str(e.data.get("name", "") if isinstance(e.data, dict) else "")
-        spans.append(StepSpan(e.time_s, min(end, duration_s), label, _step_kind(label, e.data or {})))
+            end = min(end, steps[i + 1].time_s)
+        later = [t for t in ends if t > e.time_s]
+        if later:
+            end = min(end, min(later))
+        end = min(end, duration_s)
+        if end > e.time_s:
+            label = e.label or str(data.get("cue") or data.get("name") or kind)
+            shade = "rest" if "baseline" in str(data.get("phase", "")) else _shade(kind, previous)
+            spans.append(StepSpan(e.time_s, end, label, shade))
+        previous = kind
     return spans
 
 
 def _phases(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    phases = summary.get("phases")
+    phases = summary.get("by_phase", summary.get("phases"))
     if isinstance(phases, dict):
         return [{"phase": k, **(v if isinstance(v, dict) else {"value": v})} for k, v in phases.items()]
     if isinstance(phases, list):
@@ -206,7 +229,7 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
     when = started_at[:16].replace("T", " ") if started_at else "unknown date"
     return SessionReport(
         title=f"Session report — {client or 'anonymous'} — {when}", client=client, started_at=started_at,
-        protocol=str(meta.get("protocol") or meta.get("protocol_name") or "free practice"),
+        protocol=protocol_title(meta, events),
         duration_s=duration_s, device=info.device or info.source, traces=traces,
         steps=step_spans(events, duration_s), markers=markers, metrics=rows, phases=_phases(summary),
         first_session=first.started_at if first else None, previous_session=previous.started_at if previous else None,
@@ -214,14 +237,30 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
 
 
 def _summarize(rec: Any) -> dict[str, Any]:
-    """The analysis engineer's summary when available, else the one stored with the recording."""
+    """The analysis of the recording, else the summary stored with it (e.g. steps the analysis cannot read)."""
+    from biofeedback.errors import UserError
     try:
         from biofeedback.analysis import summarize
-    except ImportError:
-        summarize = None
-    if summarize is not None:
         return dict(summarize(rec))
-    return dict(rec.meta.get("summary") or {})
+    except (ImportError, UserError):
+        return dict(rec.meta.get("summary") or {})
+
+
+def protocol_title(meta: dict[str, Any], events: list[Event] | None = None) -> str:
+    """The programme's readable title ("Glazer assessment") from the recording's protocol event or meta."""
+    for e in events or []:
+        if e.kind == "protocol" and isinstance(e.data, dict) and e.data.get("title"):
+            return str(e.data["title"])
+    name = meta.get("protocol")
+    if isinstance(name, dict):
+        return str(name.get("title") or name.get("name") or "free practice")
+    if not name:
+        return "free practice"
+    try:
+        from biofeedback.protocols import load_protocol
+        return load_protocol(str(name)).title
+    except Exception:  # a protocol file that has since moved: its name is enough
+        return str(name)
 
 
 def gather_session(recording_path: str | os.PathLike, library: Library | None = None,

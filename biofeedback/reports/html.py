@@ -88,12 +88,17 @@ def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
     else:
         parts.append("<p class=\"meta\">No measures are available for this recording (it has no exercise steps to measure).</p>")
     if r.phases:
-        keys = [k for k in r.phases[0].keys() if k not in ("phase", "name")][:6]
+        keys = list(dict.fromkeys(k for ph in r.phases for k, v in ph.items()
+                                  if k not in ("phase", "name") and isinstance(v, (int, float))))
+        order = list(_PHASE_COLUMNS)
+        keys.sort(key=lambda k: next((i for i, stem in enumerate(order) if k.startswith(stem)), len(order)))
+        keys = [k for k in keys if any(ph.get(k) is not None for ph in r.phases)][:7]
         head = "".join(f"<th>{escape(_column_name(k))}</th>" for k in keys)
-        rows = [f"<h2>Phases</h2><table class=\"data\"><tr><th>Phase</th>{head}</tr>"]
+        rows = [f"<h2>Phases</h2><table class=\"data\" width=\"100%\"><tr><th width=\"17%\">Phase</th>{head}</tr>"]
         for ph in r.phases:
             cells = "".join(f"<td class=\"num\">{escape(_cell(ph.get(k)))}</td>" for k in keys)
-            rows.append(f"<tr><td>{escape(str(ph.get('phase') or ph.get('name') or ''))}</td>{cells}</tr>")
+            name = str(ph.get("phase") or ph.get("name") or "").replace("_", " ")
+            rows.append(f"<tr><td>{escape(name)}</td>{cells}</tr>")
         rows.append("</table>")
         parts.append("".join(rows))
     if r.diary is not None:
@@ -102,15 +107,25 @@ def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
     return _page(r.title, "\n".join(parts))
 
 
+_PHASE_COLUMNS = {"rest_mean": "rest", "rest_cv_pct": "rest CV (%)", "work_mean": "work",
+                  "peak": "peak", "onset_latency_s": "onset (s)", "release_latency_s": "release (s)",
+                  "time_in_band_pct": "in band (%)"}  # also the column order
+
+
 def _column_name(key: str) -> str:
-    """'mean_uv' -> 'mean (µV)'."""
+    """'rest_mean_uv' -> 'rest (µV)', 'release_latency_s' -> 'release (s)'."""
+    if key in _PHASE_COLUMNS:
+        return _PHASE_COLUMNS[key]
     for suffix, unit in (("_uv", "µV"), ("_cmh2o", "cmH2O"), ("_pct", "%"), ("_s", "s")):
         if key.endswith(suffix):
-            return f"{key[: -len(suffix)].replace('_', ' ')} ({unit})"
+            stem = key[: -len(suffix)]
+            return f"{_PHASE_COLUMNS.get(stem, stem.replace('_', ' '))} ({unit})"
     return key.replace("_", " ")
 
 
 def _cell(value: object) -> str:
+    if value is None:
+        return "—"
     if isinstance(value, float):
         return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
     return "" if value is None else str(value)

@@ -21,8 +21,9 @@ MEANINGS: dict[str, str] = {
     "resting_tone_cmh2o": "Pressure while resting; lower means a more relaxed pelvic floor.",
     "post_resting_tone_cmh2o": "Resting pressure after the exercises; ideally no higher than before them.",
     "contraction_peak_cmh2o": "The strongest squeeze.",
-    "release_latency_cmh2o_s": "Time from the release cue until the pressure came back down.",
-    "time_in_band_cmh2o_pct": "Share of exercise time the pressure stayed inside the target band.",
+    "abd_coactivation_pct": "Abdominal activity during contractions, as a share of the pelvic floor's; "
+                            "lower means the pelvic floor works on its own.",
+    "endurance_decline_pct": "How much the long hold faded from its start to its end.",
 }
 
 
@@ -56,8 +57,17 @@ def metric_note(key: str, summary: dict[str, Any], unit: str, goals: list[Goal] 
     goal = next((g for g in (goals or []) if g.metric == key), None)
     if key.startswith("release_latency"):
         target = goal or Goal(0, 0, key, "<", DEFAULT_RELEASE_GOAL_S)
-        sentence = f"Release took {_fmt(value, 's')}; the goal is {goal_phrase(target, 's')}."
-        return sentence + (" Met." if target.is_met_by(value) else " Keep practising the slow let-go.")
+        at_least = "at least " if summary.get("release_latency_lower_bound") else ""
+        sentence = f"Release took {at_least}{_fmt(value, 's')}; the goal is {goal_phrase(target, 's')}."
+        met = target.is_met_by(value) and not at_least
+        sentence += " Met." if met else " Keep practising the slow let-go."
+        trials, never = _num(summary.get("trials")), _num(summary.get("trials_not_released"))
+        slow = _num(summary.get("trials_slow_release"))
+        if trials and never:
+            sentence += f" {never:.0f} of {trials:.0f} contractions did not come back down before the next cue."
+        elif trials and slow:
+            sentence += f" {slow:.0f} of {trials:.0f} took longer than 2 s."
+        return sentence
     if key.startswith("post_resting_tone"):
         before = _num(summary.get(key.replace("post_", "", 1)))
         if before is not None:
@@ -88,4 +98,6 @@ def change_note(key: str, now: float | None, before: float | None, unit: str, lo
         return f"about the same as {since}"
     better = (diff < 0) == lower_is_better
     direction = "down" if diff < 0 else "up"
-    return f"{direction} {_fmt(abs(diff), unit)} since {since} ({'better' if better else 'worse'})"
+    points = round(abs(diff))
+    amount = f"{points} percentage point{'s' if points != 1 else ''}" if unit == "%" else _fmt(abs(diff), unit)
+    return f"{direction} {amount} since {since} ({'better' if better else 'worse'})"
