@@ -106,6 +106,11 @@ def test_export_import_cli(session_files, tmp_path, capsys):
         assert rec.info.names == orig.info.names and rec.n_samples == orig.n_samples
         ok = np.isfinite(orig.read())
         assert np.allclose(rec.read()[ok], orig.read()[ok], atol=0.05)
+        # the steps travel in the annotations, so the imported file analyses the same
+        from biofeedback.analysis import summarize
+        a, b = summarize(orig), summarize(rec)
+        for key in ("resting_tone_uv", "release_latency_s", "contraction_peak_uv", "trials"):
+            assert b[key] == pytest.approx(a[key], rel=0.01), key
     r = main(["import", str(tmp_path / "x.edf"), "--out", str(tmp_path / "back.bfr")])
     assert r == 2 and "already exists" in capsys.readouterr().err
     r = main(["export", str(first), "--out", str(tmp_path / "y.csv")])        # the csv path is untouched
