@@ -549,12 +549,7 @@ def register_recording(library: Library, recording_path: str | os.PathLike, clie
         if not name:
             raise UserError(f"{recording_path} names no client; give one (e.g. --client NAME)")
         if summary is None:
-            try:
-                from biofeedback.analysis import summarize
-            except ImportError:
-                summary = dict(rec.meta.get("summary") or {})
-            else:
-                summary = dict(summarize(rec))
+            summary = session_summary(rec)
         target = library.get_or_add_client(str(name))
         protocol = rec.meta.get("protocol") or ""
         if isinstance(protocol, dict):
@@ -562,3 +557,12 @@ def register_recording(library: Library, recording_path: str | os.PathLike, clie
         return library.add_session(target, recording_path, rec.started_at, str(protocol), rec.duration_s, summary)
     finally:
         rec.close()
+
+
+def session_summary(rec: Any) -> dict[str, Any]:
+    """The analysis of a recording; for free practice without steps, the summary stored with it (or none)."""
+    try:
+        from biofeedback.analysis import summarize
+        return dict(summarize(rec))
+    except (ImportError, UserError):
+        return dict(rec.meta.get("summary") or {})

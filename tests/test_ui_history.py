@@ -124,3 +124,23 @@ def test_client_dialog_add_and_choose(qtbot, library, tmp_path):
     dialog.grab().save(str(tmp_path / "clients.png"))
     qtbot.mouseClick(dialog.ok_button, QtCore.Qt.LeftButton)
     assert dialog.client is not None and dialog.client.name == "Mira"
+
+
+def test_finish_session_files_the_recording_and_asks_the_diary(qtbot, library, tmp_path):
+    from biofeedback.session import record_headless
+    from biofeedback.ui.diary import finish_session
+    path = tmp_path / "today.bfr"
+    record_headless("sim:hypertonic?seed=3&rate=500", path, 3.0, speed=None, client="Mira")
+
+    def answer():
+        dialog = QtWidgets.QApplication.activeModalWidget()
+        assert isinstance(dialog, DiaryDialog)
+        dialog.pain_pelvic.setValue(2)
+        qtbot.mouseClick(dialog.save_button, QtCore.Qt.LeftButton)
+
+    QtCore.QTimer.singleShot(50, answer)
+    entry = finish_session(library, str(path))
+    session = library.session_for_recording(path)
+    assert session is not None and session.client_id == library.client("Mira").id
+    assert entry is not None and entry.session_id == session.id and entry.pain_pelvic == 2
+    assert len(library.sessions(library.client("Mira"))) == 4

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from biofeedback.library import DiaryEntry, Goal, Library, SessionRecord
+from biofeedback.library import DiaryEntry, Goal, Library, SessionRecord, session_summary
 from biofeedback.progress import METRICS, GoalStatus, Trend, client_progress, summary_value
 from biofeedback.reports.notes import MEANINGS, change_note, metric_note
 from biofeedback.stream import Event, StreamInfo
@@ -236,16 +236,6 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
         warnings=warnings, diary=diary)
 
 
-def _summarize(rec: Any) -> dict[str, Any]:
-    """The analysis of the recording, else the summary stored with it (e.g. steps the analysis cannot read)."""
-    from biofeedback.errors import UserError
-    try:
-        from biofeedback.analysis import summarize
-        return dict(summarize(rec))
-    except (ImportError, UserError):
-        return dict(rec.meta.get("summary") or {})
-
-
 def protocol_title(meta: dict[str, Any], events: list[Event] | None = None) -> str:
     """The programme's readable title ("Glazer assessment") from the recording's protocol event or meta."""
     for e in events or []:
@@ -281,7 +271,7 @@ def gather_session(recording_path: str | os.PathLike, library: Library | None = 
         settings = ChainSettings.from_dict(chain) if isinstance(chain, dict) else None
         _, envelope = envelope_offline(data, rec.info, settings)
         progress(0.6)
-        summary = _summarize(rec)
+        summary = session_summary(rec)
         progress(0.7)
         history, goals, diary = [], [], None
         client_name = rec.meta.get("client")

@@ -98,3 +98,18 @@ def ask_diary(library: Library, client: Client, session_id: int | None = None,
         names = "\n".join(f"★ {g.description}" for g in dialog.newly_met)
         QtWidgets.QMessageBox.information(parent, "Milestone reached", f"Well done — goal met:\n{names}")
     return dialog.entry
+
+
+def finish_session(library: Library, recording_path: str, parent: QtWidgets.QWidget | None = None,
+                   ask: bool = True) -> DiaryEntry | None:
+    """After a session: file the recording in the library under its client, then offer the diary prompt.
+
+    Raises :class:`~biofeedback.errors.UserError` when the recording names no client or cannot be read.
+    """
+    from biofeedback.library import register_recording
+    session = register_recording(library, recording_path)
+    client = library.client_by_id(session.client_id)
+    update_milestones(library, client)
+    if not ask:
+        return None
+    return ask_diary(library, client, session.id, parent)
