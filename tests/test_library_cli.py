@@ -72,3 +72,35 @@ def test_library_from_environment(tmp_path):
     r = run("clients", env_extra={"XDG_DATA_HOME": str(tmp_path / "xdg"), "BIOFEEDBACK_LIBRARY": ""})
     assert r.returncode == 0
     assert (tmp_path / "xdg" / "biofeedback" / "library.sqlite").exists()
+
+
+def test_progress_line_on_a_terminal_only(tmp_path):
+    import pty
+    lib = str(tmp_path / "lib.sqlite")
+    assert main(["clients", "Di", "--add", "--library", lib]) == 0
+    assert main(["diary", "Di", "--date", "2026-01-02", "--pain", "5", "--mood", "3", "--library", lib]) == 0
+    master, slave = pty.openpty()
+    try:
+        env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
+        r = subprocess.run([sys.executable, "-m", "biofeedback", "report", "--client", "Di", "--out",
+                            str(tmp_path / "p.html"), "--library", lib], stdout=subprocess.PIPE, stderr=slave,
+                           env=env, timeout=120)
+        os.close(slave)
+        slave = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if slave != -1:
+            os.close(slave)
+        os.close(master)
+    assert r.returncode == 0
+    assert b"\rreport:  20 %" in seen and b"\rreport: 100 %\r\n" in seen.replace(b"\r\r", b"\r")
+    quiet = run("report", "--client", "Di", "--out", str(tmp_path / "q.html"), "--library", lib)
+    assert quiet.returncode == 0 and quiet.stderr == ""

@@ -93,3 +93,29 @@ def test_first_met_is_the_earliest_qualifying_day(values, target):
     assert day == (qualifying[0] if qualifying else None)
     (status,) = goal_status([goal], {"resting_tone_uv": trend})
     assert status.met_now == (values[-1] < target)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 120), st.floats(1, 15, allow_nan=False)), min_size=1, max_size=12,
+                unique_by=lambda x: x[0]),
+       st.lists(st.tuples(st.integers(0, 120), st.integers(0, 10)), max_size=12), st.floats(2, 14))
+def test_library_trends_are_date_ordered_whatever_the_insertion_order(tmp_path_factory, sessions, diary, target):
+    start = dt.date(2026, 1, 5)
+    path = tmp_path_factory.mktemp("lib") / "lib.sqlite"
+    with Library.open(path) as lib:
+        c = lib.add_client("P")
+        for i, (day, tone) in enumerate(sessions):
+            lib.add_session(c, path.parent / f"{i}.bfr", f"{start + dt.timedelta(days=day)}T08:00:00", "glazer", 300,
+                            {"resting_tone_uv": tone})
+        for day, pain in diary:
+            lib.add_diary(c, start + dt.timedelta(days=day), pain_intercourse=pain)
+        lib.add_goal(c, "resting_tone_uv", "<", target)
+        lib.add_goal(c, "pain_intercourse", "<=", 3)
+        p = client_progress(lib, c)
+    tones = p.trends["resting_tone_uv"]
+    assert tones.days == sorted(tones.days)
+    assert sorted(zip(tones.days, tones.values)) == sorted((start + dt.timedelta(days=d), v) for d, v in sessions)
+    assert p.trends["pain_intercourse"].days == sorted(p.trends["pain_intercourse"].days)
+    expect_tone = min((start + dt.timedelta(days=d) for d, v in sessions if v < target), default=None)
+    expect_pain = min((start + dt.timedelta(days=d) for d, v in diary if v <= 3), default=None)
+    assert [g.met_on for g in p.goals] == [expect_tone, expect_pain]
