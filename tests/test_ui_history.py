@@ -144,3 +144,19 @@ def test_finish_session_files_the_recording_and_asks_the_diary(qtbot, library, t
     assert session is not None and session.client_id == library.client("Mira").id
     assert entry is not None and entry.session_id == session.id and entry.pain_pelvic == 2
     assert len(library.sessions(library.client("Mira"))) == 4
+
+
+def test_goal_dialog_adds_a_goal_met_on_the_right_day(qtbot, library):
+    from biofeedback.ui.clients import GoalDialog
+    client = library.client("Mira")
+    dialog = GoalDialog(library, client)
+    qtbot.addWidget(dialog)
+    dialog.metric.setCurrentIndex(dialog.metric.findData("release_latency_s"))
+    assert dialog.direction.currentData() == "<="            # lower is better for release time
+    dialog.target.setValue(1.0)
+    dialog.label.setText("release within 1 s")
+    qtbot.mouseClick(dialog.save_button, QtCore.Qt.LeftButton)
+    assert dialog.result() == QtWidgets.QDialog.Accepted
+    goal = {g.label: g for g in library.goals(client)}["release within 1 s"]
+    assert (goal.metric, goal.comparison, goal.target, goal.met_on) == ("release_latency_s", "<=", 1.0,
+                                                                        dt.date(2026, 4, 21))

@@ -129,7 +129,9 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus]) -> None
     elif lows:
         lo, hi = min(lows), max(highs)
         pad = (hi - lo) * 0.15 or max(abs(hi) * 0.2, 1.0)
-        plot.setYRange(max(0.0, lo - pad) if lo >= 0 else lo - pad, hi + pad, padding=0)
+        room = 2.2 * pad if any(g.met_on for g in goals if g.goal.metric == m.key) else pad  # for "met …"
+        low_pad, high_pad = (room, pad) if m.lower_is_better else (pad, room)
+        plot.setYRange(max(0.0, lo - low_pad) if lo >= 0 else lo - low_pad, hi + high_pad, padding=0)
     if len(x):
         span = max(float(x.max() - x.min()), 7 * 86400.0)
         plot.setXRange(float(x.min()) - 0.06 * span, float(x.min()) + 1.06 * span, padding=0)

@@ -107,3 +107,65 @@ def choose_client(library: Library, parent: QtWidgets.QWidget | None = None) -> 
     dialog = ClientDialog(library, parent)
     dialog.exec()
     return dialog.client
+
+
+class GoalDialog(QtWidgets.QDialog):
+    """Set a small, achievable goal: a measure, a direction and a target; :attr:`goal` holds the stored goal."""
+
+    WORDS = (("under", "<"), ("at most", "<="), ("over", ">"), ("at least", ">="))
+
+    def __init__(self, library: Library, client: Client, parent: QtWidgets.QWidget | None = None) -> None:
+        from biofeedback.progress import METRICS
+        super().__init__(parent)
+        self.library, self.client = library, client
+        self.goal = None
+        self.setWindowTitle(f"New goal — {client.name}")
+        self.metric = QtWidgets.QComboBox()
+        for key in ("resting_tone_uv", "release_latency_s", "post_resting_tone_uv", "resting_variability_pct",
+                    "contraction_peak_uv", "time_in_band_pct", "pain_intercourse", "pain_pelvic", "mood",
+                    "minutes_practised", "resting_tone_cmh2o"):
+            m = METRICS[key]
+            self.metric.addItem(f"{m.label} ({m.unit})" if m.unit not in ("/10", "/5") else f"{m.label} ({m.unit[1:]}"
+                                f"-point scale)", key)
+        self.direction = QtWidgets.QComboBox()
+        for words, op in self.WORDS:
+            self.direction.addItem(words, op)
+        self.target = QtWidgets.QDoubleSpinBox()
+        self.target.setRange(0, 1000)
+        self.target.setDecimals(1)
+        self.label = QtWidgets.QLineEdit()
+        self.label.setPlaceholderText("In your words, e.g. 'release within 1 s'")
+        form = QtWidgets.QFormLayout()
+        form.addRow("Measure", self.metric)
+        form.addRow("Should be", self.direction)
+        form.addRow("Target", self.target)
+        form.addRow("Called", self.label)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Save | QtWidgets.QDialogButtonBox.Cancel)
+        self.save_button = buttons.button(QtWidgets.QDialogButtonBox.Save)
+        buttons.accepted.connect(self._save)
+        buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self.metric.currentIndexChanged.connect(self._defaults)
+        self._defaults()
+
+    def _defaults(self) -> None:
+        """Sensible starting points: lower is better for tone, release time and pain."""
+        from biofeedback.progress import METRICS
+        m = METRICS[self.metric.currentData()]
+        self.direction.setCurrentIndex(1 if m.lower_is_better else 3)
+        self.target.setDecimals(1 if m.unit in ("s", "µV", "cmH2O") else 0)
+        self.target.setValue({"release_latency_s": 1.0, "resting_tone_uv": 5.0, "pain_intercourse": 3,
+                              "pain_pelvic": 3, "mood": 4}.get(m.key, self.target.value()))
+
+    def _save(self) -> None:
+        from biofeedback.progress import update_milestones
+        try:
+            self.goal = self.library.add_goal(self.client, self.metric.currentData(), self.direction.currentData(),
+                                              self.target.value(), self.label.text().strip())
+        except UserError as exc:
+            QtWidgets.QMessageBox.warning(self, "Goal not saved", str(exc))
+            return
+        update_milestones(self.library, self.client)
+        self.accept()

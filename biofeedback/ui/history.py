@@ -58,6 +58,10 @@ class HistoryView(QtWidgets.QWidget):
         self.report_button = QtWidgets.QPushButton("Progress report…")
         self.session_report_button = QtWidgets.QPushButton("Session report…")
         self.session_report_button.setEnabled(False)
+        self.diary_button = QtWidgets.QPushButton("Diary entry…")
+        self.goal_button = QtWidgets.QPushButton("New goal…")
+        self.diary_button.clicked.connect(self._diary)
+        self.goal_button.clicked.connect(self._goal)
         self.report_button.clicked.connect(self._progress_report)
         self.session_report_button.clicked.connect(self._session_report)
 
@@ -79,6 +83,8 @@ class HistoryView(QtWidgets.QWidget):
 
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.heading, 1)
+        top.addWidget(self.diary_button)
+        top.addWidget(self.goal_button)
         top.addWidget(self.session_report_button)
         top.addWidget(self.report_button)
         split = QtWidgets.QSplitter(QtCore.Qt.Vertical)
@@ -180,6 +186,16 @@ class HistoryView(QtWidgets.QWidget):
         item = self.table.item(row, 0)
         if item is not None:
             self.recording_chosen.emit(item.data(QtCore.Qt.UserRole))
+
+    def _diary(self) -> None:
+        from biofeedback.ui.diary import ask_diary
+        if ask_diary(self.library, self.client, parent=self) is not None:
+            self.refresh()
+
+    def _goal(self) -> None:
+        from biofeedback.ui.clients import GoalDialog
+        if GoalDialog(self.library, self.client, self).exec() == QtWidgets.QDialog.Accepted:
+            self.refresh()
 
     def _ask_out(self, title: str, default: str) -> Path | None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, default, "PDF (*.pdf);;Web page (*.html)")
