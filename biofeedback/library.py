@@ -290,9 +290,9 @@ class Library:
         if path.is_dir():
             raise LibraryError(f"the library path {path} is a folder; give a file name, e.g. {path / FILE_NAME}")
         if not path.exists() or path.stat().st_size == 0:
+            if not create:
+                raise LibraryError(f"there is no library at {path}; add a client first or check --library")
             if not path.exists():
-                if not create:
-                    raise LibraryError(f"there is no library at {path}; add a client first or check --library")
                 _create_file(path)
             version, app_id, tables = 0, 0, []
         else:

@@ -160,3 +160,25 @@ def test_goal_dialog_adds_a_goal_met_on_the_right_day(qtbot, library):
     goal = {g.label: g for g in library.goals(client)}["release within 1 s"]
     assert (goal.metric, goal.comparison, goal.target, goal.met_on) == ("release_latency_s", "<=", 1.0,
                                                                         dt.date(2026, 4, 21))
+
+
+def test_run_with_progress_reports_and_turns_errors_into_a_message(qtbot, monkeypatch):
+    from biofeedback.errors import UserError
+    from biofeedback.ui.history import run_with_progress
+    seen = []
+
+    def job(progress):
+        for f in (0.25, 0.5, 1.0):
+            progress(f)
+            seen.append(f)
+        return "done"
+
+    assert run_with_progress(None, "Working…", job) == "done" and seen == [0.25, 0.5, 1.0]
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: shown.append(a[2]))
+
+    def failing(progress):
+        raise UserError("cannot write /x.pdf: Permission denied")
+
+    assert run_with_progress(None, "Working…", failing) is None
+    assert shown == ["cannot write /x.pdf: Permission denied"]

@@ -58,6 +58,9 @@ class HistoryView(QtWidgets.QWidget):
         self.report_button = QtWidgets.QPushButton("Progress report…")
         self.session_report_button = QtWidgets.QPushButton("Session report…")
         self.session_report_button.setEnabled(False)
+        self.export_button = QtWidgets.QPushButton("Export EDF+…")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self._export)
         self.diary_button = QtWidgets.QPushButton("Diary entry…")
         self.goal_button = QtWidgets.QPushButton("New goal…")
         self.diary_button.clicked.connect(self._diary)
@@ -73,8 +76,7 @@ class HistoryView(QtWidgets.QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
         self.table.setMinimumHeight(150)
-        self.table.itemSelectionChanged.connect(
-            lambda: self.session_report_button.setEnabled(bool(self.table.selectedItems())))
+        self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.cellDoubleClicked.connect(self._open_row)
 
         self.plots_widget = pg.GraphicsLayoutWidget()
@@ -85,6 +87,7 @@ class HistoryView(QtWidgets.QWidget):
         top.addWidget(self.heading, 1)
         top.addWidget(self.diary_button)
         top.addWidget(self.goal_button)
+        top.addWidget(self.export_button)
         top.addWidget(self.session_report_button)
         top.addWidget(self.report_button)
         split = QtWidgets.QSplitter(QtCore.Qt.Vertical)
@@ -177,6 +180,29 @@ class HistoryView(QtWidgets.QWidget):
         first_x.setXRange(lo - 0.05 * span, lo + 1.05 * span, padding=0)
 
     # ---- actions
+
+    def _selection_changed(self) -> None:
+        chosen = bool(self.table.selectedItems())
+        self.session_report_button.setEnabled(chosen)
+        self.export_button.setEnabled(chosen)
+
+    def _export(self) -> None:
+        from biofeedback.edf import export_edf
+        path = self._selected_recording()
+        if not path:
+            return
+        out, chosen = QtWidgets.QFileDialog.getSaveFileName(self, "Export for another program",
+                                                            str(Path(path).with_suffix(".edf").name),
+                                                            "EDF+ (*.edf);;BDF+, 24 bit (*.bdf)")
+        if not out:
+            return
+        fmt = "bdf" if out.lower().endswith(".bdf") or "BDF" in chosen else "edf"
+        answer = QtWidgets.QMessageBox.question(self, "Leave the name out?",
+                                                "Leave the client's name out of the exported file?",
+                                                QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No)
+        anonymize = answer == QtWidgets.QMessageBox.Yes
+        run_with_progress(self, "Exporting…", lambda progress: export_edf(path, out, fmt=fmt, anonymize=anonymize,
+                                                                         progress=progress))
 
     def _selected_recording(self) -> str | None:
         items = self.table.selectedItems()
