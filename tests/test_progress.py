@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from biofeedback.errors import UserError
 from biofeedback.library import Goal, Library
-from biofeedback.progress import client_progress, goal_status, parse_goal, trends, update_milestones, Trend, \
+from biofeedback.progress import client_progress, goal_status, parse_goal, update_milestones, Trend, \
     TrendPoint, METRICS, first_met
 
 
