@@ -328,6 +328,13 @@ def cmd_history(args) -> int:
         for s in p.sessions:
             print(f"  {s.started_at[:16].replace('T', ' '):<17}{(s.protocol or '-')[:15]:<16}"
                   + "".join(f"{METRICS[k].format(s.summary.get(k)):>20}" for k in keys))
+    for d in p.diary[-10:]:
+        scores = [f"{label} {v:g}{unit}" for label, v, unit in (("pain", d.pain_intercourse, "/10"),
+                                                              ("pelvic pain", d.pain_pelvic, "/10"),
+                                                              ("mood", d.mood, "/5"),
+                                                              ("practised", d.minutes_practised, " min"))
+                  if v is not None]
+        print(f"  diary {d.day.isoformat()}: {', '.join(scores)}{('  ' + d.notes) if d.notes else ''}")
     for g in p.goals:
         state = f"met on {g.met_on.isoformat()}" if g.met_on else "not yet"
         print(f"  goal: {g.description}: {state}")
