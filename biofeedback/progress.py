@@ -55,6 +55,19 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
 
 #: The trends the history view and progress report plot, in this order.
 TREND_KEYS = ("resting_tone_uv", "release_latency_s", "contraction_peak_uv", "pain_intercourse", "mood")
+#: Pressure twins plotted when a client trains with a pressure probe only.
+_PRESSURE_TWINS = {"resting_tone_uv": "resting_tone_cmh2o", "contraction_peak_uv": "contraction_peak_cmh2o"}
+
+
+def plotted_keys(series: dict[str, "Trend"]) -> list[str]:
+    """The trends worth a plot, in order: EMG measures, or their pressure twins when only those exist."""
+    out = []
+    for key in TREND_KEYS:
+        for candidate in (key, _PRESSURE_TWINS.get(key)):
+            if candidate and series.get(candidate) and series[candidate].points:
+                out.append(candidate)
+                break
+    return out
 
 
 @dataclass(frozen=True)

@@ -119,3 +119,15 @@ def test_library_trends_are_date_ordered_whatever_the_insertion_order(tmp_path_f
     expect_tone = min((start + dt.timedelta(days=d) for d, v in sessions if v < target), default=None)
     expect_pain = min((start + dt.timedelta(days=d) for d, v in diary if v <= 3), default=None)
     assert [g.met_on for g in p.goals] == [expect_tone, expect_pain]
+
+
+def test_pressure_only_client_gets_pressure_trends(library, tmp_path):
+    from biofeedback.progress import plotted_keys
+    c = library.add_client("Pia")
+    for i, day in enumerate(("2026-02-01", "2026-02-15")):
+        library.add_session(c, tmp_path / f"p{i}.bfr", f"{day}T10:00:00", "work-rest", 300,
+                            {"resting_tone_cmh2o": 31.0 - 3 * i, "contraction_peak_cmh2o": 52.0 + i,
+                             "release_latency_s": 1.8 - 0.5 * i})
+    p = client_progress(library, c)
+    assert plotted_keys(p.trends) == ["resting_tone_cmh2o", "release_latency_s", "contraction_peak_cmh2o"]
+    assert p.trends["resting_tone_cmh2o"].values == [31.0, 28.0]

@@ -59,7 +59,7 @@ def session_report(recording_path: str | os.PathLike, out: str | os.PathLike, li
 def progress_report(library: Library, client: str, out: str | os.PathLike, start: dt.date | None = None,
                     end: dt.date | None = None, progress: ProgressFn | None = None) -> Path:
     """Write a client's progress between two days: trends with goals, sessions and diary."""
-    from biofeedback.progress import TREND_KEYS
+    from biofeedback.progress import plotted_keys
     from biofeedback.reports.content import gather_progress
     from biofeedback.reports.html import progress_html
     from biofeedback.reports.plots import trend_png
@@ -73,7 +73,7 @@ def progress_report(library: Library, client: str, out: str | os.PathLike, start
         raise UserError(f"--from {start} is after --to {end}; swap them")
     report = gather_progress(library, client, start, end)
     progress(0.2)
-    keys = [k for k in TREND_KEYS if report.trends.get(k) and report.trends[k].points]
+    keys = plotted_keys(report.trends)
     images = {}
     for i, k in enumerate(keys):
         images["trend_" + k] = trend_png(report.trends[k], report.goals)

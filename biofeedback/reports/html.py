@@ -11,7 +11,7 @@ from html import escape
 from typing import Callable
 
 from biofeedback import __version__
-from biofeedback.progress import METRICS, TREND_KEYS
+from biofeedback.progress import METRICS, plotted_keys
 from biofeedback.reports.content import ProgressReport, SessionReport, fmt_duration
 
 Src = Callable[[str], str]
@@ -165,7 +165,7 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
                         f"</td><td>{escape(met)}</td></tr>")
         rows.append("</table>")
         parts.append("".join(rows))
-    plotted = [k for k in TREND_KEYS if r.trends.get(k) and r.trends[k].points]
+    plotted = plotted_keys(r.trends)
     if plotted:
         parts.append("<h2>Over the weeks</h2>")
         for k in plotted:
@@ -177,8 +177,9 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
         rows = ["<h2>Sessions</h2><table class=\"data\"><tr><th>Date</th><th>Programme</th><th>Resting tone</th>"
                 "<th>Release time</th><th>Contraction peak</th></tr>"]
         for s in r.sessions:
-            cells = "".join(f"<td class=\"num\">{escape(METRICS[k].format(_f(s.summary.get(k))))}</td>"
-                            for k in ("resting_tone_uv", "release_latency_s", "contraction_peak_uv"))
+            cells = "".join(f"<td class=\"num\">{escape(_session_value(s.summary, keys))}</td>"
+                            for keys in (("resting_tone_uv", "resting_tone_cmh2o"), ("release_latency_s",),
+                                         ("contraction_peak_uv", "contraction_peak_cmh2o")))
             rows.append(f"<tr><td>{s.day.day} {s.day:%b %Y}</td><td>{escape(s.protocol or '—')}</td>{cells}</tr>")
         rows.append("</table>")
         parts.append("".join(rows))
@@ -195,6 +196,12 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
         rows.append("</table>")
         parts.append("".join(rows))
     return _page(r.title, "\n".join(parts))
+
+
+def _session_value(summary: dict, keys: tuple[str, ...]) -> str:
+    """The first of ``keys`` the session has (EMG, else pressure), formatted with its unit."""
+    key = next((k for k in keys if _f(summary.get(k)) is not None), keys[0])
+    return METRICS[key].format(_f(summary.get(key)))
 
 
 def _f(value: object) -> float | None:

@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtWidgets
 
 from biofeedback.errors import UserError
 from biofeedback.library import Client, Library
-from biofeedback.progress import METRICS, TREND_KEYS, Progress, client_progress
+from biofeedback.progress import METRICS, Progress, client_progress, plotted_keys
 from biofeedback.reports.content import fmt_duration
 from biofeedback.reports.plots import date_axis, draw_trend
 
@@ -140,7 +140,9 @@ class HistoryView(QtWidgets.QWidget):
             entry = next((e for e in p.diary if e.session_id == s.id), None) or by_day.get(s.day)
             values = [f"{s.day.day} {s.day:%b %Y}  {s.started_at[11:16]}", s.protocol or "—",
                       fmt_duration(s.duration_s) if s.duration_s else "—"]
-            for key in ("resting_tone_uv", "release_latency_s", "contraction_peak_uv"):
+            for keys in (("resting_tone_uv", "resting_tone_cmh2o"), ("release_latency_s",),
+                         ("contraction_peak_uv", "contraction_peak_cmh2o")):
+                key = next((k for k in keys if _num(s.summary.get(k)) is not None), keys[0])
                 values.append(METRICS[key].format(_num(s.summary.get(key))))
             values.append(METRICS["pain_intercourse"].format(entry.pain_intercourse) if entry and
                           entry.pain_intercourse is not None else "")
@@ -158,7 +160,7 @@ class HistoryView(QtWidgets.QWidget):
     def _fill_plots(self, p: Progress) -> None:
         self.plots_widget.clear()
         self.plots = {}
-        keys = [k for k in TREND_KEYS if p.trends[k].points]
+        keys = plotted_keys(p.trends)
         if not keys:
             label = self.plots_widget.addLabel("No measures or diary scores yet: they appear here after the first "
                                                "session or diary entry.", color="#555")
