@@ -158,8 +158,10 @@ def export_edf(recording_path: str | os.PathLike, out_path: str | os.PathLike, *
     start = _parse_start(started_at)
     name = "" if anonymize else str(meta.get("client") or "")
     patient = edfio.Patient(name=_ascii(name) if name else "X")
+    protocol = meta.get("protocol")
+    protocol = protocol.get("name") if isinstance(protocol, dict) else protocol
     recording = edfio.Recording(startdate=start.date() if start else None, equipment_code="biofeedback",
-                                additional=(_ascii(str(meta.get("protocol") or "")),) if meta.get("protocol") else ())
+                                additional=(_ascii(str(protocol)),) if protocol else ())
     cls = edfio.Edf if fmt == "edf" else edfio.Bdf
     edf = cls(signals, patient=patient, recording=recording,
               starttime=start.time().replace(microsecond=0, tzinfo=None) if start else None,
