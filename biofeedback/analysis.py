@@ -388,8 +388,7 @@ def analyze(recording, protocol: str | Protocol | None = None) -> dict[str, Any]
         data = rec.read()
         info = rec.info
         end_s = len(data) / info.rate
-        t0 = float(meta.get("start_s", 0.0) or 0.0)
-        spans = spans_from_events(rec.events, end_s, t0_s=t0)
+        spans = spans_from_events(rec.events, end_s)  # event times are on the recording's clock (0 = its start)
         name = meta.get("protocol")
         name = name.get("name") if isinstance(name, dict) else name
         phases_from = "events"

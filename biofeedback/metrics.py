@@ -10,7 +10,7 @@ Definitions (Glazer assessment, Nu-Tek conventions, downtraining criteria):
   period, leaving out its first second (the filter and the previous
   contraction settle).
 - Work mean: mean over the contraction step leaving out its first second
-  (half the step when it is 2 s or shorter); peak: the highest 0.5 s mean of
+  (half the step when it is 2 s or shorter); peak: the highest 0.5-1 s mean of
   the envelope from the cue until the step's end plus one second (the patient
   reacts late and the envelope lags, so a quick flick peaks after its cue ended).
 - Onset latency: from the contract cue until the envelope first reaches 75 %
@@ -43,9 +43,10 @@ SLOW_RELEASE_S = 2.0
 SETTLE_S = 1.0
 #: How long after a contraction step ends its peak may still come (reaction delay plus envelope lag).
 PEAK_GRACE_S = 1.0
-#: The peak is the highest 0.5 s mean of the envelope (statistics want 0.5-1 s windows; a 200 ms
-#: display envelope's single highest sample overstates a steady contraction by 10-15 %).
-PEAK_WINDOW_S = 0.5
+#: The peak is the highest mean of the envelope over a quarter of the step, between 0.25 and 1 s
+#: (statistics want 0.5-1 s windows: the single highest sample of a 200 ms display envelope overstates
+#: a steady contraction by 10-15 %, while a quick 2 s flick needs a short window to keep its peak).
+PEAK_WINDOW_S = (0.25, 1.0)
 
 
 def _index(t_s: float, rate: float, n: int) -> int:
@@ -114,7 +115,7 @@ def first_crossing(env: np.ndarray, rate: float, from_s: float, until_s: float, 
     return max(0.0, first_sample / rate - from_s)
 
 
-def smoothed_peak(seg: np.ndarray, rate: float, window_s: float = PEAK_WINDOW_S) -> float | None:
+def smoothed_peak(seg: np.ndarray, rate: float, window_s: float = 0.5) -> float | None:
     """Highest moving mean (over ``window_s``) of an envelope stretch; NaN samples left out."""
     seg = np.asarray(seg, dtype=np.float64)
     ok = np.isfinite(seg)
@@ -149,7 +150,8 @@ def contraction_stats(env: np.ndarray, rate: float, start_s: float, end_s: float
     grace_end = end_s + PEAK_GRACE_S
     if next_end_s is not None:
         grace_end = min(grace_end, next_end_s)
-    peak = smoothed_peak(window(env, rate, start_s, grace_end), rate)
+    peak_window = min(PEAK_WINDOW_S[1], max(PEAK_WINDOW_S[0], (end_s - start_s) / 4.0))
+    peak = smoothed_peak(window(env, rate, start_s, grace_end), rate, peak_window)
     onset = first_crossing(env, rate, start_s, end_s, ONSET_SHARE * work_mean, below=False)
     flags = () if onset is not None else ("no_onset",)
     return ContractionStats(peak, work_mean, onset, flags)

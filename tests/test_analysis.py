@@ -43,7 +43,7 @@ def session_amplitude(protocol, rest_uv=5.0, levels=None, tau_rise=0.1, tau_rele
         a0 = amp[i1 - 1]
         if lvl is not None:
             last_level = lvl
-    return amp * (1 + wobble * np.sin(2 * np.pi * 0.27 * t))
+    return amp + rest_uv * wobble * np.sin(2 * np.pi * 0.27 * t)  # a slow resting instability
 
 
 def _info(*channels):
