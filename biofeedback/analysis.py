@@ -30,7 +30,9 @@ session did not reach it). ``<u>`` is the unit suffix of the main channel: ``uv`
     trials, trials_released, trials_not_released, trials_slow_release (> 2 s), trials_no_onset
     time_in_band_pct          mean over steps with a target band of the share spent inside it
     time_in_release_band_pct, time_in_contraction_band_pct
-    contraction_band_<u> [low, high], release_band_<u> high, bands_from ("recording" | "session")
+    contraction_band_<u> [low, high] (from meta "bands", or 40-70 % of meta "calibration" mvc; else None
+                              and time_in_contraction_band_pct is None), release_band_<u> high (meta "bands",
+                              else the release threshold), bands_from ("recording" | "session")
     endurance_mean_<u>, endurance_decline_pct, endurance_median_freq_start_hz,
     endurance_median_freq_slope_hz_per_s (EMG only)
     abd_coactivation_pct      abdominal / pelvic-floor mean over contractions, % (when an abd channel exists)
@@ -55,7 +57,7 @@ from biofeedback.errors import UserError
 from biofeedback.protocols import CONTRACTION_KINDS, Protocol, Step, load_protocol, timeline
 from biofeedback.stream import Event, StreamInfo
 
-#: Default contraction band when the recording holds none: this share of the session's highest peak.
+#: Contraction band from a calibrated maximum: this share of it.
 DEFAULT_CONTRACTION_BAND = (0.40, 0.70)
 _RELEASE_KINDS = ("rest", "release", "breathe")
 
@@ -107,6 +109,29 @@ def _unit_suffix(unit: str) -> str:
     return "cmh2o" if unit.lower().startswith("cmh2o") else "uv"
 
 
+def _number(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) else None
+
+
+def _band_from_calibration(meta: dict, channel: str) -> tuple[float, float] | None:
+    """40-70 % of a calibrated maximum (``meta["calibration"]``: ``mvc_uv`` / ``mvc_cmh2o`` / ``mvc``,
+    optionally keyed by channel; for pressure the band sits above the calibrated resting pressure)."""
+    cal = meta.get("calibration") if isinstance(meta, dict) else None
+    if not isinstance(cal, dict):
+        return None
+    if isinstance(cal.get(channel), dict):
+        cal = cal[channel]
+    mvc = next((_number(cal.get(k)) for k in ("mvc_uv", "mvc_cmh2o", "mvc") if _number(cal.get(k)) is not None), None)
+    if mvc is None or mvc <= 0:
+        return None
+    lo, hi = DEFAULT_CONTRACTION_BAND
+    if channel == "pressure" or "mvc_cmh2o" in cal:
+        rest = next((_number(cal.get(k)) for k in ("rest_cmh2o", "rest_mean_cmh2o", "rest", "rest_mean")
+                     if _number(cal.get(k)) is not None), 0.0)
+        return rest + lo * (mvc - rest), rest + hi * (mvc - rest)
+    return lo * mvc, hi * mvc
+
+
 def _recorded_bands(meta: dict, channel: str) -> tuple[tuple[float | None, float | None] | None, float | None]:
     """(contraction (low, high), release high) stored with the recording, if any.
 
@@ -115,7 +140,7 @@ def _recorded_bands(meta: dict, channel: str) -> tuple[tuple[float | None, float
     """
     bands = meta.get("bands") if isinstance(meta, dict) else None
     if not isinstance(bands, dict):
-        return None, None
+        return _band_from_calibration(meta, channel), None
     if channel in bands and isinstance(bands[channel], dict):
         bands = bands[channel]
     contraction = release = None
@@ -124,6 +149,8 @@ def _recorded_bands(meta: dict, channel: str) -> tuple[tuple[float | None, float
         contraction = (None if c[0] is None else float(c[0]), None if c[1] is None else float(c[1]))
     elif isinstance(c, dict) and ("low" in c or "high" in c):
         contraction = (c.get("low"), c.get("high"))
+    if contraction is None:
+        contraction = _band_from_calibration(meta, channel)
     r = bands.get("release")
     if isinstance(r, (int, float)) and not isinstance(r, bool):
         release = float(r)
@@ -211,14 +238,12 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
             rows[k]["flags"] = [f for f in t["flags"] if f in ("not_released", "slow_release", "not_below_37")]
 
     # Bands: what the patient aimed at (stored with the recording), else from this session.
+    # Without a calibration there is no honest contraction band (the session's own peaks say nothing about
+    # her maximum), so contraction-band time is then not measured; the release band is this session's.
     rec_contraction, rec_release = _recorded_bands(meta, channel)
     peaks = [t[f"peak_{u}"] for t in trials if t[f"peak_{u}"] is not None]
-    if rec_contraction is not None or rec_release is not None:
-        bands_from = "recording"
-    else:
-        bands_from = "session"
-    contraction_band = rec_contraction or (
-        (DEFAULT_CONTRACTION_BAND[0] * max(peaks), DEFAULT_CONTRACTION_BAND[1] * max(peaks)) if peaks else None)
+    bands_from = "recording" if rec_contraction is not None or rec_release is not None else "session"
+    contraction_band = rec_contraction
     release_high = rec_release if rec_release is not None else threshold
     tib_release, tib_contraction = [], []
     for s, row in zip(spans, rows):
@@ -481,7 +506,8 @@ def format_table(result: dict[str, Any]) -> str:
         ("Trials", f"{s.get('trials')}: {s.get('trials_released')} released, {s.get('trials_not_released')} not released, "
                    f"{s.get('trials_slow_release')} slower than 2 s"),
         ("Time in band", f"{_fmt(s.get('time_in_band_pct'), 1)} % (release {_fmt(s.get('time_in_release_band_pct'), 1)} %, "
-                         f"contraction {_fmt(s.get('time_in_contraction_band_pct'), 1)} %; bands from {s.get('bands_from')})"),
+                         + (f"contraction {_fmt(s.get('time_in_contraction_band_pct'), 1)} %)"
+                            if s.get(f"contraction_band_{u}") else "no calibrated contraction band)")),
     ]
     if s.get(f"endurance_mean_{u}") is not None:
         summary_rows.append(("Endurance", f"mean {_fmt(s.get(f'endurance_mean_{u}'))} {unit}, decline "

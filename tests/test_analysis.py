@@ -88,8 +88,9 @@ def test_glazer_summary_matches_the_truth():
     assert s["post_resting_tone_uv"] == pytest.approx(5.0, rel=0.03)
     assert s["post_pre_ratio"] == pytest.approx(1.0, abs=0.03)
     assert s["onset_latency_s"] == pytest.approx(0.3 + 0.1 * np.log(4), abs=0.05)
-    assert s["contraction_band_uv"] == pytest.approx([0.4 * s["contraction_max_uv"], 0.7 * s["contraction_max_uv"]],
-                                                     rel=1e-3)
+    # no calibration stored: no contraction band is made up, so only the release band's time is measured
+    assert s["contraction_band_uv"] is None and s["time_in_contraction_band_pct"] is None
+    assert s["time_in_band_pct"] == s["time_in_release_band_pct"] is not None
     assert s["bands_from"] == "session" and s["envelope_delay_s"] == 0.1
     for key in ("resting_tone_uv", "resting_variability_pct", "post_resting_tone_uv", "contraction_peak_uv",
                 "onset_latency_s", "release_latency_s", "time_in_band_pct"):
@@ -153,6 +154,20 @@ def test_recorded_bands_are_used_for_time_in_band():
     assert pre["time_in_band_pct"] == 100.0
     keyed = _analyze(amp, p, meta={"bands": {"pfm": {"contraction": [100.0, 200.0]}}})["summary"]
     assert keyed["time_in_contraction_band_pct"] == 0.0
+
+
+def test_contraction_band_from_a_calibrated_maximum():
+    p = load_protocol("work-rest")
+    amp = session_amplitude(p, rest_uv=5.0, levels={"work": 30.0})
+    s = _analyze(amp, p, meta={"calibration": {"mvc_uv": 50.0, "rest_mean_uv": 5.0}})["summary"]
+    assert s["contraction_band_uv"] == [20.0, 35.0] and s["bands_from"] == "recording"
+    assert 90 < s["time_in_contraction_band_pct"] < 98
+    # pressure: the band sits above the resting pressure
+    info = _info(Channel("pressure", "pressure", "cmH2O"))
+    pressure = session_amplitude(p, rest_uv=20.0, levels={"work": 35.0}, wobble=0.02)
+    sp = _analyze(pressure, p, info=info, meta={"calibration": {"pressure": {"mvc_cmh2o": 45.0, "rest_cmh2o": 20.0}}})
+    assert sp["summary"]["contraction_band_cmh2o"] == [30.0, 37.5]
+    assert sp["summary"]["time_in_contraction_band_pct"] > 90
 
 
 def test_abdominal_coactivation_and_pressure_channel():
