@@ -34,8 +34,9 @@ def raw_emg(amplitude: np.ndarray, settings: ChainSettings, seed: int = 0) -> np
     return (amplitude * noise / _chain_gain(settings))[:, None]
 
 
-@pytest.mark.parametrize("tau_release, wobble", [(0.1, 0.0), (0.2, 0.1), (0.3, 0.1)])
-def test_chain_and_metrics_recover_the_truth(tau_release, wobble):
+@pytest.mark.parametrize("tau_release, wobble, session_tol", [(0.1, 0.1, 0.1), (0.2, 0.0, 0.1), (0.3, 0.1, 0.1),
+                                                               (1.0, 0.1, 0.25)])
+def test_chain_and_metrics_recover_the_truth(tau_release, wobble, session_tol):
     """Known resting RMS (5 µV, with or without a slow ±10 % instability), known contraction levels,
     exponential releases with known time constants, through the real signal chain."""
     p = load_protocol("glazer")
@@ -70,10 +71,11 @@ def test_chain_and_metrics_recover_the_truth(tau_release, wobble):
         trues.append(true)
         assert trial["release_latency_s"] is not None, trial
         # one trial: the envelope's own noise (about 5 % at 200 ms) meets the threshold at the shallow end of
-        # the release, so a single crossing scatters by about the release time constant
-        assert trial["release_latency_s"] == pytest.approx(true + delay, abs=0.15 + tau_release), (k, trial, true)
-    # the session's release latency (the mean over its trials): within 0.1 s of the truth plus the window's delay
-    assert s["release_latency_s"] == pytest.approx(np.mean(trues) + delay, abs=0.1)
+        # the release, so a single crossing scatters more the slower the release
+        assert trial["release_latency_s"] == pytest.approx(true + delay, abs=0.25 + 1.5 * tau_release), (k, trial, true)
+    # the session's release latency (the mean over its trials): within 0.1 s of the truth plus the window's
+    # delay; a slow release (1 s time constant, about 4.5 s to let go) within 0.25 s
+    assert s["release_latency_s"] == pytest.approx(np.mean(trues) + delay, abs=session_tol)
     assert s["release_latency_lower_bound"] is False
 
 

@@ -186,3 +186,16 @@ def test_release_latency_property(rest, ratio, sd, tau, reaction):
         assert ("slow_release" in rs.flags) == (rs.release_latency_s > 2.0)
     elif true > 10.0:
         assert rs.release_latency_s is None and "not_released" in rs.flags
+
+
+def test_a_momentary_dip_into_the_band_is_not_a_release():
+    env = np.full(int(10 * RATE), 30.0)
+    env[int(3.0 * RATE):int(3.03 * RATE)] = 5.0       # 30 ms noise dip
+    env[int(4.0 * RATE):] = 5.0                       # really let go at 4 s
+    rs = m.release_stats(env, RATE, 2.0, 8.0, 6.0, 30.0)
+    assert rs.release_latency_s == pytest.approx(2.0)
+    assert m.first_crossing(env, RATE, 2.0, 8.0, 6.0, below=True) == pytest.approx(1.0)  # without a dwell
+    # a release that begins in the last 0.1 s of the rest still counts
+    late = np.full(int(10 * RATE), 30.0)
+    late[int(7.95 * RATE):] = 5.0
+    assert m.release_stats(late, RATE, 2.0, 8.0, 6.0, 30.0).release_latency_s == pytest.approx(5.95)
