@@ -10,7 +10,7 @@ import pytest
 
 from biofeedback.analysis import analyze, summarize
 from biofeedback.cli import build_parser, main
-from biofeedback.protocols import ProtocolRunner, effort_script, load_protocol
+from biofeedback.protocols import load_protocol
 from biofeedback.recording import Recording
 from biofeedback.session import record_headless
 
@@ -18,16 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _guided(profile: str, out: Path, protocol: str = "glazer", seed: int = 1) -> Path:
-    """What ``record --protocol`` does: the runner marks the steps, the simulated patient follows them."""
-    p = load_protocol(protocol)
-
-    def prepare(engine, source):
-        t0 = engine.time_s
-        engine.set_protocol(ProtocolRunner(p, start_s=t0))
-        source.patient.script = effort_script(p, start_s=t0, seed=seed)
-
-    result = record_headless(f"sim:{profile}?seed={seed}", out, duration_s=p.total_s, speed=None,
-                             meta={"protocol": protocol}, prepare=prepare)
+    """``record --protocol``: the runner marks the steps, the simulated patient follows them."""
+    result = record_headless(f"sim:{profile}?seed={seed}", out, duration_s=None, speed=None, protocol=protocol)
     assert result.error is None
     return out
 
@@ -56,9 +48,18 @@ def test_hypertonic_assessment_shows_higher_tone_and_slower_release(assessments)
     assert tight["release_latency_s"] > healthy["release_latency_s"] + 0.5
     assert tight["trials_slow_release"] > healthy["trials_slow_release"]
     assert tight["resting_variability_pct"] > healthy["resting_variability_pct"]
+    # the simulated muscle tires in the 60 s hold: amplitude falls, the EMG's median frequency slides down
+    for summary in (healthy, tight):
+        assert summary["endurance_decline_pct"] > 5 and summary["endurance_median_freq_slope_hz_per_s"] < -0.2
     # the healthy simulated muscle lets go within about a second every time
     assert healthy["trials_released"] == 11 and healthy["release_latency_s"] < 1.5
     assert healthy["resting_tone_uv"] == pytest.approx(3.0, rel=0.15)
+
+
+def test_the_session_summary_is_stored_in_the_recording(assessments):
+    with Recording.open(assessments["hypertonic"]) as rec:
+        stored = rec.meta["summary"]
+    assert stored == json.loads(json.dumps(summarize(assessments["hypertonic"])))
 
 
 def test_analyze_cli_on_a_guided_recording(assessments, capsys):
