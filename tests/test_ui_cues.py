@@ -167,3 +167,21 @@ def test_session_summary_shows_at_the_end(panel):
     assert summary_lines({"unit": "cmH2O", "resting_tone_cmh2o": 20.0, "trials": 0}) == ["Resting tone 20.0 cmH2O"]
     panel.set_time(75.0)  # a new session takes the screen back
     assert not panel.summary_label.isVisible() and panel.countdown.isVisible()
+
+
+def test_narrow_place_puts_the_pacer_under_the_words_and_nothing_is_cut(qtbot):
+    w = CuePanel()
+    qtbot.addWidget(w)
+    w.resize(480, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    w.set_protocol(load_protocol("relaxation"))
+    w.set_time(67.0)
+    QApplication.processEvents()
+    assert w.pacer.isVisible() and w.pacer.geometry().top() >= w.next_label.geometry().bottom()
+    nl = w.next_label
+    assert nl.height() >= QFontMetrics(nl.font()).height()
+    assert nl.full_text().startswith("Next: Keep breathing")
+    w.resize(1280, 400)
+    QApplication.processEvents()
+    assert w.pacer.geometry().left() > w.cue_label.geometry().right()

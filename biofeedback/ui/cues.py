@@ -24,7 +24,7 @@ import math
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
-from PySide6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout,
+from PySide6.QtWidgets import (QApplication, QBoxLayout, QFrame, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout,
                                QWidget)
 
 from biofeedback.protocols import INHALE_FRACTION, Protocol, ProtocolRunner, Step, StepState
@@ -86,24 +86,38 @@ def summary_lines(summary: dict) -> list[str]:
 
 
 class FitLabel(QLabel):
-    """A label whose font shrinks (from ``max_px`` down to ``min_px``) until its text fits its box."""
+    """A label whose font shrinks (from ``max_px`` down to ``min_px``) until its text fits its box.
+
+    A one-line label that still does not fit at ``min_px`` is elided with "…"; :meth:`full_text`
+    keeps the whole text.
+    """
 
     def __init__(self, max_px: int, min_px: int, bold: bool = False, wrap: bool = True) -> None:
         super().__init__("")
         self.max_px, self.min_px, self.bold = max_px, min_px, bold
+        self._full = ""
         self.setWordWrap(wrap)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored if wrap
                            else QSizePolicy.Policy.Preferred)
         self.setMinimumSize(0, 0)
         self._fit()
 
+    def full_text(self) -> str:
+        return self._full
+
+    def font_for(self, px: int) -> QFont:
+        f = QFont(self.font())
+        f.setBold(self.bold)
+        f.setPixelSize(px)
+        return f
+
     def set_limits(self, max_px: int, min_px: int) -> None:
         self.max_px, self.min_px = max(min_px, max_px), min_px
         self._fit()
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt API
-        if text != self.text():
-            super().setText(text)
+        if text != self._full:
+            self._full = text
             self._fit()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
@@ -113,18 +127,25 @@ class FitLabel(QLabel):
     def _fit(self) -> None:
         w, h = max(1, self.width() - 4), max(1, self.height())
         flags = int(Qt.AlignmentFlag.AlignCenter) | (int(Qt.TextFlag.TextWordWrap) if self.wordWrap() else 0)
+        text = self._full
         px = self.max_px
         f = QFont(self.font())
         f.setBold(self.bold)
         while px > self.min_px:
             f.setPixelSize(px)
-            r = QFontMetrics(f).boundingRect(0, 0, w, 100000, flags, self.text() or " ")
+            r = QFontMetrics(f).boundingRect(0, 0, w, 100000, flags, text or " ")
             if r.width() <= w and (r.height() <= h or not self.wordWrap()):
                 break
             px -= 1
         f.setPixelSize(max(self.min_px, px))
         if f != self.font():
             super().setFont(f)
+            if not self.wordWrap():
+                self.setMinimumHeight(QFontMetrics(self.font_for(self.max_px)).height() + 6)
+            self.updateGeometry()
+        shown = text if self.wordWrap() else QFontMetrics(f).elidedText(text, Qt.TextElideMode.ElideRight, w)
+        if shown != super().text():
+            super().setText(shown)
 
 
 class BreathingPacer(QWidget):
@@ -138,7 +159,7 @@ class BreathingPacer(QWidget):
         super().__init__(parent)
         self._phase: float | None = None
         self._bpm = 6.0
-        self.setMinimumSize(180, 220)
+        self.setMinimumSize(120, 150)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Breathing pacer")
 
@@ -200,8 +221,12 @@ class BreathingPacer(QWidget):
             p.setPen(edge)
             p.drawEllipse(QRectF(cx - r, cy - r, 2 * r, 2 * r))
         font = QFont(self.font())
-        font.setPixelSize(int(max(18, min(34, text_h * 0.5))))
         font.setBold(True)
+        px = int(max(14, min(34, text_h * 0.5)))
+        font.setPixelSize(px)
+        while px > 12 and QFontMetrics(font).horizontalAdvance("Breathe gently") > w - 8:
+            px -= 1
+            font.setPixelSize(px)
         p.setFont(font)
         p.setPen(RELEASE_COLOR if self._phase is not None else MUTED)
         words = self.instruction() or "Breathe gently"
@@ -277,7 +302,8 @@ class CuePanel(QFrame):
         text.addWidget(self.progress, 0)
         text.addSpacing(8)
         text.addWidget(self.next_label, 0)
-        body = QHBoxLayout()
+        body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self._body = body
         body.setSpacing(18)
         body.addLayout(text, 3)
         body.addWidget(self.pacer, 2)
@@ -406,6 +432,9 @@ class CuePanel(QFrame):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
+        # a tall, narrow place (a side panel): the pacer goes under the words instead of beside them
+        narrow = self.width() < 640 and self.height() > self.width()
+        self._body.setDirection(QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight)
         self._apply_fonts()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
