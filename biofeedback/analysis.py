@@ -235,7 +235,8 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
         if k is not None:
             rows[k]["release_latency_s"] = t["release_latency_s"]
             rows[k]["release_37_latency_s"] = t["release_37_latency_s"]
-            rows[k]["flags"] = [f for f in t["flags"] if f in ("not_released", "slow_release", "not_below_37")]
+            rows[k]["flags"] = [f for f in t["flags"] if f in ("not_released", "slow_release", "not_below_37",
+                                                              "gap_before_release")]
 
     # Bands: what the patient aimed at (stored with the recording), else from this session.
     # Without a calibration there is no honest contraction band (the session's own peaks say nothing about

@@ -158,7 +158,7 @@ def contraction_stats(env: np.ndarray, rate: float, start_s: float, end_s: float
     """Peak, work mean (first second left out) and onset latency of one contraction step."""
     work = _finite(window(env, rate, start_s + _settle(end_s - start_s), end_s))
     if work.size == 0:
-        return ContractionStats(None, None, None, ("no_data",))
+        return ContractionStats(None, None, None, ("no_data", "gap"))
     work_mean = float(work.mean())
     grace_end = end_s + PEAK_GRACE_S
     if next_end_s is not None:
@@ -167,6 +167,8 @@ def contraction_stats(env: np.ndarray, rate: float, start_s: float, end_s: float
     peak = smoothed_peak(window(env, rate, start_s, grace_end), rate, peak_window)
     onset = first_crossing(env, rate, start_s, end_s, ONSET_SHARE * work_mean, below=False)
     flags = () if onset is not None else ("no_onset",)
+    if np.isnan(window(env, rate, start_s, end_s)).any():
+        flags += ("gap",)
     return ContractionStats(peak, work_mean, onset, flags)
 
 
@@ -188,6 +190,9 @@ def release_stats(env: np.ndarray, rate: float, start_s: float, end_s: float, th
             flags.append("not_released")
         elif latency > SLOW_RELEASE_S:
             flags.append("slow_release")
+    seen_until = end_s if latency is None else start_s + latency
+    if np.isnan(window(env, rate, start_s, seen_until + 1.0 / rate)).any():
+        flags.append("gap_before_release")  # samples were lost before the release was seen: it may be late
     latency_37 = None
     if work_mean is not None:
         latency_37 = first_crossing(env, rate, start_s, end_s, RELEASE_SHARE * work_mean, below=True,

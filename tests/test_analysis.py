@@ -234,3 +234,29 @@ def test_table_is_aligned_and_readable():
 
 def test_span_duration():
     assert Span(0, 1.0, 3.5, load_protocol("glazer").steps[0]).duration_s == 2.5
+
+
+def test_lost_samples_are_left_out_not_counted_as_rest_or_release():
+    p = load_protocol("work-rest")
+    amp = session_amplitude(p)
+    t = np.arange(amp.size) / RATE
+    env = amp.copy()
+    env[(t >= 20) & (t < 25)] = np.nan                 # a gap in the pre-baseline
+    env[(t >= 100) & (t < 110.5)] = np.nan             # the whole 3rd contraction lost, and its release's start
+    res = _analyze(env, p)
+    s = res["summary"]
+    assert s["resting_tone_uv"] == pytest.approx(5.0, rel=0.02)
+    third = res["trials"][2]
+    assert third["peak_uv"] is None and "no_data" in third["flags"] and "gap" in third["flags"]
+    assert "gap_before_release" in third["flags"] and "gap_before_release" in res["phases"][6]["flags"]
+    assert "gap" not in res["trials"][3]["flags"]
+    assert s["trials"] == 10 and s["contraction_peak_uv"] == pytest.approx(30.0, rel=0.08)
+    json.dumps(res)
+
+
+def test_rms_only_device_channel():
+    p = load_protocol("work-rest")
+    amp = session_amplitude(p)
+    res = _analyze(amp, p, info=_info(Channel("pfm", "emg_rms", "uV")))
+    s = res["summary"]
+    assert s["resting_tone_uv"] == pytest.approx(5.0, rel=0.02) and s["endurance_median_freq_slope_hz_per_s"] is None
