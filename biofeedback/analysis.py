@@ -42,7 +42,15 @@ session did not reach it). ``<u>`` is the unit suffix of the main channel: ``uv`
     channels                  {name: the same keys for every analysed channel}
 
 When a pressure channel is recorded beside EMG, its unit-suffixed keys (``resting_tone_cmh2o``, ...)
-are copied to the top level too. This module never imports Qt.
+are copied to the top level too.
+
+``phases`` has one row per step (index, phase, trial, kind, cue, band, window, start_s, duration_s,
+mean_<u>, sd_<u>, cv_pct, time_in_band_pct, flags; contraction rows add peak_<u>, work_mean_<u>,
+onset_latency_s and, for holds of 10 s or more, the endurance keys; the rest after a contraction adds
+release_latency_s and release_37_latency_s). ``trials`` has one entry per contraction with the rest that
+follows it. Flags: ``no_onset``, ``no_data`` and ``gap`` (samples lost in the contraction),
+``not_released`` (never reached the release band within the rest), ``slow_release`` (over 2 s),
+``not_below_37``, ``gap_before_release``, ``no_rest_after``. This module never imports Qt.
 """
 from __future__ import annotations
 
