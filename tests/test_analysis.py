@@ -260,3 +260,23 @@ def test_rms_only_device_channel():
     res = _analyze(amp, p, info=_info(Channel("pfm", "emg_rms", "uV")))
     s = res["summary"]
     assert s["resting_tone_uv"] == pytest.approx(5.0, rel=0.02) and s["endurance_median_freq_slope_hz_per_s"] is None
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=50, deadline=None)
+@given(name=st.sampled_from(["glazer", "work-rest", "relaxation", "dilator", "quick-flicks"]),
+       start=st.floats(0, 30), stop_frac=st.floats(0.01, 1.2))
+def test_spans_from_events_property(name, start, stop_frac):
+    """Whatever the start and wherever the recording stops: contiguous steps, inside the recording, in order."""
+    p = load_protocol(name)
+    end_s = start + stop_frac * p.total_s
+    events = ProtocolRunner(p, start_s=start).update(end_s)
+    spans = spans_from_events(events, end_s)
+    assert spans, "a step began before the end"
+    assert [sp.index for sp in spans] == list(range(len(spans)))
+    assert all(0 <= sp.start_s < sp.end_s <= end_s + 1e-9 for sp in spans)
+    assert all(abs(a.end_s - b.start_s) < 1e-9 for a, b in zip(spans, spans[1:]))
+    assert all(sp.step == p.steps[sp.index] for sp in spans)
+    assert spans[-1].end_s == pytest.approx(min(end_s, start + p.total_s))
