@@ -122,19 +122,25 @@ def _number(v: Any) -> float | None:
 
 
 def _band_from_calibration(meta: dict, channel: str) -> tuple[float, float] | None:
-    """40-70 % of a calibrated maximum (``meta["calibration"]``: ``mvc_uv`` / ``mvc_cmh2o`` / ``mvc``,
-    optionally keyed by channel; for pressure the band sits above the calibrated resting pressure)."""
+    """40-70 % of a calibrated maximum.
+
+    ``meta["calibration"]`` as the live window stores it (``{"rest_mean", "rest_sd", "mvc", "unit",
+    "channel"}``), or with ``mvc_uv`` / ``mvc_cmh2o``, or keyed by channel name. For pressure the band
+    sits above the resting pressure: rest + 40-70 % of (maximum - rest).
+    """
     cal = meta.get("calibration") if isinstance(meta, dict) else None
     if not isinstance(cal, dict):
         return None
     if isinstance(cal.get(channel), dict):
         cal = cal[channel]
+    if cal.get("channel") not in (None, "", channel):
+        return None
     mvc = next((_number(cal.get(k)) for k in ("mvc_uv", "mvc_cmh2o", "mvc") if _number(cal.get(k)) is not None), None)
     if mvc is None or mvc <= 0:
         return None
     lo, hi = DEFAULT_CONTRACTION_BAND
-    if channel == "pressure" or "mvc_cmh2o" in cal:
-        rest = next((_number(cal.get(k)) for k in ("rest_cmh2o", "rest_mean_cmh2o", "rest", "rest_mean")
+    if channel == "pressure" or "mvc_cmh2o" in cal or str(cal.get("unit", "")).lower() == "cmh2o":
+        rest = next((_number(cal.get(k)) for k in ("rest_cmh2o", "rest_mean_cmh2o", "rest_mean", "rest")
                      if _number(cal.get(k)) is not None), 0.0)
         return rest + lo * (mvc - rest), rest + hi * (mvc - rest)
     return lo * mvc, hi * mvc
@@ -143,29 +149,35 @@ def _band_from_calibration(meta: dict, channel: str) -> tuple[float, float] | No
 def _recorded_bands(meta: dict, channel: str) -> tuple[tuple[float | None, float | None] | None, float | None]:
     """(contraction (low, high), release high) stored with the recording, if any.
 
-    Accepts ``meta["bands"]`` as ``{"contraction": [lo, hi], "release": hi | [lo, hi]}``, or the same keyed
-    by channel name (``{"pfm": {...}}``).
+    Accepts ``meta["bands"]`` as the live window stores it (``{"contraction_low", "contraction_high",
+    "release_high", "unit", "mvc", "channel"}``), as ``{"contraction": [lo, hi], "release": hi | [lo, hi]}``,
+    or either keyed by channel name (``{"pfm": {...}}``). Bands stored for another channel are ignored.
+    Without a contraction band there, one comes from ``meta["calibration"]``.
     """
     bands = meta.get("bands") if isinstance(meta, dict) else None
     if not isinstance(bands, dict):
         return _band_from_calibration(meta, channel), None
-    if channel in bands and isinstance(bands[channel], dict):
+    if isinstance(bands.get(channel), dict):
         bands = bands[channel]
+    if bands.get("channel") not in (None, "", channel):
+        return _band_from_calibration(meta, channel), None
     contraction = release = None
+    if _number(bands.get("contraction_low")) is not None and _number(bands.get("contraction_high")) is not None:
+        contraction = (_number(bands["contraction_low"]), _number(bands["contraction_high"]))
     c = bands.get("contraction")
     if isinstance(c, (list, tuple)) and len(c) == 2:
-        contraction = (None if c[0] is None else float(c[0]), None if c[1] is None else float(c[1]))
+        contraction = (_number(c[0]), _number(c[1]))
     elif isinstance(c, dict) and ("low" in c or "high" in c):
-        contraction = (c.get("low"), c.get("high"))
+        contraction = (_number(c.get("low")), _number(c.get("high")))
     if contraction is None:
         contraction = _band_from_calibration(meta, channel)
-    r = bands.get("release")
-    if isinstance(r, (int, float)) and not isinstance(r, bool):
-        release = float(r)
-    elif isinstance(r, (list, tuple)) and len(r) == 2 and r[1] is not None:
-        release = float(r[1])
-    elif isinstance(r, dict) and r.get("high") is not None:
-        release = float(r["high"])
+    r = bands.get("release", bands.get("release_high"))
+    if _number(r) is not None:
+        release = _number(r)
+    elif isinstance(r, (list, tuple)) and len(r) == 2:
+        release = _number(r[1])
+    elif isinstance(r, dict):
+        release = _number(r.get("high"))
     return contraction, release
 
 

@@ -156,6 +156,23 @@ def test_recorded_bands_are_used_for_time_in_band():
     assert keyed["time_in_contraction_band_pct"] == 0.0
 
 
+def test_bands_as_the_live_window_stores_them():
+    p = load_protocol("work-rest")
+    amp = session_amplitude(p, rest_uv=5.0, levels={"work": 30.0}, wobble=0.0)
+    window_bands = {"contraction_low": 20.0, "contraction_high": 40.0, "release_high": 6.0, "unit": "uV",
+                    "mvc": 50.0, "channel": "pfm", "contraction_pct": [40.0, 80.0], "release_pct": 12.0}
+    s = _analyze(amp, p, meta={"bands": window_bands})["summary"]
+    assert s["contraction_band_uv"] == [20.0, 40.0] and s["release_band_uv"] == 6.0 and s["bands_from"] == "recording"
+    # bands stored for another channel do not apply; the window's calibration still gives the contraction band
+    other = dict(window_bands, channel="abd")
+    cal = {"rest_mean": 5.0, "rest_sd": 0.3, "mvc": 60.0, "effort_peaks": [55.0, 60.0, 58.0], "unit": "uV",
+           "channel": "pfm"}
+    s = _analyze(amp, p, meta={"bands": other, "calibration": cal})["summary"]
+    assert s["contraction_band_uv"] == [24.0, 42.0] and s["release_band_uv"] == s["release_threshold_uv"]
+    s = _analyze(amp, p, meta={"calibration": dict(cal, channel="pressure")})["summary"]
+    assert s["contraction_band_uv"] is None and s["bands_from"] == "session"
+
+
 def test_contraction_band_from_a_calibrated_maximum():
     p = load_protocol("work-rest")
     amp = session_amplitude(p, rest_uv=5.0, levels={"work": 30.0})
