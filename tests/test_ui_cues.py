@@ -185,3 +185,35 @@ def test_narrow_place_puts_the_pacer_under_the_words_and_nothing_is_cut(qtbot):
     w.resize(1280, 400)
     QApplication.processEvents()
     assert w.pacer.geometry().left() > w.cue_label.geometry().right()
+
+
+def test_low_strip_above_a_plot(qtbot):
+    """As the live window places it: at most 230 px high above the plot; the countdown goes left of the cue."""
+    from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+    host = QWidget()
+    qtbot.addWidget(host)
+    lay = QVBoxLayout(host)
+    panel = CuePanel()
+    panel.setMaximumHeight(230)
+    lay.addWidget(panel)
+    plot = QLabel("plot")
+    plot.setMinimumHeight(400)
+    lay.addWidget(plot, 1)
+    host.resize(1280, 800)
+    host.show()
+    qtbot.waitExposed(host)
+    panel.set_protocol(load_protocol("relaxation"))
+    panel.set_time(67.0)
+    QApplication.processEvents()
+    assert panel.height() <= 230 and panel.strip
+    cd, cue = panel.countdown.geometry(), panel.cue_label.geometry()
+    assert cd.right() < cue.left() and panel.countdown.text() == "18"
+    assert QFontMetrics(panel.countdown.font()).height() <= cd.height()
+    f = panel.cue_label.font()
+    r = QFontMetrics(f).boundingRect(panel.cue_label.contentsRect(), int(panel.cue_label.alignment()) | 0x1000,
+                                     panel.cue_label.text())
+    assert f.pixelSize() >= 30 and r.height() <= panel.cue_label.height()
+    assert panel.pacer.isVisible() and panel.pacer.geometry().left() > cue.right()
+    panel.show_summary({"unit": "uV", "resting_tone_uv": 8.4, "trials": 11, "trials_released": 9,
+                        "release_latency_s": 3.1, "release_latency_released_s": 1.8, "time_in_band_pct": 63.0})
+    assert "9 of 11 tries, in 1.8 s" in panel.summary_label.text() and not panel.progress.isVisible()

@@ -74,7 +74,7 @@ def summary_lines(summary: dict) -> list[str]:
     trials = summary.get("trials") or 0
     if trials:
         released = summary.get("trials_released") or 0
-        latency = num("release_latency_s")
+        latency = num("release_latency_released_s") if "release_latency_released_s" in summary else num("release_latency_s")
         lines.append(f"Let go fully in {released} of {trials} tries" + (f", in {latency} s on average" if latency else ""))
     band = num("time_in_band_pct", "{:.0f}")
     if band:
@@ -292,26 +292,31 @@ class CuePanel(QFrame):
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.band_tag, 0)
-        text = QVBoxLayout()
-        text.setSpacing(6)
-        text.addWidget(self.cue_label, 3)
-        text.addWidget(self.countdown, 2)
-        text.addWidget(self.countdown_unit, 0)
-        text.addWidget(self.summary_label, 2)
-        text.addSpacing(6)
-        text.addWidget(self.progress, 0)
-        text.addSpacing(8)
-        text.addWidget(self.next_label, 0)
+        # the countdown sits under the cue (a roomy panel) or left of it (a low strip above a plot)
+        self._count_col = QVBoxLayout()
+        self._count_col.setSpacing(0)
+        self._text_col = QVBoxLayout()
+        self._text_col.setSpacing(6)
+        self._text_col.addWidget(self.cue_label, 3)
+        self._text_col.addWidget(self.summary_label, 2)
+        self._text_col.addSpacing(6)
+        self._text_col.addWidget(self.progress, 0)
+        self._text_col.addSpacing(8)
+        self._text_col.addWidget(self.next_label, 0)
         body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self._body = body
         body.setSpacing(18)
-        body.addLayout(text, 3)
+        body.addLayout(self._count_col, 0)
+        body.addLayout(self._text_col, 3)
         body.addWidget(self.pacer, 2)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(22, 16, 22, 18)
         outer.setSpacing(10)
         outer.addLayout(top)
         outer.addLayout(body, 1)
+        self._strip: bool | None = None
+        self._summary: dict | None = None
+        self._set_strip(False)
         self._apply_fonts()
         self._show_idle("Choose an exercise to begin", "")
 
@@ -356,6 +361,7 @@ class CuePanel(QFrame):
         self._set_band(step.band)
         self.cue_label.setText(step.cue)
         self.summary_label.setVisible(False)
+        self.progress.setVisible(True)
         self.countdown.setVisible(True)
         self.countdown.setText(format_countdown(state.remaining_s))
         self.countdown_unit.setText("seconds left" if state.remaining_s <= 60 else "minutes left")
@@ -378,11 +384,19 @@ class CuePanel(QFrame):
         self._state = None
         self._show_idle("Well done: session complete", "Rest, breathe, and let go", done=True)
         self.countdown.setText("")
-        self.summary_label.setText("<p style='line-height:150%'>" + "<br>".join(html.escape(x) for x in summary_lines(summary))
-                                   + "</p>")
+        self._summary = dict(summary)
+        self._render_summary()
         self.summary_label.setVisible(True)
+        self.progress.setVisible(not self._strip)
 
     # ------------------------------------------------------------------ look
+
+    def _render_summary(self) -> None:
+        lines = [html.escape(x) for x in summary_lines(self._summary)] if self._summary else []
+        if self._strip:  # a low strip: one flowing paragraph
+            self.summary_label.setText("<p style='line-height:130%'>" + " &nbsp;·&nbsp; ".join(lines) + "</p>")
+        else:
+            self.summary_label.setText("<p style='line-height:150%'>" + "<br>".join(lines) + "</p>")
 
     def _show_idle(self, title: str, subtitle: str, done: bool = False) -> None:
         self._state = None
@@ -408,9 +422,51 @@ class CuePanel(QFrame):
             "QProgressBar{background:#DDE3EA;border:none;border-radius:7px;min-height:14px;max-height:14px;}"
             f"QProgressBar::chunk{{background:{color.name()};border-radius:7px;}}")
 
+    @property
+    def strip(self) -> bool:
+        """True when laid out as a low strip (countdown left of the cue), e.g. above a plot."""
+        return bool(self._strip)
+
+    def _set_strip(self, strip: bool) -> None:
+        if strip == self._strip:
+            return
+        self._strip = strip
+        for w in (self.countdown, self.countdown_unit):
+            self._count_col.removeWidget(w)
+            self._text_col.removeWidget(w)
+        if strip:
+            self._count_col.addWidget(self.countdown, 1)
+            self._count_col.addWidget(self.countdown_unit, 0)
+            self.countdown.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.pacer.setMinimumSize(110, 110)
+        else:
+            self._text_col.insertWidget(1, self.countdown, 2)
+            self._text_col.insertWidget(2, self.countdown_unit, 0)
+            self.countdown.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
+            self.pacer.setMinimumSize(120, 150)
+
     def _apply_fonts(self) -> None:
-        h = max(240, self.height())
+        h = max(150, self.height())
         w = max(320, self.width())
+        if self._strip:
+            self.cue_label.set_limits(int(min(44, max(20, h * 0.2))), 16)
+            f = QFont(self.font())
+            f.setBold(True)
+            f.setPixelSize(int(min(96, max(36, h * 0.38))))
+            self.countdown.setFont(f)
+            self.countdown.setMinimumWidth(QFontMetrics(f).horizontalAdvance("0:00") + 12)
+            f2 = QFont(self.font())
+            f2.setPixelSize(14)
+            self.countdown_unit.setFont(f2)
+            self.next_label.set_limits(int(min(22, max(14, h * 0.08))), 12)
+            self.header.set_limits(16, 11)
+            f3 = QFont(self.font())
+            f3.setPixelSize(int(min(20, max(15, h * 0.08))))
+            self.summary_label.setFont(f3)
+            self._render_summary()
+            self._colour_labels()
+            return
+        self.countdown.setMinimumWidth(0)
         scale = min(h / 420.0, w / 640.0)
 
         def font(px: float, bold: bool = False) -> QFont:
@@ -424,8 +480,12 @@ class CuePanel(QFrame):
         self.countdown_unit.setFont(font(max(14, 18 * scale)))
         self.next_label.set_limits(int(min(26, max(16, 21 * scale))), 12)
         self.summary_label.setFont(font(min(28, max(16, 24 * scale))))
+        self._render_summary()
         self.header.set_limits(int(max(14, 17 * scale)), 11)
         self.band_tag.setFont(font(max(14, 18 * scale), bold=True))
+        self._colour_labels()
+
+    def _colour_labels(self) -> None:
         for lab, col in ((self.summary_label, TEXT), (self.cue_label, TEXT), (self.countdown, TEXT), (self.countdown_unit, MUTED),
                          (self.next_label, MUTED), (self.header, MUTED)):
             lab.setStyleSheet(f"color:{col.name()};")
@@ -435,6 +495,8 @@ class CuePanel(QFrame):
         # a tall, narrow place (a side panel): the pacer goes under the words instead of beside them
         narrow = self.width() < 640 and self.height() > self.width()
         self._body.setDirection(QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight)
+        # a low, wide place (a strip above the plot): the countdown moves left of the cue
+        self._set_strip(self.height() < 320 and self.width() >= 2 * self.height())
         self._apply_fonts()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
