@@ -243,3 +243,19 @@ def test_runner_properties(steps, repeat, times):
     assert [e.data["index"] for e in got] == list(range(len(p.steps)))
     assert [e.time_s for e in got] == [a for a, _, _ in tl]
     assert [e.label for e in events if e.kind == "protocol"] == ["start", "end"] and events[-1].label == "end"
+
+
+def test_protocols_command(tmp_path, monkeypatch, capsys):
+    from biofeedback.cli import main
+    _write(tmp_path, "broken.json", "{")
+    monkeypatch.setenv("BIOFEEDBACK_PROTOCOLS", str(tmp_path))
+    assert main(["protocols"]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[:len(BUILTINS)]] == BUILTINS
+    assert str(tmp_path) in out and "broken.json" in err and "not valid JSON" in err
+    assert main(["protocols", "glazer"]) == 0
+    out = capsys.readouterr().out
+    steps = [line for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert len(steps) == 23 and "Quick squeeze, then let go" in steps[1] and "flicks 1" in steps[1]
+    assert main(["protocols", "nope"]) == 2
+    assert "unknown protocol 'nope'" in capsys.readouterr().err
