@@ -36,6 +36,7 @@ session did not reach it). ``<u>`` is the unit suffix of the main channel: ``uv`
     endurance_mean_<u>, endurance_decline_pct, endurance_median_freq_start_hz,
     endurance_median_freq_slope_hz_per_s (EMG only)
     abd_coactivation_pct      abdominal / pelvic-floor mean over contractions, % (when an abd channel exists)
+    window_means_<u>          dilator practice: {"anticipation"|"during"|"after": mean envelope} (else None)
     envelope_delay_s          lag of the envelope behind the muscle (half the RMS window; part of the latencies)
     by_phase                  {phase: {rest_mean_<u>, rest_cv_pct, work_mean_<u>, peak_<u>,
                                        onset_latency_s, release_latency_s, time_in_band_pct}}
@@ -315,6 +316,11 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
         summary[key] = _round(m.mean_of(r[key] for r in endurance), 4)
     if abd_env is not None:
         summary["abd_coactivation_pct"] = _round(m.mean_of(t.get("abd_coactivation_pct") for t in trials), 1)
+    windows: dict[str, list[float]] = {}
+    for s_, row in zip(spans, rows):
+        if s_.step.window and row[f"mean_{u}"] is not None:
+            windows.setdefault(s_.step.window, []).append(row[f"mean_{u}"])
+    summary[f"window_means_{u}"] = {k: _round(m.mean_of(v)) for k, v in windows.items()} or None
     summary["by_phase"] = _by_phase(rows, trials, u)
     return {"summary": summary, "phases": rows, "trials": trials}
 
@@ -518,18 +524,25 @@ def format_table(result: dict[str, Any]) -> str:
         ("Resting tone (post)", f"{_fmt(s.get(f'post_resting_tone_{u}'))} {unit}, variability "
                                 f"{_fmt(s.get('post_resting_variability_pct'), 1)} %, post/pre {_fmt(s.get('post_pre_ratio'))}"),
         ("Release band", f"at or below {_fmt(s.get(f'release_threshold_{u}'))} {unit} (pre-baseline mean + 2 SD)"),
-        ("Contraction", f"peak {_fmt(s.get(f'contraction_peak_{u}'))} {unit} (mean of trials), "
-                        f"work mean {_fmt(s.get(f'contraction_mean_{u}'))} {unit}"),
-        ("Onset latency", f"{_fmt(s.get('onset_latency_s'))} s"),
-        ("Release latency", f"{_at_least(s, 'release_latency')}{_fmt(s.get('release_latency_s'))} s to the release band, "
-                            f"{_at_least(s, 'release_37_latency')}{_fmt(s.get('release_37_latency_s'))} s "
-                            f"to 37.5 % of work"),
-        ("Trials", f"{s.get('trials')}: {s.get('trials_released')} released, {s.get('trials_not_released')} not released, "
-                   f"{s.get('trials_slow_release')} slower than 2 s"),
         ("Time in band", f"{_fmt(s.get('time_in_band_pct'), 1)} % (release {_fmt(s.get('time_in_release_band_pct'), 1)} %, "
                          + (f"contraction {_fmt(s.get('time_in_contraction_band_pct'), 1)} %)"
                             if s.get(f"contraction_band_{u}") else "no calibrated contraction band)")),
     ]
+    if s.get("trials"):
+        summary_rows[5:5] = [
+            ("Contraction", f"peak {_fmt(s.get(f'contraction_peak_{u}'))} {unit} (mean of trials), "
+                            f"work mean {_fmt(s.get(f'contraction_mean_{u}'))} {unit}"),
+            ("Onset latency", f"{_fmt(s.get('onset_latency_s'))} s"),
+            ("Release latency", f"{_at_least(s, 'release_latency')}{_fmt(s.get('release_latency_s'))} s to the "
+                                f"release band, {_at_least(s, 'release_37_latency')}"
+                                f"{_fmt(s.get('release_37_latency_s'))} s to 37.5 % of work"),
+            ("Trials", f"{s.get('trials')}: {s.get('trials_released')} released, "
+                       f"{s.get('trials_not_released')} not released, {s.get('trials_slow_release')} slower than 2 s"),
+        ]
+    windows = s.get(f"window_means_{u}") or {}
+    if windows:
+        summary_rows.append(("Dilator windows", "  ·  ".join(f"{k} {_fmt(v)} {unit}" for k, v in windows.items())
+                             + f"  (resting {_fmt(s.get(f'resting_tone_{u}'))} {unit})"))
     if s.get(f"endurance_mean_{u}") is not None:
         summary_rows.append(("Endurance", f"mean {_fmt(s.get(f'endurance_mean_{u}'))} {unit}, decline "
                                           f"{_fmt(s.get('endurance_decline_pct'), 1)} %, median frequency slope "
@@ -537,9 +550,10 @@ def format_table(result: dict[str, Any]) -> str:
     if "abd_coactivation_pct" in s:
         summary_rows.append(("Abdominal co-activation", f"{_fmt(s.get('abd_coactivation_pct'), 1)} % of pelvic floor"))
     if "resting_tone_cmh2o" in s and u != "cmh2o":
-        summary_rows.append(("Pressure", f"resting {_fmt(s.get('resting_tone_cmh2o'))} cmH2O, peak "
-                                         f"{_fmt(s.get('contraction_peak_cmh2o'))} cmH2O"))
-    if s.get("envelope_delay_s"):
+        peak = s.get("contraction_peak_cmh2o")
+        summary_rows.append(("Pressure", f"resting {_fmt(s.get('resting_tone_cmh2o'))} cmH2O"
+                                         + (f", peak {_fmt(peak)} cmH2O" if peak is not None else "")))
+    if s.get("envelope_delay_s") and s.get("trials"):
         summary_rows.append(("Note", f"latencies include the envelope's lag of about {s['envelope_delay_s']:.2f} s"))
     w = max(len(k) for k, _ in summary_rows)
     lines += ["", "Summary"] + [f"  {k.ljust(w)}  {v}" for k, v in summary_rows]

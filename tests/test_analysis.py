@@ -297,3 +297,20 @@ def test_spans_from_events_property(name, start, stop_frac):
     assert all(abs(a.end_s - b.start_s) < 1e-9 for a, b in zip(spans, spans[1:]))
     assert all(sp.step == p.steps[sp.index] for sp in spans)
     assert spans[-1].end_s == pytest.approx(min(end_s, start + p.total_s))
+
+
+def test_dilator_windows():
+    p = load_protocol("dilator")
+    t = np.arange(int(p.total_s * RATE)) / RATE
+    env = np.full(t.size, 5.0) + 0.2 * np.sin(2 * np.pi * 0.3 * t)
+    levels = {"anticipation": 8.0, "during": 7.0, "after": 6.0}
+    for a, b, st in timeline(p):
+        if st.window:
+            env[(t >= a) & (t < b)] += levels[st.window] - 5.0
+    res = _analyze(env, p)
+    s = res["summary"]
+    assert s["trials"] == 0 and s["release_latency_s"] is None
+    assert s["window_means_uv"] == pytest.approx(levels, rel=0.02)
+    assert list(s["window_means_uv"]) == ["anticipation", "during", "after"]
+    text = format_table(res)
+    assert "Dilator windows" in text and "anticipation 8.0" in text and "Release latency" not in text
