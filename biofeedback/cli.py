@@ -64,7 +64,8 @@ def _add_record(sub) -> None:
     p.add_argument("--duration", type=_positive, metavar="SECONDS", help="how long to record (required unless --protocol gives it)")
     p.add_argument("--speed", type=_speed, default=1.0, metavar="X", help="simulated or replayed sources: multiple of real time, or max (default 1)")
     p.add_argument("--out", required=True, metavar="FILE", help="the new recording file (never overwritten)")
-    p.add_argument("--client", default="", help="client name or alias stored with the recording")
+    p.add_argument("--client", default="", help="client name or alias: stored with the recording, and the session is filed in her history in the client library")
+    p.add_argument("--library", metavar="PATH", help="client library file (default: $BIOFEEDBACK_LIBRARY or the user data folder)")
     p.add_argument("--protocol", metavar="NAME", help="run a guided protocol (see 'biofeedback protocols'); a simulated patient follows its cues; the duration defaults to the protocol's length")
     _add_chain_options(p)
     p.set_defaults(func=cmd_record)
@@ -75,6 +76,11 @@ def cmd_record(args: argparse.Namespace) -> int:
     result = record_headless(args.source, args.out, duration_s=args.duration, speed=args.speed,
                              settings=_chain_settings(args), client=args.client, protocol=args.protocol)
     print(result.summary_line())
+    if args.client and result.duration_s > 0:
+        from biofeedback.library import Library, register_recording
+        with Library.open(args.library) as library:
+            register_recording(library, result.path, args.client)
+            print(f"filed in {args.client}'s history ({library.path})")
     return 0 if result.error is None else 2
 
 

@@ -36,6 +36,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess) -> str:
     return err
 
 
+@pytest.fixture(autouse=True)
+def _private_library(tmp_path_factory, monkeypatch):
+    """Tests never touch the real user's client library (subprocesses inherit the variable)."""
+    monkeypatch.setenv("BIOFEEDBACK_LIBRARY", str(tmp_path_factory.mktemp("library") / "library.sqlite"))
+
+
 @pytest.fixture
 def cli():
     return run_cli

@@ -42,3 +42,17 @@ def test_unknown_protocol_is_one_line(tmp_path):
     r = run_cli("record", "--protocol", "yoga", "--speed", "max", "--out", "y.bfr", cwd=tmp_path)
     assert "yoga" in assert_one_line_error(r)
     assert not (tmp_path / "y.bfr").exists()
+
+
+def test_record_with_a_client_files_the_session_in_her_history(tmp_path):
+    lib = tmp_path / "lib.sqlite"
+    r = run_cli("record", "--source", "sim:hypertonic?seed=2", "--protocol", "quick-flicks", "--speed", "max",
+                "--client", "Maria", "--library", lib, "--out", "m.bfr", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "filed in Maria's history" in r.stdout
+    h = run_cli("history", "Maria", "--json", "--library", lib)
+    assert h.returncode == 0, h.stderr
+    import json
+    history = json.loads(h.stdout)
+    assert len(history["sessions"]) == 1
+    assert history["sessions"][0]["protocol"] == "quick-flicks"
