@@ -83,7 +83,14 @@ class DeviceProfile:
 
     @property
     def n_columns(self) -> int:
+        """Columns of decoded samples the channels use."""
         return max(c.index for c in self.channels) + 1
+
+    @property
+    def device_columns(self) -> int:
+        """Columns the device sends (all of a binary format's channels; the used ones for text)."""
+        fixed = getattr(self.make_decoder(), "n_columns", None)
+        return max(self.n_columns, fixed or 0)
 
     def to_physical(self, counts):
         """(n, n_columns) decoded values -> (n, len(channels)) physical values (NaN stays NaN)."""
@@ -95,10 +102,10 @@ class DeviceProfile:
         return out
 
     def to_counts(self, values):
-        """(n, len(channels)) physical values -> (n, n_columns) device values as the device would send them."""
+        """(n, len(channels)) physical values -> (n, device_columns) values as the device sends them."""
         import numpy as np
         values = np.asarray(values, dtype=np.float64).reshape(-1, len(self.channels))
-        out = np.zeros((values.shape[0], self.n_columns))
+        out = np.zeros((values.shape[0], self.device_columns))
         for k, ch in enumerate(self.channels):
             raw = (values[:, k] - ch.offset) / ch.scale
             out[:, ch.index] = np.round(raw, self.decimals) if self.decoder == "text" else np.round(raw)
@@ -198,9 +205,14 @@ def list_profiles() -> tuple[dict[str, DeviceProfile], list[str]]:
     found: dict[str, DeviceProfile] = {}
     problems: list[str] = []
     for folder in [BUILTIN_DIR, *user_profile_dirs()]:
-        if not folder.is_dir():
+        try:
+            if not folder.is_dir():
+                continue
+            paths = sorted(folder.glob("*.json"))
+        except OSError as exc:
+            problems.append(f"cannot read device folder {folder}: {exc.strerror or exc}")
             continue
-        for path in sorted(folder.glob("*.json")):
+        for path in paths:
             try:
                 profile = load_profile(path)
             except ProfileError as exc:

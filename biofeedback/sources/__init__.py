@@ -44,10 +44,16 @@ def _open_replay(spec: SourceSpec, speed: float | None) -> Source:
     return open_replay(spec, speed)
 
 
+def _open_serial(spec: SourceSpec, speed: float | None) -> Source:
+    from biofeedback.sources.serial import open_serial
+    return open_serial(spec, speed)
+
+
 #: kind -> opener(spec, speed) ; other modules register more kinds (serial, lsl)
 KINDS = {
     "sim": _open_sim,
     "replay": _open_replay,
+    "serial": _open_serial,
 }
 
 

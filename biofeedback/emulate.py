@@ -1,0 +1,318 @@
+"""Device emulators: a simulated patient spoken in a real device's byte format on a pseudo-terminal.
+
+``biofeedback emulate DEVICE`` lets anyone try the program without hardware, and
+the tests use :class:`DeviceEmulator` in-process to drive the real serial path
+(pyserial, termios, the reader thread) end to end.
+
+The emulator opens a pseudo-terminal (POSIX only), optionally points a stable
+symlink at it, and streams at the device's real rate, paced from elapsed time
+(not per-sample sleeps). Devices with a start command (OpenBCI Cyton: ``b``)
+stream only after it, stop on their stop command (``s``) and answer their reset
+command (``v``) with the device's reply ending in ``$$$``. Devices without
+commands (Arduino sketches, the Olimex shield) stream from the start, as the
+real boards do once powered. If nobody reads, the emulator keeps at most about
+0.1 s of output queued (beyond what the kernel buffers) and, like a real board with a full buffer, drops the
+rest (its counter keeps counting).
+
+:meth:`DeviceEmulator.sent_values` returns exactly the samples that went out in
+full, in physical units as the profile's scale turns them (that is what a
+faithful receiver must record), for round-trip comparisons.
+"""
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+import tty
+from typing import Callable
+
+import numpy as np
+
+from biofeedback.errors import UserError
+from devices import cyton, openeeg, text
+from devices.profiles import DeviceProfile, ProfileError, find_profile
+
+CYTON_REPLY = (b"OpenBCI V3 8-16 channel\nOn Board ADS1299 Device ID: 0x3E\n"
+               b"LIS3DH Device ID: 0x33\nFirmware: v3.1.2\n$$$")
+TICK_S = 0.005
+
+
+def cycles_script(rest_s: float = 5.0, contract_s: float = 5.0, effort: float = 0.6) -> Callable[[float], float]:
+    """Target effort over time: rest, contract gently, release, again and again."""
+    period = rest_s + contract_s
+    return lambda t: effort if (t % period) >= rest_s else 0.0
+
+
+class DeviceEmulator:
+    """One emulated device on a pseudo-terminal; ``start()`` / ``stop()`` (stop = cable pulled)."""
+
+    def __init__(self, device: str | DeviceProfile, patient: str = "healthy", seed: int = 0,
+                 link: str | os.PathLike | None = None,
+                 signal: Callable[[int], np.ndarray] | None = None,
+                 script: Callable[[float], float] | None = None, keep_sent: bool = True) -> None:
+        try:
+            self.profile = device if isinstance(device, DeviceProfile) else find_profile(device)
+        except ProfileError as exc:
+            raise UserError(str(exc)) from None
+        if os.name != "posix":
+            raise UserError("device emulators need pseudo-terminals, which this system does not have (POSIX only)")
+        self.rate = self.profile.rate
+        self.link = os.fspath(link) if link else None
+        self.keep_sent = keep_sent
+        self._signal = signal or self._patient_signal(patient, seed, script)
+        self.pty_path = ""
+        self.streaming = not self.profile.start
+        self.samples_generated = 0
+        self.samples_dropped = 0       # generated but never written (nobody read, buffer full)
+        self.commands: list[bytes] = []
+        self.error = ""
+        self._counter = 0
+        self._master = self._slave = -1
+        self._pending = bytearray()
+        self._pending_ends: list[tuple[int, np.ndarray]] = []  # (end offset in pending, counts rows)
+        self._sent = bytearray()
+        self._bytes_written = 0
+        self._sent_counts: list[np.ndarray] = []
+        self._inject: list[bytes] = []
+        self._drop_next = 0
+        self._lock = threading.Lock()
+        self._stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._anchor: float | None = None
+        self._anchor_sample = 0
+
+    # ------------------------------------------------------------------ signal
+    def _patient_signal(self, patient: str, seed: int, script) -> Callable[[int], np.ndarray]:
+        try:
+            from biofeedback.sim import SimulatedPatient
+        except ImportError as exc:  # pragma: no cover - only before the simulator exists
+            raise UserError(f"the simulated patient is not available: {exc}") from None
+        names = [c.name for c in self.profile.channels]
+        try:
+            sim = SimulatedPatient(profile=patient, rate=self.rate, seed=seed, abdominal="abd" in names,
+                                   pressure="pressure" in names, emg="pfm" in names)
+        except (KeyError, ValueError) as exc:
+            raise UserError(f"unknown patient profile {patient!r}: {exc}") from None
+        sim.script = script or cycles_script()
+        columns = [sim.info.index_of(n) if n in sim.info.names else None for n in names]
+
+        def signal(n: int) -> np.ndarray:
+            data = sim.generate(n)
+            out = np.zeros((n, len(names)))
+            for k, col in enumerate(columns):
+                if col is not None:
+                    out[:, k] = data[:, col]
+            return out
+
+        return signal
+
+    # ------------------------------------------------------------------ control
+    @property
+    def path(self) -> str:
+        """What a program should open: the link if there is one, else the pseudo-terminal."""
+        return self.link or self.pty_path
+
+    def start(self) -> "DeviceEmulator":
+        if self._thread is not None:
+            return self
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)  # no echo, no line-end translation, even before a program opens the port
+        os.set_blocking(self._master, False)
+        self.pty_path = os.ttyname(self._slave)
+        if self.link:
+            tmp = f"{self.link}.tmp{os.getpid()}"
+            try:
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
+                os.symlink(self.pty_path, tmp)
+                os.replace(tmp, self.link)
+            except OSError as exc:
+                self._close_pty()
+                raise UserError(f"cannot make the link {self.link}: {exc.strerror}") from None
+        if self.profile.decoder == "text" and self.profile.labels:
+            self._queue_bytes((",".join(f"{c.name}:" for c in self.profile.channels) + "\r\n").encode())
+        self._stop_event.clear()
+        if self.streaming:
+            self._begin_streaming()
+        self._thread = threading.Thread(target=self._run, name=f"emulate {self.profile.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop streaming and close the pseudo-terminal (to a program reading it, the cable was pulled)."""
+        self._stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+            self._thread = None
+        self._close_pty()
+        if self.link and os.path.islink(self.link) and os.readlink(self.link) == self.pty_path:
+            os.unlink(self.link)
+
+    def __enter__(self) -> "DeviceEmulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def inject(self, data: bytes) -> None:
+        """Send ``data`` (garbage, a banner) between two packets."""
+        with self._lock:
+            self._inject.append(bytes(data))
+
+    def drop_next(self, n: int) -> None:
+        """Do not send the next ``n`` samples (the device's counter still counts them): a loss on the wire."""
+        with self._lock:
+            self._drop_next += int(n)
+
+    # ------------------------------------------------------------------ what went out
+    def sent_bytes(self) -> bytes:
+        with self._lock:
+            return bytes(self._sent)
+
+    def sent_counts(self) -> np.ndarray:
+        """Device values (n, decoder columns) of every sample whose packet went out in full, in order."""
+        with self._lock:
+            parts = list(self._sent_counts)
+        if not parts:
+            return np.empty((0, self.profile.device_columns))
+        return np.concatenate(parts, axis=0)
+
+    def sent_values(self) -> np.ndarray:
+        """Physical values (n, channels) of the samples that went out, as the profile's scale makes them."""
+        return self.profile.to_physical(self.sent_counts())
+
+    # ------------------------------------------------------------------ the device's loop
+    def _close_pty(self) -> None:
+        for fd in (self._master, self._slave):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._master = self._slave = -1
+
+    def _begin_streaming(self) -> None:
+        self.streaming = True
+        self._anchor = time.monotonic()
+        self._anchor_sample = self.samples_generated
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # noqa: BLE001 - a broken emulator must say why, not vanish
+            self.error = f"{type(exc).__name__}: {exc}"
+            self._close_pty()
+
+    def _loop(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                readable, _, _ = select.select([self._master], [], [], TICK_S)
+                if readable:
+                    self._commands(os.read(self._master, 1024))
+            except BlockingIOError:
+                pass
+            except OSError:
+                time.sleep(TICK_S)  # nobody has the port open right now
+            if self.streaming and self._anchor is not None:
+                due = self._anchor_sample + int((time.monotonic() - self._anchor) * self.rate) - self.samples_generated
+                if due > 0:
+                    self._produce(min(due, int(self.rate) + 1))
+            self._flush()
+
+    def _commands(self, data: bytes) -> None:
+        p = self.profile
+        for byte in data:
+            command = bytes([byte]).decode("latin-1")
+            self.commands.append(bytes([byte]))
+            if p.reset and command == p.reset:
+                self.streaming = False
+                self._queue_bytes(CYTON_REPLY if p.decoder == "cyton" else b"ready\r\n")
+            elif p.start and command == p.start:
+                if not self.streaming:
+                    self._begin_streaming()
+            elif p.stop and command == p.stop:
+                self.streaming = False
+
+    def _encode(self, counts: np.ndarray, counter: int) -> bytes:
+        p = self.profile
+        if p.decoder == "cyton":
+            return cyton.encode(counts, counter_start=counter)
+        if p.decoder == "openeeg-p2":
+            return openeeg.encode(counts, counter_start=counter)
+        options = p.decoder_options
+        labels = [c.name for c in p.channels] if p.labels else None
+        return text.encode(counts, counter_start=counter if options.get("counter") else None,
+                           counter_modulo=int(options.get("counter_modulo", 65536)), decimals=p.decimals,
+                           labels=labels)
+
+    def _produce(self, n: int) -> None:
+        values = np.asarray(self._signal(n), dtype=np.float64).reshape(n, -1)
+        counts = self.profile.to_counts(values)
+        self.samples_generated += n
+        limit = max(512, int(self.rate * 34 * 0.1))  # about 0.1 s of the largest packets, like a USB chip's buffer
+        with self._lock:
+            injections, self._inject = self._inject, []
+            for k in range(n):
+                counter, self._counter = self._counter, self._counter + 1
+                if self._drop_next > 0:
+                    self._drop_next -= 1
+                    continue
+                if len(self._pending) > limit:
+                    self.samples_dropped += 1
+                    continue
+                self._pending += self._encode(counts[k:k + 1], counter)
+                self._pending_ends.append((len(self._pending), counts[k:k + 1]))
+                for junk in injections:
+                    self._pending += junk
+                injections = []
+            for junk in injections:
+                self._pending += junk
+
+    def _queue_bytes(self, data: bytes) -> None:
+        with self._lock:
+            self._pending += data
+
+    def _flush(self) -> None:
+        with self._lock:
+            if not self._pending or self._master < 0:
+                return
+            try:
+                written = os.write(self._master, self._pending)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            if self.keep_sent:
+                self._sent += self._pending[:written]
+            self._bytes_written += written
+            del self._pending[:written]
+            done = 0
+            for end, rows in self._pending_ends:
+                if end > written:
+                    break
+                if self.keep_sent:
+                    self._sent_counts.append(rows)
+                done += 1
+            self._pending_ends = [(end - written, rows) for end, rows in self._pending_ends[done:]]
+
+
+def run_emulator(device: str, patient: str = "healthy", seed: int = 0, link: str | None = None,
+                 duration_s: float | None = None, out=print) -> int:
+    """The ``biofeedback emulate`` command: stream until Ctrl-C (or ``duration_s``), say where."""
+    emulator = DeviceEmulator(device, patient=patient, seed=seed, link=link, keep_sent=False)
+    emulator.start()
+    p = emulator.profile
+    where = f"{emulator.pty_path}" + (f" (link {emulator.link})" if emulator.link else "")
+    out(f"{p.name} emulator on {where}: {p.rate:g} Hz, {p.baud} baud, patient {patient!r}, seed {seed}")
+    out(f"try: biofeedback record --source 'serial:{emulator.path}?device={p.name}&wait=0' --out try.bfr")
+    try:
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    out(f"emulator stopped after {emulator.samples_generated} samples")
+    return 0
