@@ -154,11 +154,45 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- serial devices
+
+def _add_devices(sub) -> None:
+    p = sub.add_parser("devices", help="list serial ports and known devices",
+                       description="List the serial ports found and the device profiles the serial source knows.")
+    p.add_argument("--json", action="store_true", help="print the listing as JSON")
+    p.set_defaults(func=cmd_devices)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from biofeedback.sources.serial import describe_devices
+    print(describe_devices(as_json=args.json))
+    return 0
+
+
+def _add_emulate(sub) -> None:
+    p = sub.add_parser("emulate", help="pretend to be a sensor on a pseudo-terminal",
+                       description="Stream a simulated patient in a real device's byte format on a pseudo-terminal, "
+                                   "so the program can be tried without hardware. Stop with Ctrl-C.")
+    p.add_argument("device", metavar="DEVICE", help="a device profile name ('biofeedback devices' lists them)")
+    p.add_argument("--profile", default="healthy", metavar="PATIENT",
+                   help="simulated patient: healthy, hypertonic or weak (default healthy)")
+    p.add_argument("--link", metavar="PATH", help="also make a stable symlink to the pseudo-terminal at PATH")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the simulated patient (default 0)")
+    p.add_argument("--duration", type=_positive, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
+    p.set_defaults(func=cmd_emulate)
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    from biofeedback.emulate import run_emulator
+    return run_emulator(args.device, patient=args.profile, seed=args.seed, link=args.link,
+                        duration_s=args.duration, out=lambda line: print(line, flush=True))
+
 
 # --------------------------------------------------------------------------- registry
 
 SUBCOMMANDS: list = [
     _add_record, _add_info, _add_export, _add_import, _add_bench,
+    _add_devices, _add_emulate,
 ]
 
 

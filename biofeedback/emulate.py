@@ -70,10 +70,11 @@ class DeviceEmulator:
         self._counter = 0
         self._master = self._slave = -1
         self._pending = bytearray()
-        self._pending_ends: list[tuple[int, np.ndarray]] = []  # (end offset in pending, counts rows)
+        self._pending_ends: list[tuple[int, np.ndarray, np.ndarray]] = []  # (end in pending, counts, values)
         self._sent = bytearray()
         self._bytes_written = 0
         self._sent_counts: list[np.ndarray] = []
+        self._sent_intended: list[np.ndarray] = []
         self._inject: list[bytes] = []
         self._drop_next = 0
         self._lock = threading.Lock()
@@ -178,6 +179,14 @@ class DeviceEmulator:
             return np.empty((0, self.profile.device_columns))
         return np.concatenate(parts, axis=0)
 
+    def intended_values(self) -> np.ndarray:
+        """The simulated patient's values (n, channels) before the device quantised them, for the same samples."""
+        with self._lock:
+            parts = list(self._sent_intended)
+        if not parts:
+            return np.empty((0, len(self.profile.channels)))
+        return np.concatenate(parts, axis=0)
+
     def sent_values(self) -> np.ndarray:
         """Physical values (n, channels) of the samples that went out, as the profile's scale makes them."""
         return self.profile.to_physical(self.sent_counts())
@@ -262,7 +271,7 @@ class DeviceEmulator:
                     self.samples_dropped += 1
                     continue
                 self._pending += self._encode(counts[k:k + 1], counter)
-                self._pending_ends.append((len(self._pending), counts[k:k + 1]))
+                self._pending_ends.append((len(self._pending), counts[k:k + 1], values[k:k + 1]))
                 for junk in injections:
                     self._pending += junk
                 injections = []
@@ -288,13 +297,14 @@ class DeviceEmulator:
             self._bytes_written += written
             del self._pending[:written]
             done = 0
-            for end, rows in self._pending_ends:
+            for end, rows, values in self._pending_ends:
                 if end > written:
                     break
                 if self.keep_sent:
                     self._sent_counts.append(rows)
+                    self._sent_intended.append(values)
                 done += 1
-            self._pending_ends = [(end - written, rows) for end, rows in self._pending_ends[done:]]
+            self._pending_ends = [(end - written, rows, values) for end, rows, values in self._pending_ends[done:]]
 
 
 def run_emulator(device: str, patient: str = "healthy", seed: int = 0, link: str | None = None,
@@ -305,7 +315,7 @@ def run_emulator(device: str, patient: str = "healthy", seed: int = 0, link: str
     p = emulator.profile
     where = f"{emulator.pty_path}" + (f" (link {emulator.link})" if emulator.link else "")
     out(f"{p.name} emulator on {where}: {p.rate:g} Hz, {p.baud} baud, patient {patient!r}, seed {seed}")
-    out(f"try: biofeedback record --source 'serial:{emulator.path}?device={p.name}&wait=0' --out try.bfr")
+    out(f"try: biofeedback record --source 'serial:{emulator.path}?device={p.name}&wait=0' --duration 60 --out try.bfr")
     try:
         deadline = None if duration_s is None else time.monotonic() + duration_s
         while deadline is None or time.monotonic() < deadline:

@@ -46,12 +46,13 @@ import serial
 from biofeedback.errors import SourceError
 from biofeedback.sources.base import Source, SourceStatus
 from biofeedback.stream import Block, Channel, Event, StreamInfo
-from devices.profiles import DeviceProfile, ProfileError, find_profile
+from devices.profiles import BUILTIN_DIR, DeviceProfile, ProfileError, find_profile
 
 READ_TIMEOUT_S = 0.05
 REPLY_TIMEOUT_S = 3.0
 RATE_WINDOW_S = 5.0
 OPTIONS = ("device", "baud", "rate", "wait", "watchdog")
+BUILTIN_PROFILE_EXAMPLE = str(BUILTIN_DIR / "generic-text.json")
 
 
 @dataclass
@@ -337,6 +338,49 @@ class SerialSource(Source):
         t0, s0 = points[0]
         if now - t0 >= 1.0:
             self._status.measured_rate = (self.stats.samples - s0) / (now - t0)
+
+
+def list_serial_ports() -> list[tuple[str, str, str]]:
+    """Serial ports the system reports: (device path, description, hardware id)."""
+    from serial.tools import list_ports
+    try:
+        ports = list_ports.comports()
+    except OSError:
+        return []
+    return sorted((p.device, p.description or "", p.hwid or "") for p in ports)
+
+
+def describe_devices(as_json: bool = False) -> str:
+    """The ``biofeedback devices`` listing: ports found, known device profiles, where to add one."""
+    from devices.profiles import list_profiles, user_profile_dirs
+    ports = list_serial_ports()
+    profiles, problems = list_profiles()
+    folders = [str(p) for p in user_profile_dirs()]
+    if as_json:
+        import json
+        return json.dumps({
+            "ports": [{"device": d, "description": desc, "hwid": hw} for d, desc, hw in ports],
+            "profiles": [{"name": p.name, "title": p.title, "decoder": p.decoder, "rate": p.rate, "baud": p.baud,
+                          "channels": [{"name": c.name, "kind": c.kind, "unit": c.unit} for c in p.channels],
+                          "path": p.path} for p in profiles.values()],
+            "user_folders": folders, "problems": problems}, indent=2)
+    lines = ["Serial ports:"]
+    if ports:
+        width = max(len(d) for d, _, _ in ports)
+        lines += [f"  {d:<{width}}  {desc if desc != 'n/a' else ''}" + (f"  [{hw}]" if hw and hw != "n/a" else "")
+                  for d, desc, hw in ports]
+    else:
+        lines.append("  none found (plug the device in; on Linux check that you are in the 'dialout' group)")
+    lines += ["", "Devices (use as --source 'serial:PORT?device=NAME'):"]
+    width = max((len(n) for n in profiles), default=4)
+    for name in sorted(profiles):
+        p = profiles[name]
+        channels = ", ".join(f"{c.name} {c.unit}" for c in p.channels)
+        lines.append(f"  {name:<{width}}  {p.rate:>6g} Hz {p.baud:>7} baud  {channels:<22} {p.title}")
+    lines += ["", f"Add a device: copy a profile JSON (e.g. {BUILTIN_PROFILE_EXAMPLE}) into "
+              f"{os.pathsep.join(folders)} (or set BIOFEEDBACK_DEVICES) and edit it."]
+    lines += [f"warning: {problem}" for problem in problems]
+    return "\n".join(lines)
 
 
 def open_serial(spec, speed: float | None = None) -> SerialSource:
