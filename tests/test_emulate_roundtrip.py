@@ -24,7 +24,7 @@ from biofeedback.recording import Recording
 from biofeedback.sources.serial import SerialSource
 from devices.profiles import find_profile
 from tests.conftest import assert_one_line_error, cli_env, run_cli
-from tests.serial_helpers import ALL_DEVICES, align, drain, stack, wait_until
+from tests.serial_helpers import ALL_DEVICES, align, drain, stack
 
 
 @pytest.fixture
