@@ -73,6 +73,14 @@ def test_measured_rate(emulators, sources):
     assert src.status.measured_rate == pytest.approx(1000.0, rel=0.05)
 
 
+def test_a_wrong_rate_in_the_profile_is_noticed(emulators, sources):
+    em = emulators("generic-text")  # sends 500 lines a second
+    src = sources(f"serial:{em.path}?device=generic-text&rate=400")
+    src.start()
+    assert wait_until(lambda: src.read() is not None and "add &rate=N" in src.status.message, 6.0)
+    assert src.status.measured_rate == pytest.approx(500, rel=0.05)
+
+
 @pytest.mark.parametrize("device", ["openbci-cyton", "olimex-ekg-emg", "arduino-emg"])
 def test_counter_gap_becomes_nan_rows_and_event(device, emulators, sources):
     em = emulators(device)

@@ -337,7 +337,13 @@ class SerialSource(Source):
             points.popleft()
         t0, s0 = points[0]
         if now - t0 >= 1.0:
-            self._status.measured_rate = (self.stats.samples - s0) / (now - t0)
+            measured = (self.stats.samples - s0) / (now - t0)
+            self._status.measured_rate = measured
+            if now - t0 >= 3.0 and abs(measured / self.info.rate - 1.0) > 0.05:
+                self._status.message = (f"{self.port} sends about {measured:.0f} samples/s but the profile says "
+                                        f"{self.info.rate:g}: times will be off; add &rate=N to the source")
+            elif self._status.message.endswith("add &rate=N to the source"):
+                self._status.message = f"{self.profile.name} on {self.port}"
 
 
 def list_serial_ports() -> list[tuple[str, str, str]]:
