@@ -20,6 +20,7 @@ faithful receiver must record), for round-trip comparisons.
 """
 from __future__ import annotations
 
+import math
 import os
 import select
 import threading
@@ -36,6 +37,7 @@ from devices.profiles import DeviceProfile, ProfileError, find_profile
 CYTON_REPLY = (b"OpenBCI V3 8-16 channel\nOn Board ADS1299 Device ID: 0x3E\n"
                b"LIS3DH Device ID: 0x33\nFirmware: v3.1.2\n$$$")
 TICK_S = 0.005
+MIN_SIM_RATE = 250.0
 
 
 def cycles_script(rest_s: float = 5.0, contract_s: float = 5.0, effort: float = 0.6) -> Callable[[float], float]:
@@ -90,8 +92,11 @@ class DeviceEmulator:
         except ImportError as exc:  # pragma: no cover - only before the simulator exists
             raise UserError(f"the simulated patient is not available: {exc}") from None
         names = [c.name for c in self.profile.channels]
+        # slow devices (pressure at 50 Hz): simulate at a multiple of the rate and keep every k-th sample,
+        # since the simulated EMG needs a rate well above its band
+        k = max(1, math.ceil(MIN_SIM_RATE / self.rate))
         try:
-            sim = SimulatedPatient(profile=patient, rate=self.rate, seed=seed, abdominal="abd" in names,
+            sim = SimulatedPatient(profile=patient, rate=self.rate * k, seed=seed, abdominal="abd" in names,
                                    pressure="pressure" in names, emg="pfm" in names)
         except (KeyError, ValueError) as exc:
             raise UserError(f"unknown patient profile {patient!r}: {exc}") from None
@@ -99,11 +104,11 @@ class DeviceEmulator:
         columns = [sim.info.index_of(n) if n in sim.info.names else None for n in names]
 
         def signal(n: int) -> np.ndarray:
-            data = sim.generate(n)
+            data = sim.generate(n * k)[::k]
             out = np.zeros((n, len(names)))
-            for k, col in enumerate(columns):
+            for j, col in enumerate(columns):
                 if col is not None:
-                    out[:, k] = data[:, col]
+                    out[:, j] = data[:, col]
             return out
 
         return signal
@@ -318,11 +323,13 @@ def run_emulator(device: str, patient: str = "healthy", seed: int = 0, link: str
     out(f"try: biofeedback record --source 'serial:{emulator.path}?device={p.name}&wait=0' --duration 60 --out try.bfr")
     try:
         deadline = None if duration_s is None else time.monotonic() + duration_s
-        while deadline is None or time.monotonic() < deadline:
+        while (deadline is None or time.monotonic() < deadline) and not emulator.error:
             time.sleep(0.2)
     except KeyboardInterrupt:
         pass
     finally:
         emulator.stop()
+    if emulator.error:
+        raise UserError(f"the emulator failed: {emulator.error}")
     out(f"emulator stopped after {emulator.samples_generated} samples")
     return 0

@@ -41,6 +41,7 @@ def emulators():
     yield make
     for em in made:
         em.stop()
+    assert [em.error for em in made] == [""] * len(made)  # no emulator died along the way
 
 
 def as_stored(values: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ def emulators():
     yield make
     for em in made:
         em.stop()
+    assert [em.error for em in made] == [""] * len(made)  # no emulator died along the way
 
 
 @pytest.fixture
