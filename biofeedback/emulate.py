@@ -31,11 +31,12 @@ from typing import Callable
 import numpy as np
 
 from biofeedback.errors import UserError
-from devices import cyton, openeeg, text
+from devices import bitalino, cyton, openeeg, text
 from devices.profiles import DeviceProfile, ProfileError, find_profile
 
 CYTON_REPLY = (b"OpenBCI V3 8-16 channel\nOn Board ADS1299 Device ID: 0x3E\n"
                b"LIS3DH Device ID: 0x33\nFirmware: v3.1.2\n$$$")
+REPLIES = {"cyton": CYTON_REPLY, "bitalino": b"BITalino_v5.1\n"}
 TICK_S = 0.005
 MIN_SIM_RATE = 250.0
 
@@ -68,6 +69,7 @@ class DeviceEmulator:
         self.samples_generated = 0
         self.samples_dropped = 0       # generated but never written (nobody read, buffer full)
         self.commands: list[bytes] = []
+        self._command_buf = b""
         self.error = ""
         self._counter = 0
         self._master = self._slave = -1
@@ -235,18 +237,25 @@ class DeviceEmulator:
             self._flush()
 
     def _commands(self, data: bytes) -> None:
+        """Act on the profile's commands (they may be several bytes long, e.g. BITalino's set-rate + start)."""
         p = self.profile
+        known = sorted(((c.encode("latin-1"), name) for name, c in
+                        (("reset", p.reset), ("start", p.start), ("stop", p.stop)) if c), key=lambda x: -len(x[0]))
         for byte in data:
-            command = bytes([byte]).decode("latin-1")
             self.commands.append(bytes([byte]))
-            if p.reset and command == p.reset:
-                self.streaming = False
-                self._queue_bytes(CYTON_REPLY if p.decoder == "cyton" else b"ready\r\n")
-            elif p.start and command == p.start:
-                if not self.streaming:
+            self._command_buf = (self._command_buf + bytes([byte]))[-16:]
+            for text, name in known:
+                if not self._command_buf.endswith(text):
+                    continue
+                self._command_buf = b""
+                if name == "reset":
+                    self.streaming = False
+                    self._queue_bytes(REPLIES.get(p.decoder, b"ready\r\n"))
+                elif name == "start" and not self.streaming:
                     self._begin_streaming()
-            elif p.stop and command == p.stop:
-                self.streaming = False
+                elif name == "stop":
+                    self.streaming = False
+                break
 
     def _encode(self, counts: np.ndarray, counter: int) -> bytes:
         p = self.profile
@@ -254,6 +263,8 @@ class DeviceEmulator:
             return cyton.encode(counts, counter_start=counter)
         if p.decoder == "openeeg-p2":
             return openeeg.encode(counts, counter_start=counter)
+        if p.decoder == "bitalino":
+            return bitalino.encode(counts, counter_start=counter)
         options = p.decoder_options
         labels = [c.name for c in p.channels] if p.labels else None
         return text.encode(counts, counter_start=counter if options.get("counter") else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from devices.base import DecodeResult
+from devices.bitalino import BitalinoDecoder
 from devices.cyton import CytonDecoder
 from devices.openeeg import P2Decoder
 from devices.text import TextLineDecoder
@@ -22,6 +23,7 @@ DECODERS: dict[str, tuple[type, frozenset[str]]] = {
     "text": (TextLineDecoder, frozenset({"columns", "counter", "counter_modulo", "counter_max_gap", "max_line"})),
     "cyton": (CytonDecoder, frozenset()),
     "openeeg-p2": (P2Decoder, frozenset()),
+    "bitalino": (BitalinoDecoder, frozenset({"channels"})),
 }
 
 

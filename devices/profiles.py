@@ -13,7 +13,7 @@ Fields (``*`` = required)::
 
     name*            short name used in --source serial:PORT?device=NAME
     title            one line for people
-    decoder*         "text", "cyton" or "openeeg-p2"
+    decoder*         "text", "cyton", "openeeg-p2" or "bitalino"
     decoder_options  options of the decoder (text: columns, counter, counter_modulo, ...)
     baud*            serial speed
     rate*            samples per second the device sends

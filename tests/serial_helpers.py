@@ -7,7 +7,7 @@ import numpy as np
 
 from biofeedback.stream import Block
 
-ALL_DEVICES = ["openbci-cyton", "olimex-ekg-emg", "arduino-emg", "arduino-pressure", "generic-text"]
+ALL_DEVICES = ["openbci-cyton", "olimex-ekg-emg", "arduino-emg", "arduino-pressure", "generic-text", "bitalino-emg"]
 
 
 def noise_signal(n_channels: int, seed: int = 1, level: float = 30.0):

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from devices import cyton, openeeg, text
+from devices import bitalino, cyton, openeeg, text
 from devices.base import join_results
+from devices.bitalino import BitalinoDecoder
 from devices.cyton import CytonDecoder
 from devices.openeeg import P2Decoder
 from devices.text import TextLineDecoder
@@ -153,6 +154,7 @@ def test_cyton_reply_text_before_packets_is_skipped():
 # ---------------------------------------------------------------- properties
 
 DECODERS = {
+    "bitalino": lambda: BitalinoDecoder(channels=2),
     "cyton": lambda: CytonDecoder(),
     "p2": lambda: P2Decoder(),
     "text": lambda: TextLineDecoder(),
@@ -166,6 +168,8 @@ def _sample_stream(kind: str, seed: int) -> bytes:
         return cyton.encode(cyton_counts(30, rng), counter_start=int(rng.integers(256)))
     if kind == "p2":
         return openeeg.encode(p2_counts(30, rng), counter_start=int(rng.integers(256)))
+    if kind == "bitalino":
+        return bitalino.encode(rng.integers(0, 1024, (30, 2)), counter_start=int(rng.integers(16)))
     return b"hello\r\n" + text.encode(rng.integers(0, 1024, (30, 2)), counter_start=int(rng.integers(65536)))
 
 
@@ -217,3 +221,67 @@ def test_binary_garbage_between_packets_loses_nothing(kind, seed, junk, where):
     r = (CytonDecoder() if kind == "cyton" else P2Decoder()).feed(data)
     np.testing.assert_array_equal(r.samples, counts)
     assert r.lost == 0 and r.skipped_bytes == sum(len(j) for j in junk[:len(where)])
+
+
+# ---------------------------------------------------------------- BITalino
+
+def bitalino_reference_decode(frame: bytes, channels: int) -> tuple[int, int, list[int], bool]:
+    """Independent decoding of one frame from the published bit layout and the table-driven CRC-4."""
+    d = frame
+    table = [0, 3, 6, 5, 12, 15, 10, 9, 11, 8, 13, 14, 7, 4, 1, 2]
+    crc = 0
+    for x in d[:-1]:
+        crc = table[crc] ^ (x >> 4)
+        crc = table[crc] ^ (x & 15)
+    crc = table[table[crc] ^ (d[-1] >> 4)]
+    a = [((d[-2] & 0x0F) << 6) | (d[-3] >> 2)]
+    if channels > 1:
+        a.append(((d[-3] & 0x03) << 8) | d[-4])
+    if channels > 2:
+        a.append((d[-5] << 2) | (d[-6] >> 6))
+    if channels > 3:
+        a.append(((d[-6] & 0x3F) << 4) | (d[-7] >> 4))
+    if channels > 4:
+        a.append(((d[-7] & 0x0F) << 2) | (d[-8] >> 6))
+    if channels > 5:
+        a.append(d[-8] & 0x3F)
+    return d[-1] >> 4, d[-2] >> 4, a, crc == (d[-1] & 0x0F)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 5, 6])
+def test_bitalino_frames_match_the_published_layout_and_round_trip(channels):
+    rng = np.random.default_rng(channels)
+    top = [1023] * 4 + [63] * 2
+    counts = np.stack([rng.integers(0, top[j] + 1, 100) for j in range(channels)], axis=1)
+    data = bitalino.encode(counts, counter_start=9, digital=0b1010)
+    size = bitalino.frame_size(channels)
+    assert size == [3, 4, 6, 7, 8, 8][channels - 1] and len(data) == 100 * size
+    for k in range(100):
+        seq, digital, values, crc_ok = bitalino_reference_decode(data[k * size:(k + 1) * size], channels)
+        assert (seq, digital, values, crc_ok) == ((9 + k) % 16, 0b1010, list(counts[k]), True)
+    r = BitalinoDecoder(channels).feed(data)
+    # the last frame waits for the next one to confirm it
+    np.testing.assert_array_equal(r.samples, counts[:-1])
+    assert r.lost == 0 and r.skipped_bytes == 0
+
+
+def test_bitalino_start_command():
+    assert bitalino.start_command(1000, 1) == b"\xc3\x05"
+    assert bitalino.start_command(100, 2) == b"\x83\x0d"
+
+
+def test_bitalino_garbage_and_losses():
+    rng = np.random.default_rng(11)
+    counts = rng.integers(0, 1024, (200, 1))
+    frames = [bitalino.encode(counts[k:k + 1], counter_start=k) for k in range(200)]
+    dropped = {50, 51, 120}
+    garbage_after = {20: b"\x00" * 5, 80: bytes(rng.integers(0, 256, 17, dtype=np.uint8)), 150: b"\xff\x13\x77"}
+    stream = b"".join(f + garbage_after.get(k, b"") for k, f in enumerate(frames) if k not in dropped)
+    r = BitalinoDecoder(1).feed(stream)
+    # a frame followed directly by garbage cannot be confirmed: it is lost too (a NaN row), nothing else
+    lost = dropped | set(garbage_after)
+    kept = [k for k in range(199) if k not in lost]
+    assert r.lost == len(lost) and r.n == 199
+    np.testing.assert_array_equal(r.samples[kept], counts[kept])
+    assert np.isnan(r.samples[sorted(lost)]).all()
+    assert r.skipped_bytes == sum(len(g) for g in garbage_after.values()) + 3 * len(garbage_after)

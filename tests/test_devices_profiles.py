@@ -12,7 +12,7 @@ from devices.profiles import (BUILTIN_DIR, SKETCH_DIR, ProfileError, find_profil
 
 SHIPPED = {"openbci-cyton": ("cyton", 250, 115200), "olimex-ekg-emg": ("openeeg-p2", 256, 57600),
            "arduino-emg": ("text", 1000, 230400), "arduino-pressure": ("text", 50, 115200),
-           "generic-text": ("text", 500, 115200)}
+           "generic-text": ("text", 500, 115200), "bitalino-emg": ("bitalino", 1000, 115200)}
 
 
 @pytest.fixture(autouse=True)

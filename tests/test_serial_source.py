@@ -64,6 +64,8 @@ def test_samples_arrive_exactly_as_sent(device, emulators, sources):
     assert src.status.state == "streaming"
     if device == "openbci-cyton":
         assert em.commands[:3] == [b"s", b"v", b"b"]  # stop, reset (reply $$$), start
+    if device == "bitalino-emg":
+        assert b"".join(em.commands[:4]) == b"\x00\x07\xc3\x05"  # stop, version, 1000 Hz, start A1
 
 
 def test_measured_rate(emulators, sources):
@@ -82,7 +84,7 @@ def test_a_wrong_rate_in_the_profile_is_noticed(emulators, sources):
     assert src.status.measured_rate == pytest.approx(500, rel=0.05)
 
 
-@pytest.mark.parametrize("device", ["openbci-cyton", "olimex-ekg-emg", "arduino-emg"])
+@pytest.mark.parametrize("device", ["openbci-cyton", "olimex-ekg-emg", "arduino-emg", "bitalino-emg"])
 def test_counter_gap_becomes_nan_rows_and_event(device, emulators, sources):
     em = emulators(device)
     src = sources(f"serial:{em.path}?device={device}&wait=0")
