@@ -200,6 +200,15 @@ def test_silence_trips_the_watchdog(emulators, sources):
     assert kinds[0] == "disconnected" and "reconnected" in kinds
 
 
+def test_bytes_that_never_decode_say_so(emulators, sources):
+    em = emulators("olimex-ekg-emg")  # binary packets, but the user said it is a text device
+    src = sources(f"serial:{em.path}?device=arduino-emg&wait=0&watchdog=0.5")
+    src.start()
+    assert wait_until(lambda: src.status.state == "disconnected", 3.0)
+    assert "check device= and baud=" in src.status.message
+    assert src.pop_events()[0].data["reason"].endswith("check device= and baud=")
+
+
 # ---------------------------------------------------------------- errors a user can cause
 
 def _one_line(exc: SourceError) -> str:

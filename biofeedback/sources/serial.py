@@ -227,6 +227,7 @@ class SerialSource(Source):
     def _run(self) -> None:
         decoder = self.profile.make_decoder()
         last_samples = time.monotonic()
+        bytes_since_samples = 0
         while not self._stop_event.is_set():
             ser = self._serial
             if ser is None:
@@ -235,6 +236,7 @@ class SerialSource(Source):
                 if self._reopen():
                     decoder = self.profile.make_decoder()
                     last_samples = time.monotonic()
+                    bytes_since_samples = 0
                 continue
             try:
                 waiting = ser.in_waiting
@@ -248,6 +250,7 @@ class SerialSource(Source):
             now = time.monotonic()
             if data:
                 self.stats.bytes_read += len(data)
+                bytes_since_samples += len(data)
                 result = decoder.feed(data)
                 self.stats.skipped_bytes += result.skipped_bytes
                 self.stats.skipped_lines += result.skipped_lines
@@ -255,8 +258,13 @@ class SerialSource(Source):
                 if result.n:
                     self._deliver(result, now)
                     last_samples = now
+                    bytes_since_samples = 0
             if now - last_samples > self.watchdog_s:
-                self._lost_port(f"no data for {self.watchdog_s:g} s")
+                if bytes_since_samples:
+                    self._lost_port(f"{bytes_since_samples} bytes in {self.watchdog_s:g} s but no {self.profile.name} "
+                                    f"samples: check device= and baud=")
+                else:
+                    self._lost_port(f"no data for {self.watchdog_s:g} s")
         self._close(send_stop=True)
 
     def _reopen(self) -> bool:
