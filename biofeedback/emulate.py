@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 import select
+import signal
 import threading
 import time
 import tty
@@ -124,6 +125,8 @@ class DeviceEmulator:
     def start(self) -> "DeviceEmulator":
         if self._thread is not None:
             return self
+        if self.link and os.path.lexists(self.link) and not os.path.islink(self.link):
+            raise UserError(f"{self.link} exists and is not a link: choose another --link path")
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no line-end translation, even before a program opens the port
         os.set_blocking(self._master, False)
@@ -328,18 +331,24 @@ def run_emulator(device: str, patient: str = "healthy", seed: int = 0, link: str
     """The ``biofeedback emulate`` command: stream until Ctrl-C (or ``duration_s``), say where."""
     emulator = DeviceEmulator(device, patient=patient, seed=seed, link=link, keep_sent=False)
     emulator.start()
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # a plain kill stops it cleanly too
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     p = emulator.profile
     where = f"{emulator.pty_path}" + (f" (link {emulator.link})" if emulator.link else "")
     out(f"{p.name} emulator on {where}: {p.rate:g} Hz, {p.baud} baud, patient {patient!r}, seed {seed}")
     out(f"try: biofeedback record --source 'serial:{emulator.path}?device={p.name}&wait=0' --duration 60 --out try.bfr")
     try:
         deadline = None if duration_s is None else time.monotonic() + duration_s
-        while (deadline is None or time.monotonic() < deadline) and not emulator.error:
-            time.sleep(0.2)
+        while (deadline is None or time.monotonic() < deadline) and not emulator.error and not stop.is_set():
+            stop.wait(0.2)
     except KeyboardInterrupt:
         pass
     finally:
         emulator.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     if emulator.error:
         raise UserError(f"the emulator failed: {emulator.error}")
     out(f"emulator stopped after {emulator.samples_generated} samples")

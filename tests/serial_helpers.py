@@ -51,3 +51,59 @@ def align(sent: np.ndarray, received: np.ndarray, window: int = 12) -> int:
         if np.allclose(sent[offset:offset + len(first)], first, rtol=1e-12, atol=1e-9):
             return offset
     raise AssertionError("received samples do not appear in what the emulator sent")
+
+
+def forbidden_port(emulator) -> str:
+    """A serial port this test's 'ordinary user' may not open (see :func:`run_as_ordinary_user`).
+
+    As root, the emulator's pseudo-terminal made root-only (0600) is forbidden to the child once it
+    drops to 'nobody'. As an ordinary user, a root-owned serial device we have no access to is used;
+    without one the test is skipped (we cannot take our own permissions away).
+    """
+    import glob
+    import os
+
+    import pytest
+
+    if os.geteuid() == 0:
+        os.chmod(emulator.pty_path, 0o600)
+        return emulator.pty_path
+    for path in sorted(glob.glob("/dev/ttyS*")):
+        if not os.access(path, os.R_OK | os.W_OK):
+            return path
+    pytest.skip("no serial device without access to test with, and not root")
+
+
+def run_as_ordinary_user(fn) -> tuple[int, str]:
+    """Run ``fn() -> exit status`` in a forked child that, if root, drops to 'nobody' (uid/gid 65534) first.
+
+    The kernel then refuses what an ordinary user may not do. Returns the child's exit status and everything
+    it printed (stdout and stderr together).
+    """
+    import os
+    import sys
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        rc = 99
+        try:
+            os.close(read_end)
+            sys.stdout = sys.stderr = os.fdopen(write_end, "w", buffering=1)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            rc = int(fn())
+        except BaseException as exc:  # noqa: BLE001 - report it, never let the child run on
+            print(f"child failed: {exc!r}", file=sys.stderr)
+        finally:
+            sys.stderr.flush()
+            os._exit(rc)
+    os.close(write_end)
+    output = b""
+    while chunk := os.read(read_end, 4096):
+        output += chunk
+    os.close(read_end)
+    _, status = os.waitpid(pid, 0)
+    return os.WEXITSTATUS(status), output.decode()

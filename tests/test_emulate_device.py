@@ -66,6 +66,14 @@ def test_link_is_made_and_removed(tmp_path):
     assert not os.path.lexists(link)
 
 
+def test_link_never_replaces_a_file(tmp_path):
+    precious = tmp_path / "notes.txt"
+    precious.write_text("keep me")
+    with pytest.raises(UserError, match="not a link"):
+        DeviceEmulator("arduino-emg", link=precious).start()
+    assert precious.read_text() == "keep me"
+
+
 def test_nobody_reading_drops_like_a_full_buffer():
     with DeviceEmulator("arduino-emg") as em:
         assert wait_until(lambda: em.samples_dropped > 0, 10.0)  # the pty fills up, then the board drops

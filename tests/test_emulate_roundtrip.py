@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from biofeedback.recording import Recording
 from biofeedback.sources.serial import SerialSource
 from devices.profiles import find_profile
 from tests.conftest import assert_one_line_error, cli_env, run_cli
-from tests.serial_helpers import ALL_DEVICES, align, drain, stack
+from tests.serial_helpers import ALL_DEVICES, align, drain, forbidden_port, run_as_ordinary_user, stack
 
 
 @pytest.fixture
@@ -180,41 +181,19 @@ def test_unknown_device_exit_2(tmp_path, capsys):
 
 
 def test_no_permission_exit_2(emulators):
-    """The real command, run as an ordinary user on a root-only port. Root may open anything, so the test forks
-    and drops to 'nobody' (uid 65534) before calling the command's main(); the kernel does the refusing."""
-    em = emulators("arduino-emg")
-    os.chmod(em.pty_path, 0o600)
+    """The real command, run as an ordinary user on a port that user may not open. Root may open anything,
+    so as root the test forks and drops to 'nobody' before calling the command's main(); the kernel refuses."""
+    port = forbidden_port(emulators("arduino-emg"))
     workdir = tempfile.mkdtemp(prefix="bf-perm-", dir="/tmp")
     os.chmod(workdir, 0o777)
     out = os.path.join(workdir, "x.bfr")
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        rc = 99
-        try:
-            os.close(read_end)
-            sys.stdout = sys.stderr = os.fdopen(write_end, "w", buffering=1)  # the command's own output
-            if os.geteuid() == 0:
-                os.setgroups([])
-                os.setgid(65534)
-                os.setuid(65534)
-            rc = record(f"serial:{em.pty_path}?device=arduino-emg&wait=0", Path(out), 1.0)
-        except BaseException as exc:  # noqa: BLE001
-            print(f"child failed: {exc!r}", file=sys.stderr)
-        finally:
-            sys.stderr.flush()
-            os._exit(rc)
-    os.close(write_end)
-    output = b""
-    while chunk := os.read(read_end, 4096):
-        output += chunk
-    os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    text = output.decode().strip()
-    assert os.WEXITSTATUS(status) == 2, text
-    assert len(text.splitlines()) == 1 and text.startswith("biofeedback: no permission to open serial port")
-    assert not os.path.exists(out)
-    os.rmdir(workdir)
+    try:
+        status, text = run_as_ordinary_user(lambda: record(f"serial:{port}?device=arduino-emg&wait=0", Path(out), 1.0))
+        assert status == 2, text
+        assert len(text.strip().splitlines()) == 1 and text.startswith("biofeedback: no permission to open serial port")
+        assert not os.path.exists(out)  # no empty recording left behind
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- the two subcommands
@@ -240,7 +219,18 @@ def test_emulate_command_streams_on_its_link_until_interrupted(tmp_path):
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=5)
     assert proc.returncode == 0, err
-    assert "emulator stopped" in out and not link.exists()
+    assert "emulator stopped" in out and not os.path.lexists(link)
+
+
+def test_emulate_command_stops_cleanly_on_sigterm(tmp_path):
+    link = tmp_path / "ttyP"
+    proc = subprocess.Popen([sys.executable, "-m", "biofeedback", "emulate", "arduino-pressure", "--link", str(link)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+    assert "arduino-pressure emulator on" in proc.stdout.readline()
+    proc.terminate()
+    out, err = proc.communicate(timeout=5)
+    assert proc.returncode == 0 and "emulator stopped" in out, err
+    assert not os.path.lexists(link)
 
 
 def test_emulate_unknown_device_exit_2(capsys):

@@ -13,7 +13,8 @@ from biofeedback.errors import SourceError
 from biofeedback.sources import open_source
 from biofeedback.sources.serial import SerialSource
 from devices.profiles import find_profile
-from tests.serial_helpers import ALL_DEVICES, align, drain, noise_signal, stack, wait_until
+from tests.serial_helpers import (ALL_DEVICES, align, drain, forbidden_port, noise_signal, run_as_ordinary_user,
+                                  stack, wait_until)
 
 
 @pytest.fixture
@@ -264,33 +265,18 @@ def test_bad_specs(spec, words):
 
 
 def test_no_permission(emulators):
-    """A port the user may not open. As root (who may open anything) a forked child drops to 'nobody'."""
-    em = emulators("arduino-emg")
-    os.chmod(em.pty_path, 0o600)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: become an ordinary user, then try
+    """A port the user may not open: one line that says how to get access."""
+    port = forbidden_port(emulators("arduino-emg"))
+
+    def attempt() -> int:
         try:
-            os.close(read_end)
-            if os.geteuid() == 0:
-                os.setgroups([])
-                os.setgid(65534)
-                os.setuid(65534)
-            try:
-                SerialSource(em.pty_path, find_profile("arduino-emg"), wait_s=0).start()
-                message = "opened"
-            except SourceError as exc:
-                message = str(exc)
-            except BaseException as exc:  # noqa: BLE001 - report, never let the child run on
-                message = f"child failed: {type(exc).__name__}: {exc}"
-            os.write(write_end, message.encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    message = b""
-    while chunk := os.read(read_end, 4096):
-        message += chunk
-    os.close(read_end)
-    os.waitpid(pid, 0)
-    text = message.decode()
-    assert "no permission" in text and "dialout" in text and "\n" not in text
+            SerialSource(port, find_profile("arduino-emg"), wait_s=0).start()
+        except SourceError as exc:
+            print(exc)
+            return 2
+        return 0
+
+    status, text = run_as_ordinary_user(attempt)
+    assert status == 2, text
+    assert text.startswith("no permission to open serial port") and "dialout" in text
+    assert len(text.strip().splitlines()) == 1
