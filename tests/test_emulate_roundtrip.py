@@ -58,7 +58,7 @@ def record(spec: str, out: Path, duration: float) -> int:
 def test_record_equals_what_the_device_sent(device, emulators, tmp_path):
     em = emulators(device)
     out = tmp_path / f"{device}.bfr"
-    assert record(f"serial:{em.path}?device={device}&wait=0", out, 1.0) == 0
+    assert record(f"serial:{em.path}?device={device}&wait=0", out, 0.6) == 0
     profile = em.profile
     with Recording.open(out) as rec:
         data = rec.read()
@@ -66,7 +66,7 @@ def test_record_equals_what_the_device_sent(device, emulators, tmp_path):
         assert rec.info.names == [c.name for c in profile.channels]
         assert [c.unit for c in rec.info.channels] == [c.unit for c in profile.channels]
         assert rec.info.rate == profile.rate and rec.info.device == device
-    assert data.shape == (int(profile.rate), len(profile.channels))
+    assert data.shape == (round(profile.rate * 0.6), len(profile.channels))
     assert not np.isnan(data).any()
     sent = as_stored(em.sent_values())
     offset = align(sent, data, window=len(data))  # the whole recording appears, in order, in what was sent
@@ -97,7 +97,7 @@ def test_record_with_garbage_on_the_line(device, emulators, tmp_path):
     sprayer.start()
     out = tmp_path / "junk.bfr"
     try:
-        assert record(f"serial:{em.path}?device={device}&wait=0", out, 1.0) == 0
+        assert record(f"serial:{em.path}?device={device}&wait=0", out, 0.6) == 0
     finally:
         stop.set()
         sprayer.join()
@@ -116,12 +116,14 @@ def test_unplug_and_replug_while_recording(emulators, tmp_path):
     out = tmp_path / "unplug.bfr"
     result = {}
     recorder = threading.Thread(target=lambda: result.setdefault(
-        "rc", record(f"serial:{link}?device=arduino-emg&wait=0", out, 5.0)))
+        "rc", record(f"serial:{link}?device=arduino-emg&wait=0", out, 3.5)))
     recorder.start()
-    time.sleep(1.2)
+    time.sleep(1.0)
     em1.stop()                                   # cable pulled mid-recording
-    time.sleep(2.6)                              # watchdog fires; the source retries every 0.5 s
+    pulled = time.monotonic()
+    time.sleep(1.5)                              # the source notices and retries the path every 0.5 s
     em2 = emulators("arduino-emg", link=link, seed=4)  # plugged back in on the same path
+    replugged = time.monotonic()
     recorder.join(timeout=15)
     assert not recorder.is_alive() and result["rc"] == 0
     with Recording.open(out) as rec:
@@ -136,11 +138,12 @@ def test_unplug_and_replug_while_recording(emulators, tmp_path):
     assert disconnected.time_s == gap.time_s
     assert len(nan_rows) == gap.data["samples"] and gap.data["estimated"]
     assert nan_rows[0] == start and np.all(np.diff(nan_rows) == 1)
-    assert 2000 < len(nan_rows) < 4500          # about the outage, from the host clock
+    outage_ms = (replugged - pulled) * 1000
+    assert outage_ms - 100 < len(nan_rows) < outage_ms + 700  # the outage, from the host clock (+ a retry period)
     assert reconnected.time_s == pytest.approx((start + len(nan_rows)) / 1000)
     # before the outage: exactly what the first device sent; after: what the second one sent
     before, after = data[:start, None], data[nan_rows[-1] + 1:, None]
-    assert len(before) > 900 and len(after) > 300
+    assert len(before) > 700 and len(after) > 300
     s1, s2 = as_stored(em1.sent_values()), as_stored(em2.sent_values())
     np.testing.assert_allclose(before, s1[align(s1, before, len(before)):][:len(before)], rtol=1e-12)
     np.testing.assert_allclose(after, s2[align(s2, after, len(after)):][:len(after)], rtol=1e-12)
