@@ -23,6 +23,7 @@ class RecordResult:
     dropped: int
     events: int
     error: str | None = None
+    note: str | None = None
 
     def summary_line(self) -> str:
         text = (f"recorded {self.duration_s:.1f} s from {self.source} ({self.n_channels} channel"
@@ -30,6 +31,8 @@ class RecordResult:
                 f"{self.events} events) to {self.path}")
         if self.error:
             text += f"; stopped early: {self.error}"
+        if self.note:
+            text += f"; {self.note}"
         return text
 
 
@@ -114,6 +117,9 @@ def record_headless(spec: str, out: str | Path, duration_s: float | None, speed:
     result = RecordResult(Path(out), spec, writer.n_samples / engine.info.rate, engine.info.n_channels,
                           engine.info.rate, source.status.dropped, len(engine.events_since(0)[0]),
                           engine.error or ("interrupted" if stop.is_set() else None))
+    status = source.status
+    if status.state == "disconnected":
+        result.note = "the device was still disconnected at the end" + (f" ({status.message})" if status.message else "")
     if guided is not None and writer.n_samples:
         store_summary(out)
     return result

@@ -155,7 +155,8 @@ class SimulatedPatient:
         self._shape_gain = 1.0 / math.sqrt(float(np.sum(imp * imp)))
         self._shape_zi = np.zeros((self._shape_sos.shape[0], 2, n_emg))
         # fatigue shifts power to low frequencies (the median frequency falls during a long hold)
-        self._slow_sos = signal.butter(4, [20.0, min(70.0, hi)], btype="bandpass", fs=self.rate, output="sos")
+        self._slow_sos = signal.butter(4, [min(20.0, hi / 3), min(70.0, 0.6 * hi)], btype="bandpass", fs=self.rate,
+                                       output="sos")
         imp = signal.sosfilt(self._slow_sos, np.r_[1.0, np.zeros(int(self.rate * 2))])
         self._slow_gain = 1.0 / math.sqrt(float(np.sum(imp * imp)))
         self._slow_zi = np.zeros((self._slow_sos.shape[0], 2, n_emg))

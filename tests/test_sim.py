@@ -77,3 +77,10 @@ def test_a_long_hold_fatigues_the_muscle():
     early, late = slice(2000 * 5, 2000 * 10), slice(2000 * 55, 2000 * 60)
     assert env[late, 0].mean() < 0.95 * env[early, 0].mean()
     assert median_frequency(f[late, 0], 2000) < median_frequency(f[early, 0], 2000) - 10
+
+
+@pytest.mark.parametrize("rate", [50, 100, 250, 500])
+def test_slow_devices_can_be_simulated(rate):
+    p = SimulatedPatient("hypertonic", rate=rate, seed=1, pressure=True)
+    x = p.generate(rate * 5)
+    assert x.shape == (rate * 5, 2) and np.isfinite(x).all()
