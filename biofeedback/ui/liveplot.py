@@ -1,0 +1,474 @@
+"""The live plot: envelope trace(s) with the contraction and release bands, drawn from engine snapshots.
+
+Drawing is kept cheap on purpose (see shared/PLATFORM.md): the time axis is
+fixed (seconds before now, ``-window .. 0``) so axes, grid and bands never
+repaint for scrolling; one curve item per trace is updated with ``setData`` on
+double-buffered preallocated arrays decimated to about two points per pixel;
+pens are 1 px and opaque; band fills are opaque; auto-range is off and the
+vertical range only changes with hysteresis. The plot never filters: it draws
+the envelope and band-passed signal the engine already computed.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from biofeedback.calibration import Bands, placeholder_bands
+from biofeedback.stream import StreamInfo
+from biofeedback.ui.decimate import bucket_size, peak_decimate
+from biofeedback.ui.theme import LIGHT, Theme
+
+CHANNEL_TITLES = {"pfm": "Pelvic floor", "abd": "Abdominal (accessory)", "pressure": "Pressure"}
+UNIT_TEXT = {"uV": "µV", "cmH2O": "cmH₂O"}
+
+
+def unit_text(unit: str) -> str:
+    return UNIT_TEXT.get(unit, unit)
+
+
+def primary_channel(info: StreamInfo) -> int:
+    """The channel the bands apply to: the pelvic floor if present, else pressure, else the first."""
+    names = info.names
+    for name in ("pfm", "pressure"):
+        if name in names:
+            return names.index(name)
+    return 0
+
+
+def nice_ceiling(x: float) -> float:
+    """Smallest 1/2/2.5/5 x 10^k at or above ``x``."""
+    if not (x > 0 and math.isfinite(x)):
+        return 1.0
+    exp = 10 ** math.floor(math.log10(x))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * exp >= x * (1 - 1e-12):
+            return m * exp
+    return 10.0 * exp
+
+
+class _PaintTimedView(pg.GraphicsLayoutWidget):
+    """GraphicsLayoutWidget that reports the end of each paint (for display-latency figures)."""
+
+    def __init__(self, on_painted: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_painted = on_painted
+
+    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt name
+        super().paintEvent(ev)
+        self._on_painted()
+
+
+class _Row:
+    """One plot row: a PlotItem, its curve(s) and double-buffered output arrays."""
+
+    def __init__(self, plot: pg.PlotItem, channel: int, kind: str, pen: QtGui.QPen) -> None:
+        self.plot, self.channel, self.kind = plot, channel, kind   # kind: "envelope" | "raw"
+        self.curve = pg.PlotDataItem(pen=pen, connect="finite", antialias=False)
+        self.curve.setClipToView(False)
+        plot.addItem(self.curve)
+        self.y_top = 1.0
+        self.y_bottom = 0.0
+
+
+class LivePlot(QtWidgets.QWidget):
+    """Rows of live traces plus a large current-value readout; bands on the main row are draggable."""
+
+    #: width of the main envelope pen (opaque, not antialiased); see the display benchmark
+    MAIN_PEN_PX = 2
+
+    bandsEdited = QtCore.Signal(object)   # Bands, after the user dragged a band edge
+    framePainted = QtCore.Signal(int, float)  # end_index painted, time.monotonic() at the end of the paint
+
+    def __init__(self, theme: Theme = LIGHT, window_s: float = 10.0, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        self.window_s = float(window_s)
+        self.raw_visible = False
+        self.info: StreamInfo | None = None
+        self.bands: Bands = placeholder_bands()
+        self.active_band: str | None = None
+        self.current_value = float("nan")
+        self.frames_drawn = 0
+        self.end_index = -1
+        self._pending_paint: int | None = None
+        self._rows: list[_Row] = []
+        self._overlay: pg.PlotDataItem | None = None
+        self._regions: dict[str, pg.LinearRegionItem] = {}
+        self._band_labels: dict[str, pg.TextItem] = {}
+        self._buffers: dict[tuple[int, int], np.ndarray] = {}
+        self._flip = 0
+        self._last_readout = 0.0
+
+        self.view = _PaintTimedView(self._painted)
+        self.view.setAntialiasing(False)
+        flags = QtWidgets.QGraphicsView.OptimizationFlag
+        self.view.setOptimizationFlag(flags.DontSavePainterState, True)
+        self.view.setOptimizationFlag(flags.DontAdjustForAntialiasing, True)
+        self.view.scene().setItemIndexMethod(QtWidgets.QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.view.ci.setContentsMargins(4, 8, 12, 4)
+        self.view.ci.setSpacing(6)
+
+        self.readout = _Readout(theme)
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.readout, 0)
+        self.set_theme(theme)
+
+    # ------------------------------------------------------------------ set-up
+    def configure(self, info: StreamInfo) -> None:
+        """(Re)build the rows for a stream: main envelope row, one row per other channel, optional raw row."""
+        self.info = info
+        self.view.ci.clear()
+        self._rows.clear()
+        self._regions.clear()
+        self._band_labels.clear()
+        self._buffers.clear()
+        self.end_index = -1
+        main = primary_channel(info)
+        ch = info.channels[main]
+        if self.bands.unit != ch.unit:
+            self.bands = placeholder_bands(ch.unit, ch.name)
+        order = [main] + [i for i in range(info.n_channels) if i != main]
+        r = 0
+        for i in order:
+            c = info.channels[i]
+            plot = self._new_plot(r, CHANNEL_TITLES.get(c.name, c.name), unit_text(c.unit))
+            pen = pg.mkPen(self.theme.trace if i == main else self.theme.accessory,
+                           width=self.MAIN_PEN_PX if i == main else 1)
+            self._rows.append(_Row(plot, i, "envelope", pen))
+            self.view.ci.layout.setRowStretchFactor(r, 3 if i == main else 1)
+            r += 1
+        if ch.kind == "emg":
+            plot = self._new_plot(r, f"{CHANNEL_TITLES.get(ch.name, ch.name)} EMG (band-passed)", unit_text(ch.unit))
+            self._rows.append(_Row(plot, main, "raw", pg.mkPen(self.theme.raw, width=1)))
+            self.view.ci.layout.setRowStretchFactor(r, 1)
+        main_plot = self._rows[0].plot
+        self._overlay = pg.PlotDataItem(pen=pg.mkPen(self.theme.trace_in_band, width=self.MAIN_PEN_PX),
+                                        connect="finite",
+                                        antialias=False)
+        main_plot.addItem(self._overlay)
+        self._build_bands(main_plot)
+        self._cache_static_items()
+        self.readout.set_channel(CHANNEL_TITLES.get(ch.name, ch.name), unit_text(ch.unit))
+        self._apply_row_visibility()
+        self.set_window(self.window_s)
+        self.set_bands(self.bands)
+
+    def _new_plot(self, row: int, title: str, unit: str) -> pg.PlotItem:
+        plot = self.view.ci.addPlot(row=row, col=0)
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.enableAutoRange(x=False, y=False)
+        plot.setClipToView(False)
+        plot.showGrid(x=False, y=False)
+        plot.setLabel("left", unit)
+        name = pg.TextItem(title, color=self.theme.muted, anchor=(0, 0))
+        font = QtGui.QFont()
+        font.setPointSize(10)
+        name.setFont(font)
+        name.setParentItem(plot.vb)          # view-box pixels: stays in the corner whatever the range
+        name.setPos(6, 2)
+        for name in ("left", "bottom"):
+            ax = plot.getAxis(name)
+            ax.setPen(pg.mkPen(self.theme.muted, width=1))
+            ax.setTextPen(pg.mkPen(self.theme.foreground))
+        plot.getAxis("left").setWidth(64)
+        plot.getAxis("bottom").setHeight(28)
+        plot.setYRange(0, 1, padding=0)
+        return plot
+
+    def _cache_static_items(self) -> None:
+        """Axes, bands and labels do not move while the traces scroll: paint them from pixmap caches."""
+        cache = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+        for row in self._rows:
+            for ax in row.plot.axes.values():
+                ax["item"].setCacheMode(cache)
+        for region in self._regions.values():
+            region.setCacheMode(cache)
+            for line in region.lines:
+                line.setCacheMode(cache)
+        for label in self._band_labels.values():
+            label.setCacheMode(cache)
+
+    def _build_bands(self, plot: pg.PlotItem) -> None:
+        for band in ("release", "contraction"):
+            region = pg.LinearRegionItem(orientation="horizontal", movable=True, swapMode="sort")
+            region.setZValue(-20)
+            region.sigRegionChangeFinished.connect(self._region_dragged)
+            plot.addItem(region, ignoreBounds=True)
+            label = pg.TextItem(anchor=(0, 1))
+            font = QtGui.QFont()
+            font.setPointSize(11)
+            font.setBold(True)
+            label.setFont(font)
+            plot.addItem(label, ignoreBounds=True)
+            self._regions[band], self._band_labels[band] = region, label
+        release = self._regions["release"]
+        release.setMovable(False)              # the release band always reaches down to zero
+        release.lines[1].setMovable(True)      # ... only its upper edge is dragged
+        self._style_bands()
+
+    def _style_bands(self) -> None:
+        for band, region in self._regions.items():
+            active = band == self.active_band
+            region.setBrush(pg.mkBrush(self.theme.band_fill(band, active)))
+            region.setHoverBrush(pg.mkBrush(self.theme.band_fill(band, True)))
+            edge = pg.mkPen(self.theme.band_edge(band), width=2 if active else 1,
+                            style=QtCore.Qt.PenStyle.SolidLine if active else QtCore.Qt.PenStyle.DashLine)
+            for line in region.lines:
+                line.setPen(edge)
+                line.setHoverPen(pg.mkPen(self.theme.foreground, width=2))
+            label = self._band_labels[band]
+            word = "Contraction" if band == "contraction" else "Release"
+            label.setText(f"{word} band" + ("  ◀ target" if active else ""))
+            label.setColor(pg.mkColor(self.theme.foreground if active else self.theme.muted))
+        if self._regions:
+            self._regions["contraction"].setZValue(-19 if self.active_band == "contraction" else -20)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.view.setBackground(theme.background)
+        self.readout.set_theme(theme)
+        if self.info is not None:
+            self.configure(self.info)
+
+    def set_window(self, seconds: float) -> None:
+        """Show the last ``seconds`` (5, 10 or 30) of signal."""
+        self.window_s = float(seconds)
+        for row in self._rows:
+            row.plot.setXRange(-self.window_s, 0, padding=0)
+        self._buffers.clear()
+        self._place_labels()
+
+    def set_raw_visible(self, visible: bool) -> None:
+        """Show or hide the filtered-EMG row (off by default: it costs the most to draw)."""
+        self.raw_visible = bool(visible)
+        self._apply_row_visibility()
+
+    def _apply_row_visibility(self) -> None:
+        for r, row in enumerate(self._rows):
+            show = row.kind != "raw" or self.raw_visible
+            row.plot.setVisible(show)
+            self.view.ci.layout.setRowStretchFactor(r, 0 if not show else (3 if r == 0 else 1))
+            if not show:
+                self.view.ci.layout.setRowMaximumHeight(r, 0)
+            else:
+                self.view.ci.layout.setRowMaximumHeight(r, 100000)
+        visible = [row for row in self._rows if row.plot.isVisible()]
+        for row in self._rows:
+            bottom = row is visible[-1] if visible else False
+            row.plot.getAxis("bottom").setStyle(showValues=bottom)
+            row.plot.setLabel("bottom", "seconds before now" if bottom else "")
+            row.plot.getAxis("bottom").setHeight(40 if bottom else 6)
+
+    # ------------------------------------------------------------------ bands
+    def set_bands(self, bands: Bands) -> None:
+        """Place the two bands (without emitting :attr:`bandsEdited`)."""
+        self.bands = bands
+        if not self._regions:
+            return
+        for band, region in self._regions.items():
+            lo, hi = bands.limits(band)
+            region.blockSignals(True)
+            region.setRegion((lo, hi))
+            region.blockSignals(False)
+        row = self._rows[0]
+        self._fit_y(row, float("nan"), force=True)
+        self._place_labels()
+
+    def set_active_band(self, band: str | None) -> None:
+        """Highlight ``"contraction"``, ``"release"`` or neither; the trace turns colour inside it."""
+        if band not in ("contraction", "release"):
+            band = None
+        if band != self.active_band:
+            self.active_band = band
+            self._style_bands()
+            if band is None and self._overlay is not None:
+                self._overlay.setData([], [])
+
+    def _region_dragged(self, region: pg.LinearRegionItem) -> None:
+        lo, hi = region.getRegion()
+        if region is self._regions.get("release"):
+            if abs(lo) > 1e-12:                      # keep the floor at zero
+                region.blockSignals(True)
+                region.setRegion((0.0, hi))
+                region.blockSignals(False)
+            self.bands = self.bands.with_release(hi)
+        else:
+            self.bands = self.bands.with_contraction(lo, hi)
+        self._place_labels()
+        self.bandsEdited.emit(self.bands)
+
+    def _place_labels(self) -> None:
+        if not self._band_labels:
+            return
+        for band, label in self._band_labels.items():
+            lo, hi = self.bands.limits(band)
+            label.setPos(-self.window_s * 0.995, hi)
+
+    # ------------------------------------------------------------------ drawing
+    def _buffer(self, key: int, n: int) -> np.ndarray:
+        """A preallocated output array (two alternating per key so a curve never sees its data change)."""
+        slot = (key, self._flip)
+        buf = self._buffers.get(slot)
+        if buf is None or buf.size < n:
+            buf = np.empty(max(n, 4096))
+            self._buffers[slot] = buf
+        return buf[:n]
+
+    def update_from(self, snap) -> bool:
+        """Draw a snapshot (``t, filtered, envelope, end_index, rate``); False if nothing new arrived."""
+        if self.info is None or snap is None:
+            return False
+        end = int(snap.end_index)
+        if end == self.end_index:
+            return False
+        self.end_index = end
+        env = np.asarray(snap.envelope)
+        n = env.shape[0]
+        if n == 0:
+            return False
+        rate = float(snap.rate)
+        first = end - n
+        keep = min(n, int(math.ceil(self.window_s * rate)) + 1)
+        width = max(200, self.view.width() - 90)
+        k_env = bucket_size(keep, width, points_per_pixel=1.0)   # the envelope is smooth: 1 point per pixel
+        k_raw = bucket_size(keep, width, points_per_pixel=2.0)   # raw EMG: min and max in every pixel
+        self._flip ^= 1
+        for r, row in enumerate(self._rows):
+            if not row.plot.isVisible():
+                continue
+            src = env if row.kind == "envelope" else np.asarray(snap.filtered)
+            y = src[n - keep:, row.channel]
+            idx, val = peak_decimate(y, first + n - keep, k_env if row.kind == "envelope" else k_raw)
+            x = self._buffer(2 * r, idx.size)
+            np.subtract(idx, end - 1, out=x)
+            x /= rate
+            yy = self._buffer(2 * r + 1, val.size)
+            yy[:] = val
+            row.curve.setData(x, yy, connect="finite")
+            if r == 0:
+                self._draw_overlay(x, yy)
+                self._update_value(y)
+            self._fit_y(row, float(np.nanmax(val)) if np.isfinite(val).any() else float("nan"),
+                        low=float(np.nanmin(val)) if np.isfinite(val).any() else 0.0)
+        self.frames_drawn += 1
+        self._pending_paint = end
+        return True
+
+    def _draw_overlay(self, x: np.ndarray, y: np.ndarray) -> None:
+        if self._overlay is None:
+            return
+        if self.active_band is None:
+            return
+        lo, hi = self.bands.limits(self.active_band)
+        inside = self._buffer(-1, y.size)
+        inside[:] = y
+        with np.errstate(invalid="ignore"):
+            inside[(y < lo) | (y > hi)] = np.nan
+        self._overlay.setData(x, inside, connect="finite")
+
+    def _update_value(self, y: np.ndarray) -> None:
+        finite = np.flatnonzero(np.isfinite(y[-64:]))
+        self.current_value = float(y[-64:][finite[-1]]) if finite.size else float("nan")
+        now = time.monotonic()
+        if now - self._last_readout >= 0.1:      # digits change ten times a second: readable, cheap
+            self._last_readout = now
+            band_state = None
+            if self.active_band is not None and math.isfinite(self.current_value):
+                band_state = self.bands.contains(self.active_band, self.current_value)
+            pct = None
+            if self.bands.mvc and math.isfinite(self.current_value):
+                pct = self.bands.to_percent(self.current_value)
+            self.readout.show_value(self.current_value, pct, self.active_band, band_state)
+
+    def _fit_y(self, row: _Row, data_max: float, low: float = 0.0, force: bool = False) -> None:
+        """Vertical range with hysteresis: grow at once, shrink only when the data use under half of it."""
+        need = data_max * 1.1 if math.isfinite(data_max) else 0.0
+        if row is self._rows[0]:
+            need = max(need, self.bands.contraction_high * 1.3, self.bands.release_high * 2.0)
+        need = max(need, 1e-6)
+        top = row.y_top
+        if force or need > top or need < 0.45 * top:
+            top = nice_ceiling(need * (1.15 if need > top else 1.0))
+        bottom = 0.0 if not (math.isfinite(low) and low < 0) else -nice_ceiling(-low * 1.1)
+        if force or top != row.y_top or bottom != row.y_bottom:
+            row.y_top, row.y_bottom = top, bottom
+            row.plot.setYRange(bottom, top, padding=0)
+
+    def _painted(self) -> None:
+        if self._pending_paint is not None:
+            end, self._pending_paint = self._pending_paint, None
+            self.framePainted.emit(end, time.monotonic())
+
+
+class _Readout(QtWidgets.QFrame):
+    """The current value in large digits, its unit, %MVC and whether it is inside the target band."""
+
+    def __init__(self, theme: Theme) -> None:
+        super().__init__()
+        self.setFixedWidth(190)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(12, 16, 12, 16)
+        lay.setSpacing(2)
+        self.title = QtWidgets.QLabel("Pelvic floor")
+        self.value = QtWidgets.QLabel("–")
+        self.unit = QtWidgets.QLabel("µV")
+        self.pct = QtWidgets.QLabel("")
+        self.state = QtWidgets.QLabel("")
+        self.state.setWordWrap(True)
+        big = QtGui.QFont()
+        big.setPointSize(44)
+        big.setBold(True)
+        big.setStyleHint(QtGui.QFont.StyleHint.Monospace)
+        self.value.setFont(big)
+        self.value.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        self.value.setMinimumWidth(160)
+        for w, size in ((self.title, 12), (self.unit, 14), (self.pct, 14), (self.state, 13)):
+            f = QtGui.QFont()
+            f.setPointSize(size)
+            w.setFont(f)
+            w.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        lay.addWidget(self.title)
+        lay.addWidget(self.value)
+        lay.addWidget(self.unit)
+        lay.addSpacing(10)
+        lay.addWidget(self.pct)
+        lay.addWidget(self.state)
+        lay.addStretch(1)
+        self.set_theme(theme)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.setStyleSheet(f"background:{theme.background}; color:{theme.foreground};")
+        self.title.setStyleSheet(f"color:{theme.muted};")
+        self.unit.setStyleSheet(f"color:{theme.muted};")
+
+    def set_channel(self, title: str, unit: str) -> None:
+        self.title.setText(title)
+        self.unit.setText(unit)
+
+    def show_value(self, value: float, pct: float | None, band: str | None, inside: bool | None) -> None:
+        if not math.isfinite(value):
+            self.value.setText("–")
+        else:
+            self.value.setText(f"{value:.1f}" if abs(value) < 100 else f"{value:.0f}")
+        self.pct.setText("" if pct is None else f"{pct:.0f} % of max")
+        if band is None or inside is None:
+            self.state.setText("")
+            return
+        word = "contraction" if band == "contraction" else "release"
+        if inside:
+            self.state.setText(f"● in the {word} band")
+            self.state.setStyleSheet(f"color:{self.theme.trace_in_band}; font-weight:bold;")
+        else:
+            self.state.setText(f"○ outside the {word} band")
+            self.state.setStyleSheet(f"color:{self.theme.muted};")
