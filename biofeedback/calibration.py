@@ -294,10 +294,15 @@ class CalibrationRun:
                 return ph
         return None
 
-    def effort_at(self, t_s: float) -> float:
-        """Target effort 0..1 for a simulated patient following the cues (used as the sim's script)."""
-        ph = self.phase_at(t_s)
-        return self.plan.sim_max_effort if ph is not None and ph.kind == "contract" else 0.0
+    def effort_at(self, t_s):
+        """Target effort 0..1 for a simulated patient following the cues (the sim's script; float or array)."""
+        t = np.asarray(t_s, dtype=np.float64) - self.start_s
+        on = np.zeros(t.shape, dtype=bool)
+        for ph in self._phases:
+            if ph.kind == "contract":
+                on |= (t >= ph.start_s) & (t < ph.end_s)
+        out = np.where(on, self.plan.sim_max_effort, 0.0)
+        return float(out) if out.ndim == 0 else out
 
     def progress(self, t_s: float) -> float:
         return float(np.clip((t_s - self.start_s) / self.plan.duration_s, 0.0, 1.0))

@@ -479,3 +479,32 @@ def cmd_import_edf(args) -> int:
 
 
 SUBCOMMANDS.extend([_add_report, _add_history, _add_diary, _add_clients])
+
+
+# --------------------------------------------------------------------------- live window
+
+def _add_gui(sub) -> None:
+    p = sub.add_parser("gui", help="open the live window (the default when no command is given)",
+                       description="The live biofeedback window: plot, bands, calibration, recording, replay, "
+                                   "patient view.")
+    p.add_argument("--source", default=None, metavar="SPEC",
+                   help="sim[:PROFILE], replay:FILE or serial:PORT?device=NAME (default: the simulated patient)")
+    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument("--patient-view", action="store_true", help="start in the patient's full-screen view")
+    p.add_argument("--window", type=float, choices=(5.0, 10.0, 30.0), default=None, metavar="SECONDS",
+                   help="seconds of signal shown: 5, 10 or 30 (default 10)")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+                   help="simulated or replayed sources: multiple of real time (default 1)")
+    p.add_argument("--review", metavar="FILE", help="also open the whole-session review of a recording")
+    p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window and exit")
+    p.add_argument("--quit-after", type=_positive, metavar="SECONDS", help="close after this many seconds")
+    p.set_defaults(func=cmd_gui)
+
+
+def cmd_gui(args) -> int:
+    from biofeedback.ui.app import run_gui
+    return run_gui(source=args.source, theme=args.theme, screenshot=args.screenshot, quit_after=args.quit_after,
+                   patient_view=args.patient_view, speed=args.speed, window_s=args.window, review=args.review)
+
+
+SUBCOMMANDS += [_add_gui]

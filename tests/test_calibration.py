@@ -119,3 +119,11 @@ def test_unfinished_run_has_no_result():
     assert not run.done
     with pytest.raises(ValueError):
         run.result()
+
+
+def test_effort_script_accepts_arrays():
+    plan = CalibrationPlan(rest_s=10.0, efforts=1, prepare_s=1.0, contract_s=2.0, release_s=3.0)
+    run = CalibrationRun(RATE, start_s=100.0, plan=plan)
+    t = np.array([100.0, 110.5, 111.5, 113.5])
+    assert list(run.effort_at(t)) == [0.0, 0.0, 1.0, 0.0]
+    assert isinstance(run.effort_at(111.5), float)

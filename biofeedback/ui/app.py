@@ -1,0 +1,80 @@
+"""Start the window: ``biofeedback gui [--source SPEC] [--screenshot PATH --quit-after S] [--patient-view]``."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from biofeedback.errors import UserError
+
+
+def ensure_app():
+    """The QApplication (created once), with pyqtgraph set up for fast, opaque drawing."""
+    from PySide6 import QtWidgets
+    import pyqtgraph as pg
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(sys.argv[:1])
+        app.setApplicationName("biofeedback")
+        app.setOrganizationName("biofeedback")
+    pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="k")
+    return app
+
+
+def run_gui(source: str | None = None, theme: str = "light", screenshot: str | None = None,
+            quit_after: float | None = None, patient_view: bool = False, speed: float | None = 1.0,
+            window_s: float | None = None, review: str | None = None) -> int:
+    """Open the main window; with ``screenshot`` save a PNG of it after ``quit_after`` seconds and exit."""
+    if screenshot and not quit_after:
+        quit_after = 3.0
+    if screenshot:
+        folder = Path(screenshot).resolve().parent
+        if not folder.is_dir():
+            raise UserError(f"cannot save the screenshot: folder {folder} does not exist")
+    app = ensure_app()
+    from PySide6 import QtCore
+    from biofeedback.ui.main_window import DEFAULT_SOURCE, MainWindow
+    from biofeedback.ui.theme import apply_theme, get_theme
+    try:
+        t = get_theme(theme)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    apply_theme(app, t)
+    win = MainWindow(source=source or DEFAULT_SOURCE, theme=theme, speed=speed)
+    if window_s:
+        win.set_window(window_s)
+    if not win.engine and win.banner.isVisible() and screenshot is None and quit_after is None:
+        pass  # the window shows the problem and lets the user choose another source
+    elif not win.engine and (screenshot or quit_after):
+        msg = win.banner.text()
+        win.close()
+        raise UserError(msg or "cannot open the source")
+    win.resize(1280, 800)
+    shown = win
+    if review:
+        shown = win.open_review(review) or win
+    if patient_view:
+        win.set_patient_view(True)
+        if not screenshot and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+            win.showFullScreen()
+        else:
+            win.show()
+    else:
+        win.show()
+    status = {"code": 0}
+
+    def finish() -> None:
+        if screenshot:
+            target = shown if shown is not win else win
+            if not target.grab().save(screenshot):
+                status["code"] = 2
+                print(f"biofeedback: cannot write the screenshot {screenshot}", file=sys.stderr)
+        win.close()
+        if shown is not win:
+            shown.close()
+        app.quit()
+
+    if quit_after:
+        QtCore.QTimer.singleShot(int(quit_after * 1000), finish)
+    app.exec()
+    return status["code"]

@@ -1,0 +1,91 @@
+"""Number fields for the two bands, in absolute units or as % of the maximum voluntary contraction."""
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from biofeedback.calibration import Bands, placeholder_bands
+from biofeedback.ui.liveplot import unit_text
+
+
+class BandsPanel(QtWidgets.QGroupBox):
+    """Contraction low/high and release ceiling; switching units converts the numbers shown, not the bands."""
+
+    bandsChanged = QtCore.Signal(object)  # Bands edited by hand
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__("Target bands", parent)
+        self.bands: Bands = placeholder_bands()
+        self.units = QtWidgets.QComboBox()
+        self.units.addItem("µV", "abs")
+        self.units.addItem("% of max", "pct")
+        self.c_low, self.c_high, self.r_high = (self._spin() for _ in range(3))
+        self.info = QtWidgets.QLabel("")
+        self.info.setWordWrap(True)
+        self.info.setObjectName("muted")
+        form = QtWidgets.QFormLayout(self)
+        form.setContentsMargins(10, 8, 10, 8)
+        form.addRow("Shown in", self.units)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.c_low)
+        row.addWidget(QtWidgets.QLabel("to"))
+        row.addWidget(self.c_high)
+        form.addRow("Contraction", row)
+        form.addRow("Release up to", self.r_high)
+        form.addRow(self.info)
+        self.units.currentIndexChanged.connect(lambda _i: self._show())
+        for s in (self.c_low, self.c_high, self.r_high):
+            s.editingFinished.connect(self._edited)
+        self._show()
+
+    @staticmethod
+    def _spin() -> QtWidgets.QDoubleSpinBox:
+        s = QtWidgets.QDoubleSpinBox()
+        s.setRange(0.0, 100000.0)
+        s.setDecimals(1)
+        s.setKeyboardTracking(False)
+        s.setButtonSymbols(QtWidgets.QAbstractSpinBox.ButtonSymbols.NoButtons)
+        s.setMinimumWidth(64)
+        return s
+
+    @property
+    def percent(self) -> bool:
+        return self.units.currentData() == "pct"
+
+    def set_bands(self, bands: Bands) -> None:
+        """Show bands set elsewhere (calibration, dragging) without emitting :attr:`bandsChanged`."""
+        self.bands = bands
+        self._show()
+
+    def _show(self) -> None:
+        b = self.bands
+        model = self.units.model()
+        model.item(1).setEnabled(b.mvc is not None)
+        self.units.setItemText(0, unit_text(b.unit))
+        if self.percent and b.mvc is None:
+            self.units.blockSignals(True)
+            self.units.setCurrentIndex(0)
+            self.units.blockSignals(False)
+        if self.percent:
+            vals = (*b.contraction_pct, b.release_pct)
+        else:
+            vals = (b.contraction_low, b.contraction_high, b.release_high)
+        for s, v in zip((self.c_low, self.c_high, self.r_high), vals):
+            s.blockSignals(True)
+            s.setValue(v)
+            s.blockSignals(False)
+        if b.mvc is None:
+            self.info.setText("Not calibrated yet: calibrate to set bands from this client's rest and maximum.")
+        else:
+            self.info.setText(f"Maximum (MVC) {b.mvc:.1f} {unit_text(b.unit)}.")
+
+    def _edited(self) -> None:
+        lo, hi, rel = self.c_low.value(), self.c_high.value(), self.r_high.value()
+        try:
+            new = (self.bands.with_contraction_pct(lo, hi).with_release_pct(rel) if self.percent
+                   else self.bands.with_contraction(lo, hi).with_release(rel))
+        except ValueError:
+            return
+        if new != self.bands:
+            self.bands = new
+            self._show()
+            self.bandsChanged.emit(new)

@@ -1,0 +1,104 @@
+"""Display benchmark: the live window on 2 EMG channels at 2 kHz, 10 s window, offscreen.
+
+Display latency is measured per block, from the block's arrival on the host
+(``Block.arrival``, or the moment the engine read it) to the end of the first
+frame whose paint includes its last sample. CPU is the whole process's share
+of one core (``time.process_time`` over wall time: engine thread, signal chain
+and drawing together); memory is the resident set size at the start and end.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+BENCH_SOURCE = "sim:healthy?abd=1&rate=2000"
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_display_bench(seconds: float = 20.0, warmup_s: float = 2.0, source: str = BENCH_SOURCE) -> dict:
+    """Run the live window for ``seconds`` and return latency, frame rate, CPU and memory figures."""
+    from PySide6 import QtWidgets
+    if QtWidgets.QApplication.instance() is None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6 import QtCore
+    from biofeedback.ui.app import ensure_app
+    from biofeedback.ui.main_window import MainWindow
+
+    app = ensure_app()
+    win = MainWindow(source=None)
+    win.resize(1280, 800)
+    win.show()
+    blocks: list[tuple[int, float]] = []        # (stop index, arrival)
+    latencies: list[float] = []
+    frames = {"n": 0}
+    measuring = {"on": False}
+
+    if not win.connect_source(source):
+        raise RuntimeError(win.banner.text())
+    win.set_window(10)
+    src = win.source
+    original_read = src.read
+
+    def timed_read():
+        out = original_read()
+        now = time.monotonic()
+        for b in out:
+            blocks.append((b.stop, b.arrival or now))
+        return out
+
+    src.read = timed_read                                 # the engine thread calls source.read()
+    pending = {"i": 0}
+
+    def painted(end_index: int, t_paint: float) -> None:
+        i = pending["i"]
+        while i < len(blocks) and blocks[i][0] <= end_index:
+            if measuring["on"]:
+                latencies.append(1000.0 * (t_paint - blocks[i][1]))
+            i += 1
+        pending["i"] = i
+        if measuring["on"]:
+            frames["n"] += 1
+
+    win.plot.framePainted.connect(painted)
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(int(warmup_s * 1000), loop.quit)
+    loop.exec()
+    rss_start = _rss_mb()
+    measuring["on"] = True
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    QtCore.QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    measuring["on"] = False
+    rss_end = _rss_mb()
+    dropped = getattr(getattr(win.engine, "stats", None), "dropped", 0)
+    win.close()
+    app.processEvents()
+    lat = np.asarray(latencies) if latencies else np.asarray([np.nan])
+    return {
+        "display_seconds": round(wall, 2),
+        "display_channels": 2, "display_rate_hz": 2000, "display_window_s": 10,
+        "display_fps": round(frames["n"] / wall, 1),
+        "display_latency_ms_p50": round(float(np.nanmedian(lat)), 2),
+        "display_latency_ms_p99": round(float(np.nanpercentile(lat, 99)), 2),
+        "display_cpu_pct_of_one_core": round(100.0 * cpu / wall, 1),
+        "display_rss_mb_start": round(rss_start, 1),
+        "display_rss_mb_end": round(rss_end, 1),
+        "display_dropped_samples": int(dropped or 0),
+    }
+
+
+if __name__ == "__main__":  # pragma: no cover - manual run
+    import json
+    print(json.dumps(run_display_bench(), indent=2))

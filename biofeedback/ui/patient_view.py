@@ -1,0 +1,133 @@
+"""The patient's view: one large bar with the target zone and the current cue in large words, nothing else."""
+from __future__ import annotations
+
+import math
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from biofeedback.calibration import Bands, placeholder_bands
+from biofeedback.ui.liveplot import nice_ceiling
+from biofeedback.ui.theme import LIGHT, Theme, blend
+
+
+class LevelBar(QtWidgets.QWidget):
+    """A tall bar: the muscle level fills it from the bottom; the target zone is a shaded stripe."""
+
+    def __init__(self, theme: Theme = LIGHT) -> None:
+        super().__init__()
+        self.theme = theme
+        self.value = float("nan")
+        self.bands: Bands = placeholder_bands()
+        self.target: str = "release"
+        self.scale_top = 1.0
+        self.setMinimumSize(220, 300)
+
+    def set_state(self, value: float, bands: Bands, target: str) -> None:
+        changed = (value != self.value and not (math.isnan(value) and math.isnan(self.value))) \
+            or bands != self.bands or target != self.target
+        self.value, self.bands, self.target = value, bands, target
+        top = max(bands.contraction_high * 1.3, bands.release_high * 2.0,
+                  value * 1.05 if math.isfinite(value) else 0.0)
+        if top > self.scale_top or top < 0.5 * self.scale_top:
+            self.scale_top = nice_ceiling(top)
+        if changed:
+            self.update()
+
+    @property
+    def in_target(self) -> bool:
+        return math.isfinite(self.value) and self.bands.contains(self.target, self.value)
+
+    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt name
+        p = QtGui.QPainter(self)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        w, h = self.width(), self.height()
+        bar_w = min(260, int(w * 0.8))
+        x0 = (w - bar_w) // 2
+        y_top, y_bot = 10, h - 10
+
+        def y_of(v: float) -> float:
+            return y_bot - (y_bot - y_top) * max(0.0, min(1.0, v / self.scale_top))
+
+        frame = QtCore.QRectF(x0, y_top, bar_w, y_bot - y_top)
+        p.setPen(QtCore.Qt.PenStyle.NoPen)
+        p.setBrush(QtGui.QColor(blend(self.theme.foreground, self.theme.background, 0.06)))
+        p.drawRoundedRect(frame, 18, 18)
+        lo, hi = self.bands.limits(self.target)
+        zone = QtCore.QRectF(x0, y_of(hi), bar_w, y_of(lo) - y_of(hi))
+        p.setBrush(QtGui.QColor(self.theme.band_fill(self.target, True)))
+        p.drawRect(zone)
+        edge = QtGui.QPen(QtGui.QColor(self.theme.band_edge(self.target)), 4)
+        p.setPen(edge)
+        p.drawLine(QtCore.QPointF(x0 - 16, zone.top()), QtCore.QPointF(x0 + bar_w + 16, zone.top()))
+        if lo > 0:
+            p.drawLine(QtCore.QPointF(x0 - 16, zone.bottom()), QtCore.QPointF(x0 + bar_w + 16, zone.bottom()))
+        if math.isfinite(self.value):
+            colour = self.theme.trace_in_band if self.in_target else self.theme.trace
+            level = y_of(self.value)
+            inner = QtCore.QRectF(x0 + bar_w * 0.22, level, bar_w * 0.56, y_bot - level)
+            p.setPen(QtCore.Qt.PenStyle.NoPen)
+            p.setBrush(QtGui.QColor(colour))
+            p.drawRoundedRect(inner, 10, 10)
+            p.setBrush(QtGui.QColor(colour))
+            p.drawEllipse(QtCore.QPointF(w / 2, level), bar_w * 0.36, bar_w * 0.09)
+        p.end()
+
+
+class PatientView(QtWidgets.QWidget):
+    """Cue words on top, the level bar below; Esc (or double-click) goes back to the clinic view."""
+
+    backRequested = QtCore.Signal()
+
+    def __init__(self, theme: Theme = LIGHT, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cue = QtWidgets.QLabel("Rest and breathe")
+        self.cue.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.cue.setWordWrap(True)
+        f = QtGui.QFont()
+        f.setPointSize(40)
+        f.setBold(True)
+        self.cue.setFont(f)
+        self.detail = QtWidgets.QLabel("")
+        self.detail.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        f2 = QtGui.QFont()
+        f2.setPointSize(22)
+        self.detail.setFont(f2)
+        self.bar = LevelBar(theme)
+        self.hint = QtWidgets.QLabel("Esc: clinic view")
+        self.hint.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(40, 30, 40, 12)
+        lay.addWidget(self.cue)
+        lay.addWidget(self.detail)
+        lay.addWidget(self.bar, 1)
+        lay.addWidget(self.hint)
+        self.set_theme(theme)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.bar.theme = theme
+        self.setAutoFillBackground(True)
+        pal = self.palette()
+        pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(theme.background))
+        self.setPalette(pal)
+        self.cue.setStyleSheet(f"color:{theme.foreground};")
+        self.detail.setStyleSheet(f"color:{theme.muted};")
+        self.hint.setStyleSheet(f"color:{blend(theme.muted, theme.background, 0.6)}; font-size:10pt;")
+
+    def set_cue(self, cue: str, detail: str = "") -> None:
+        if cue != self.cue.text():
+            self.cue.setText(cue)
+        if detail != self.detail.text():
+            self.detail.setText(detail)
+
+    def set_level(self, value: float, bands: Bands, target: str | None) -> None:
+        self.bar.set_state(value, bands, target or "release")
+
+    def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802 - Qt name
+        if ev.key() == QtCore.Qt.Key.Key_Escape:
+            self.backRequested.emit()
+        else:
+            super().keyPressEvent(ev)
+
+    def mouseDoubleClickEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802 - Qt name
+        self.backRequested.emit()

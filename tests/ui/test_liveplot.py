@@ -1,0 +1,137 @@
+"""The live plot on a numpy feed: data reaches the curves, gaps stay gaps, bands drag and colour the trace."""
+import sys
+
+import numpy as np
+import pytest
+
+from biofeedback.calibration import Bands
+from biofeedback.ui.decimate import bucket_size, peak_decimate
+from biofeedback.ui.liveplot import LivePlot, nice_ceiling
+from biofeedback.ui.theme import DARK, LIGHT
+from tests.ui.numpy_feed import NumpyFeed
+
+
+@pytest.fixture
+def plot(qtbot):
+    p = LivePlot(LIGHT)
+    qtbot.addWidget(p)
+    p.resize(1200, 600)
+    p.show()
+    return p
+
+
+def test_plot_draws_envelope_rows_with_gaps(plot, qtbot):
+    feed = NumpyFeed(gap=(20.0, 21.0))
+    plot.configure(feed.info)
+    feed.advance(24.0)
+    assert plot.update_from(feed.snapshot(10.5))
+    assert not plot.update_from(feed.snapshot(10.5))          # nothing new: nothing drawn
+    x, y = plot._rows[0].curve.getData()
+    assert x[0] >= -10.0 - 1e-9 and x[-1] == pytest.approx(0.0, abs=1e-3)
+    assert y.size < 3000                                      # decimated for the screen, not 20,000 points
+    gap = (x > -4.0 + 0.02) & (x < -3.0 - 0.02)                # within one bucket (a pixel) of the edges
+    assert gap.any() and np.isnan(y[gap]).all()               # NaN kept: drawn as a break
+    assert np.isfinite(y[x < -4.1]).all()
+    truth = feed.envelope_at(np.array([(feed.index - 1) / feed.rate]))[0]
+    assert plot.current_value == pytest.approx(truth, rel=1e-6)
+    assert len(plot._rows) == 3 and plot._rows[1].channel == 1  # pfm, abd, (hidden) raw
+    assert not plot._rows[2].plot.isVisible()
+    plot.set_raw_visible(True)
+    feed.advance(0.1)
+    plot.update_from(feed.snapshot(10.5))
+    xr, yr = plot._rows[2].curve.getData()
+    assert xr.size > 0 and np.nanmax(np.abs(yr)) > 0
+
+
+def test_frame_painted_reports_end_index(plot, qtbot):
+    feed = NumpyFeed(abd=False)
+    plot.configure(feed.info)
+    feed.advance(3.0)
+    with qtbot.waitSignal(plot.framePainted, timeout=3000) as sig:
+        plot.update_from(feed.snapshot(10.5))
+        plot.view.viewport().update()
+    assert sig.args[0] == feed.index
+
+
+def test_active_band_highlights_and_colours_trace_inside(plot):
+    feed = NumpyFeed(abd=False, rest_uv=4.0, peak_uv=60.0)
+    plot.configure(feed.info)
+    plot.set_bands(Bands(30.0, 70.0, 6.0, mvc=80.0))
+    plot.set_active_band("contraction")
+    feed.advance(16.0)                 # last 10 s hold a full contraction (60 uV) and rests (4 uV)
+    plot.update_from(feed.snapshot(10.5))
+    _, y_in = plot._overlay.getData()
+    finite = y_in[np.isfinite(y_in)]
+    assert finite.size > 0 and ((finite >= 30.0) & (finite <= 70.0)).all()
+    plot.set_active_band("release")
+    feed.advance(0.05)
+    plot.update_from(feed.snapshot(10.5))
+    _, y_rel = plot._overlay.getData()
+    finite = y_rel[np.isfinite(y_rel)]
+    assert finite.size > 0 and (finite <= 6.0).all()
+    assert plot._regions["release"].brush.color().name() == LIGHT.band_fill("release", True)
+    assert plot._regions["contraction"].brush.color().name() == LIGHT.band_fill("contraction", False)
+
+
+def test_dragging_a_band_edge_emits_bands(plot, qtbot):
+    feed = NumpyFeed(abd=False)
+    plot.configure(feed.info)
+    plot.set_bands(Bands(20.0, 40.0, 8.0, mvc=80.0))
+    with qtbot.waitSignal(plot.bandsEdited, timeout=1000) as sig:
+        plot._regions["contraction"].lines[1].setValue(56.0)
+        plot._regions["contraction"].lines[1].sigPositionChangeFinished.emit(plot._regions["contraction"].lines[1])
+    b = sig.args[0]
+    assert (b.contraction_low, b.contraction_high) == pytest.approx((20.0, 56.0))
+    assert b.contraction_pct == pytest.approx((25.0, 70.0))
+    with qtbot.waitSignal(plot.bandsEdited, timeout=1000) as sig:
+        line = plot._regions["release"].lines[1]
+        line.setValue(12.0)
+        line.sigPositionChangeFinished.emit(line)
+    assert sig.args[0].release_high == pytest.approx(12.0)
+    assert plot._regions["release"].getRegion()[0] == pytest.approx(0.0)
+
+
+def test_window_and_theme_switch(plot):
+    feed = NumpyFeed(abd=False)
+    plot.configure(feed.info)
+    plot.set_window(30)
+    feed.advance(40.0)
+    plot.update_from(feed.snapshot(31))
+    x, _ = plot._rows[0].curve.getData()
+    assert x[0] == pytest.approx(-30.0, abs=0.05)
+    assert plot._rows[0].plot.viewRange()[0] == pytest.approx([-30.0, 0.0])
+    plot.set_theme(DARK)
+    assert plot.view.backgroundBrush().color().name() == DARK.background
+    assert len(plot._rows) == 2
+
+
+def test_setdata_many_times_survives_refcount_regression(qtbot):
+    """PySide6 6.12.0 on Python 3.11 drops a reference to None in QObject.property, which every
+    PlotDataItem.setData calls (shared/PLATFORM.md): the interpreter aborts once None's count runs out.
+    Calling setData twice as often as None has references would abort with such a version."""
+    import pyqtgraph as pg
+    curve = pg.PlotDataItem()              # the same setData path as the live plot's curves
+    x = np.linspace(-2, 0, 8)
+    calls = 2 * sys.getrefcount(None)
+    for i in range(calls):
+        curve.setData(x, x + (i & 1))
+    assert calls > 10_000
+    assert curve.getData()[1][-1] == pytest.approx((calls - 1) & 1)
+
+
+def test_peak_decimate_keeps_extremes_gaps_and_alignment():
+    y = np.zeros(1000)
+    y[123] = 9.0
+    y[400] = -5.0
+    y[600:700] = np.nan
+    idx, val = peak_decimate(y, 1000, 10)
+    assert np.nanmax(val) == 9.0 and np.nanmin(val) == -5.0
+    assert np.isnan(val[(idx >= 1600) & (idx < 1700)]).all()
+    # buckets are aligned to absolute indices: shifting the window by a bucket keeps the same values
+    idx2, val2 = peak_decimate(np.concatenate([y[10:], [0.0] * 10]), 1010, 10)
+    common = np.intersect1d(idx, idx2)
+    a = val[np.isin(idx, common)]
+    b = val2[np.isin(idx2, common)]
+    assert np.array_equal(a, b, equal_nan=True)
+    assert bucket_size(20000, 1000, 2.0) == 20
+    assert nice_ceiling(7.3) == 10.0 and nice_ceiling(0.21) == 0.25 and nice_ceiling(120) == 200
