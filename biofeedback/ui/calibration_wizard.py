@@ -89,7 +89,8 @@ class CalibrationWizard(QtWidgets.QDialog):
         """Begin the rest phase now (on the stream clock)."""
         self.result, self.error = None, ""
         self.summary.setText("")
-        self.run = CalibrationRun(self.engine.info.rate, float(self.engine.time_s), self.plan,
+        envelope_rate = self.engine.info.rate / getattr(self.engine, "env_step", 1)
+        self.run = CalibrationRun(envelope_rate, float(self.engine.time_s), self.plan,
                                   unit=self.unit, channel=self.engine.info.channels[self.channel].name)
         if self.patient is not None:
             run = self.run

@@ -324,45 +324,65 @@ class LivePlot(QtWidgets.QWidget):
             self._buffers[slot] = buf
         return buf[:n]
 
+    @property
+    def wants_raw(self) -> bool:
+        """True when the filtered-EMG row is shown (the engine's snapshot must then include it)."""
+        return self.raw_visible and any(r.kind == "raw" for r in self._rows)
+
     def update_from(self, snap) -> bool:
-        """Draw a snapshot (``t, filtered, envelope, end_index, rate``); False if nothing new arrived."""
+        """Draw an engine :class:`~biofeedback.engine.Snapshot`; False if nothing new arrived.
+
+        The envelope rows use ``snap.t``/``snap.envelope`` (the engine keeps the envelope at
+        about 200 points a second); the raw row uses ``snap.raw_t``/``snap.filtered``.
+        """
         if self.info is None or snap is None:
             return False
         end = int(snap.end_index)
         if end == self.end_index:
             return False
         self.end_index = end
-        env = np.asarray(snap.envelope)
-        n = env.shape[0]
-        if n == 0:
-            return False
         rate = float(snap.rate)
-        first = end - n
-        keep = min(n, int(math.ceil(self.window_s * rate)) + 1)
+        t_end = end / rate
         width = max(200, self.view.width() - 90)
-        k_env = bucket_size(keep, width, points_per_pixel=1.0)   # the envelope is smooth: 1 point per pixel
-        k_raw = bucket_size(keep, width, points_per_pixel=2.0)   # raw EMG: min and max in every pixel
         self._flip ^= 1
+        drew = False
         for r, row in enumerate(self._rows):
             if not row.plot.isVisible():
                 continue
-            src = env if row.kind == "envelope" else np.asarray(snap.filtered)
-            y = src[n - keep:, row.channel]
-            idx, val = peak_decimate(y, first + n - keep, k_env if row.kind == "envelope" else k_raw)
+            if row.kind == "envelope":
+                t, data, ppp = np.asarray(snap.t), np.asarray(snap.envelope), 1.0   # smooth: 1 point per pixel
+            else:
+                if getattr(snap, "filtered", None) is None:
+                    row.curve.setData([], [])
+                    continue
+                t, data, ppp = np.asarray(snap.raw_t), np.asarray(snap.filtered), 2.0  # raw: min+max per pixel
+            if t.size == 0:
+                continue
+            keep = t >= t_end - self.window_s - 1e-9
+            t, y = t[keep], data[keep, row.channel]
+            if t.size == 0:
+                continue
+            step = (t[-1] - t[0]) / (t.size - 1) if t.size > 1 else 1.0 / rate
+            k = bucket_size(t.size, width, points_per_pixel=ppp)
+            first = int(round(t[0] / step))
+            idx, val = peak_decimate(y, first, k)
             x = self._buffer(2 * r, idx.size)
-            np.subtract(idx, end - 1, out=x)
-            x /= rate
+            np.multiply(idx, step, out=x)
+            x -= t_end
             yy = self._buffer(2 * r + 1, val.size)
             yy[:] = val
             row.curve.setData(x, yy, connect="finite")
+            finite = np.isfinite(val)
             if r == 0:
                 self._draw_overlay(x, yy)
                 self._update_value(y)
-            self._fit_y(row, float(np.nanmax(val)) if np.isfinite(val).any() else float("nan"),
-                        low=float(np.nanmin(val)) if np.isfinite(val).any() else 0.0)
-        self.frames_drawn += 1
-        self._pending_paint = end
-        return True
+            if finite.any():
+                self._fit_y(row, float(val[finite].max()), low=float(val[finite].min()))
+            drew = True
+        if drew:
+            self.frames_drawn += 1
+            self._pending_paint = end
+        return drew
 
     def _draw_overlay(self, x: np.ndarray, y: np.ndarray) -> None:
         if self._overlay is None:

@@ -79,7 +79,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.latencies_ms: collections.deque[float] = collections.deque(maxlen=120)
         self._last_slow = 0.0
         self.cue_panel = None
-        self.pacer = None
+        self._summary_shown = False
 
         self._build()
         self.timer = QtCore.QTimer(self)
@@ -175,7 +175,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cue_big.setFont(cf)
         self.cue_big.setMinimumHeight(64)
         sl.addWidget(self.cue_big)
-        self._add_cue_widgets(sl)
         self.calibrate_button = QtWidgets.QPushButton("Calibrate…")
         self.calibrate_button.setToolTip("Rest baseline and three maximal squeezes set the bands")
         self.calibrate_button.clicked.connect(self.open_calibration)
@@ -210,6 +209,7 @@ class MainWindow(QtWidgets.QMainWindow):
         pv.setContentsMargins(0, 0, 0, 0)
         pv.setSpacing(0)
         pv.addWidget(self.banner)
+        self._add_cue_panel(pv)
         pv.addWidget(self.plot, 1)
         pv.addWidget(self.replay_bar)
 
@@ -248,20 +248,20 @@ class MainWindow(QtWidgets.QMainWindow):
             self.stack.currentWidget() is not self.patient))
         self._style()
 
-    def _add_cue_widgets(self, layout: QtWidgets.QVBoxLayout) -> None:
-        """The cue panel and breathing pacer from ``biofeedback.ui.cues``, when that module exists."""
+    def _add_cue_panel(self, layout: QtWidgets.QVBoxLayout) -> None:
+        """The cue panel (with its breathing pacer) from ``biofeedback.ui.cues``, above the plot while an
+        exercise runs; left out when that module is not installed."""
         if not _module_available("biofeedback.ui.cues"):
             return
         try:
             from biofeedback.ui import cues
             self.cue_panel = cues.CuePanel()
-            self.pacer = cues.BreathingPacer()
         except Exception:  # a broken optional panel must not keep the window from opening
-            self.cue_panel = self.pacer = None
+            self.cue_panel = None
             return
-        self.cue_big.setVisible(False)
+        self.cue_panel.setMaximumHeight(230)
+        self.cue_panel.setVisible(False)
         layout.addWidget(self.cue_panel)
-        layout.addWidget(self.pacer)
 
     def _add_protocol_picker(self, layout: QtWidgets.QVBoxLayout) -> None:
         self.protocols = []
@@ -381,6 +381,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stop_recording()
         if self.engine is not None:
             self.engine.stop()
+            close = getattr(self.source, "close", None)     # a replay holds its recording open
+            if close is not None:
+                close()
         self.engine = self.source = None
         self.timer.stop()
         self.connect_button.setText("Connect")
@@ -411,13 +414,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.is_replay:
             self.replay_bar.setVisible(False)
             return
-        from biofeedback.recording import Recording
-        rec = Recording.open(spec.partition(":")[2].split("?")[0])
-        try:
-            self.replay_bar.attach(self.source, rec.duration_s, list(rec.events))
-            meta = rec.meta or {}
-        finally:
-            rec.close()
+        rec = self.source.recording
+        self.replay_bar.attach(self.source, self.source.duration_s, list(rec.events))
+        meta = dict(rec.meta or {})
         if meta.get("bands"):
             try:
                 self.set_bands(Bands.from_dict(meta["bands"]))
@@ -481,7 +480,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.record_button.setChecked(False)
             return None
         self.recording_path = target
-        self._record_start_s = float(self.engine.time_s)
         self.markers_added = 0
         self.record_button.setChecked(True)
         self.record_button.setText("■ Stop")
@@ -496,6 +494,8 @@ class MainWindow(QtWidgets.QMainWindow):
         path = self.recording_path
         try:
             self.engine.stop_recording()
+        except UserError as exc:
+            self.show_banner(f"The recording could not be closed cleanly: {exc}")
         finally:
             self.writer = None
             self.record_button.setChecked(False)
@@ -539,8 +539,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._store_meta("bands", bands.to_dict())
 
     def _store_meta(self, key: str, value) -> None:
-        if self.writer is not None:
-            self.writer.set_meta(key, value)
+        if self.writer is not None and self.engine is not None:
+            self.engine.set_recording_meta(key, value)
 
     def open_calibration(self) -> CalibrationWizard | None:
         if self.engine is None or self.is_replay:
@@ -607,6 +607,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         start = float(self.engine.time_s)
         runner = protocols.ProtocolRunner(proto, start_s=start)
+        self._summary_shown = False
         set_protocol = getattr(self.engine, "set_protocol", None)
         if set_protocol is not None:
             set_protocol(runner)
@@ -616,6 +617,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.practice_held = False
             patient.script = protocols.effort_script(proto, start_s=start)
         self.protocol_button.setText("Stop exercise")
+        self.practice_box.setVisible(False)
+        if self.cue_panel is not None:
+            self.cue_panel.setVisible(True)
+            self.cue_big.setVisible(False)
 
     def stop_protocol(self) -> None:
         if self.runner is None:
@@ -630,6 +635,10 @@ class MainWindow(QtWidgets.QMainWindow):
             patient.effort = 0.0
         if self.protocol_box is not None:
             self.protocol_button.setText("Start exercise")
+        self.practice_box.setVisible(self.patient_sim is not None)
+        if self.cue_panel is not None and not self._summary_shown:
+            self.cue_panel.setVisible(False)
+        self.cue_big.setVisible(True)
         self._set_cue("Rest and breathe", "")
 
     # ================================================================== view
@@ -697,7 +706,7 @@ class MainWindow(QtWidgets.QMainWindow):
             value = self._last_value(snap)
             self.patient.set_level(value, self.bands, band)
         elif not self.view_paused:
-            snap = engine.snapshot(self.plot.window_s + 0.25)
+            snap = engine.snapshot(self.plot.window_s + 0.1, raw=self.plot.wants_raw)
             if self.plot.update_from(snap):
                 self._arrivals[int(snap.end_index)] = float(getattr(snap, "arrival", 0.0) or 0.0)
         events, self._event_i = engine.events_since(self._event_i)
@@ -737,12 +746,15 @@ class MainWindow(QtWidgets.QMainWindow):
             detail += f" · next: {state.next_step.cue}"
         if step.cue != self.cue_text or detail != self.cue_detail:
             self._set_cue(step.cue, detail)
-        for w in (self.cue_panel, self.pacer):
-            if w is not None:
-                w.update_state(state, t_now)
+        if self.cue_panel is not None:
+            self.cue_panel.update_state(state, t_now)
 
     def _on_event(self, ev: Event) -> None:
-        if ev.kind == "disconnected":
+        if ev.kind == "summary" and self.cue_panel is not None and hasattr(self.cue_panel, "show_summary"):
+            self.cue_panel.show_summary(dict(ev.data))
+            self.cue_panel.setVisible(True)
+            self._summary_shown = True
+        elif ev.kind == "disconnected":
             self.show_banner("Sensor disconnected — recording keeps what came so far; waiting for it to come back")
         elif ev.kind == "reconnected":
             self.hide_banner()
@@ -756,14 +768,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _slow_update(self, t_now: float) -> None:
         engine = self.engine
-        status = getattr(self.source, "status", None)
-        state = getattr(status, "state", "streaming") if status is not None else "streaming"
+        state = engine.stats.state
         if self.is_replay and getattr(self.source, "finished", False):
             state = "ended"
         elif self.is_replay and not self.replay_bar.playing:
             state = "paused"
         self.status_state.setText(f"● {state}")
-        stats = getattr(engine, "stats", None)
+        stats = engine.stats
         rate = getattr(stats, "measured_rate", None) if stats is not None else None
         self.status_rate.setText(f"{rate:.0f} Hz" if rate else f"{engine.info.rate:.0f} Hz nominal")
         dropped = getattr(stats, "dropped", 0) if stats is not None else 0
@@ -771,9 +782,15 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.latencies_ms:
             self.status_latency.setText(f"display {np.median(self.latencies_ms):.0f} ms")
         if self.writer is not None:
-            self.record_time.setText(fmt_time(t_now - self._record_start_s)[:-2])
+            if engine.recording is None:       # the engine closed it (e.g. the disk filled up)
+                self.stop_recording()
+                self.show_banner(engine.error or "Recording stopped.")
+            else:
+                self.record_time.setText(fmt_time(engine.recording_elapsed_s)[:-2])
+        elif engine.error:
+            self.show_banner(engine.error)
         if self.is_replay:
-            self.replay_bar.update_position(t_now, bool(getattr(self.source, "finished", False)))
+            self.replay_bar.update_position(self.source.position_s, bool(self.source.finished))
 
     # ================================================================== closing
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt name

@@ -1,0 +1,310 @@
+"""The live window on real sources (offscreen Qt, the real engine, real recordings)."""
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from biofeedback.calibration import CalibrationPlan
+from biofeedback.recording import Recording, RecordingWriter
+from biofeedback.sim import SimulatedPatient
+from biofeedback.stream import Block, Event
+from biofeedback.ui.main_window import MainWindow
+
+REPO = Path(__file__).resolve().parents[2]
+FAST_PLAN = CalibrationPlan(rest_s=6.0, rest_skip_s=1.0, efforts=3, prepare_s=1.0, contract_s=3.0, release_s=3.0)
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    windows = []
+
+    def make(source="sim:healthy", speed=1.0, **kw):
+        win = MainWindow(source=source, speed=speed, recordings_dir=tmp_path / "recordings", **kw)
+        qtbot.addWidget(win)
+        win.show()
+        windows.append(win)
+        return win
+
+    yield make
+    for win in windows:
+        win.close()
+
+
+def current_envelope(win: MainWindow) -> float:
+    snap = win.engine.snapshot(0.3)
+    return float(np.nanmean(snap.envelope[-20:, 0])) if snap.envelope.shape[0] else math.nan
+
+
+def demo_recording(path: Path, seconds: float = 20.0) -> Path:
+    """A recording made by the foundation's own command line, as a user would."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    subprocess.run([sys.executable, "-m", "biofeedback", "record", "--source", "sim", "--duration", str(seconds),
+                    "--speed", "max", "--out", str(path)], check=True, env=env, capture_output=True, timeout=60)
+    return path
+
+
+def recording_with_markers(path: Path, seconds: float = 20.0, markers=(5.0, 12.0)) -> Path:
+    patient = SimulatedPatient("healthy", rate=1000.0, seed=3)
+    with RecordingWriter(path, patient.info, {"bands": {"contraction_low": 20.0, "contraction_high": 40.0,
+                                                         "release_high": 6.0, "mvc": 55.0}}) as w:
+        n = int(seconds * 1000)
+        for start in range(0, n, 1000):
+            w.append(Block(start, patient.generate(1000)))
+        for t in markers:
+            w.add_event(Event(t, "marker", f"m{t:g}"))
+    return path
+
+
+def test_window_starts_on_simulated_patient_and_plot_receives_data(make_window, qtbot):
+    win = make_window(source="sim:healthy")
+    assert win.spec.startswith("sim") and win.patient_sim is not None
+    assert "Simulated patient" in win.source_label.text()
+    qtbot.waitUntil(lambda: win.plot.frames_drawn > 5 and win.plot.end_index > 1000, timeout=5000)
+    x, y = win.plot._rows[0].curve.getData()
+    assert x.size > 10 and np.isfinite(y).sum() > 10
+    assert 0 < win.plot.current_value < 20          # a healthy simulated patient at rest, in µV
+    qtbot.waitUntil(lambda: "Hz" in win.status_rate.text() and "dropped" in win.status_dropped.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "display" in win.status_latency.text(), timeout=3000)
+    assert "streaming" in win.status_state.text()
+
+
+def test_time_window_and_paused_view_keep_recording(make_window, qtbot):
+    win = make_window(speed=4.0)
+    win.set_window(30)
+    assert win.plot.window_s == 30 and win.window_box.currentData() == 30
+    qtbot.waitUntil(lambda: win.plot.frames_drawn > 3, timeout=5000)
+    win.start_recording()
+    win.pause_button.click()
+    assert win.view_paused
+    frozen = win.plot.end_index
+    t0 = win.engine.time_s
+    qtbot.waitUntil(lambda: win.engine.time_s > t0 + 2.0, timeout=5000)
+    assert win.plot.end_index == frozen                   # the view stood still ...
+    assert win.engine.recording_elapsed_s > 2.0           # ... while the recording went on
+    win.pause_button.click()
+    qtbot.waitUntil(lambda: win.plot.end_index > frozen, timeout=3000)
+
+
+def test_calibration_sets_the_bands(make_window, qtbot, tmp_path):
+    win = make_window(source="sim:healthy", speed=8.0, calibration_plan=FAST_PLAN)
+    qtbot.waitUntil(lambda: win.engine.time_s > 0.5, timeout=5000)
+    path = win.start_recording(tmp_path / "cal.bfr")
+    wizard = win.open_calibration()
+    wizard.start_button.click()
+    qtbot.waitUntil(lambda: wizard.running, timeout=2000)
+    seen_cues = set()
+    wizard.cueChanged.connect(lambda cue, _d: seen_cues.add(cue))
+    qtbot.waitUntil(lambda: wizard.result is not None or bool(wizard.error), timeout=15000)
+    assert not wizard.error
+    cal = wizard.result
+    assert {"Squeeze as hard as you can", "Let go completely"} <= seen_cues
+    # the simulated healthy patient: rest about 3 µV, maximum squeeze about 60 µV
+    assert 1.0 < cal.rest_mean < 6.0
+    assert 35.0 < cal.mvc < 90.0 and len(cal.effort_peaks) == 3
+    bands = win.bands
+    assert bands.mvc == pytest.approx(cal.mvc)
+    assert bands.contraction_low == pytest.approx(0.4 * cal.mvc)
+    assert bands.contraction_high == pytest.approx(0.7 * cal.mvc)
+    assert bands.release_high == pytest.approx(cal.rest_mean + 2 * cal.rest_sd)
+    assert win.plot.bands == bands and win.bands_panel.bands == bands
+    lo, hi = win.plot._regions["contraction"].getRegion()
+    assert (lo, hi) == pytest.approx((bands.contraction_low, bands.contraction_high))
+    assert win.patient_sim.script is None                 # the simulated patient is free again
+    win.stop_recording()
+    with Recording.open(path) as rec:
+        assert rec.meta["calibration"]["mvc"] == pytest.approx(cal.mvc)
+        assert rec.meta["bands"]["contraction_high"] == pytest.approx(bands.contraction_high)
+
+
+def test_bands_typed_as_percent_of_max(make_window, qtbot):
+    from biofeedback.calibration import Bands
+    win = make_window()
+    win.set_bands(Bands(20.0, 40.0, 5.0, mvc=50.0))
+    panel = win.bands_panel
+    panel.units.setCurrentIndex(1)                         # % of max
+    assert panel.c_low.value() == pytest.approx(40.0) and panel.c_high.value() == pytest.approx(80.0)
+    panel.c_high.setValue(60.0)
+    panel.c_high.editingFinished.emit()
+    assert win.bands.contraction_high == pytest.approx(30.0)
+    assert win.plot._regions["contraction"].getRegion()[1] == pytest.approx(30.0)
+
+
+def test_record_button_writes_recording_with_markers(make_window, qtbot, tmp_path):
+    win = make_window(speed=4.0)
+    qtbot.waitUntil(lambda: win.engine.time_s > 0.5, timeout=5000)
+    win.record_name.setText("visit-1")
+    win.record_button.click()
+    assert win.writer is not None and win.recording_path.name == "visit-1.bfr"
+    qtbot.waitUntil(lambda: win.engine.recording_elapsed_s > 1.0, timeout=5000)
+    win.plot.view.setFocus()
+    qtbot.keyClick(win.plot.view, QtCore.Qt.Key.Key_M)                       # M key: unlabelled marker
+    qtbot.waitUntil(lambda: win.engine.recording_elapsed_s > 2.0, timeout=5000)
+    win.marker_label.setText("pain 3/10")
+    win.marker_button.click()                                               # button with a label
+    assert win.markers_added == 2
+    qtbot.waitUntil(lambda: win.engine.recording_elapsed_s > 3.0, timeout=5000)
+    qtbot.waitUntil(lambda: win.record_time.text().startswith("00:0"), timeout=2000)
+    win.record_button.click()
+    assert win.writer is None and "saved" in win.record_time.text()
+    with Recording.open(win.recording_path) as rec:
+        assert rec.closed_cleanly
+        assert rec.duration_s > 3.0
+        markers = [e for e in rec.events if e.kind == "marker"]
+        assert [m.label for m in markers] == ["", "pain 3/10"]
+        assert 0.5 < markers[0].time_s < markers[1].time_s < rec.duration_s
+        assert rec.meta["source"].startswith("sim")
+        assert "bands" in rec.meta
+
+
+def test_demo_recording_replays_to_its_end(make_window, qtbot, tmp_path):
+    path = demo_recording(tmp_path / "demo.bfr", 20.0)
+    win = make_window(source=f"replay:{path}", speed=1.0)
+    assert win.replay_bar.isVisible() and win.replay_bar.duration_s == pytest.approx(20.0)
+    assert not win.record_button.isEnabled()
+    win.replay_bar.set_speed(8.0)
+    qtbot.waitUntil(lambda: win.source.finished and win.plot.end_index == 40000, timeout=10000)
+    qtbot.waitUntil(lambda: win.replay_bar.play.text() == "Play", timeout=2000)
+    assert "20.0 / 00:20.0" in win.replay_bar.position.text()
+    assert "ended" in win.status_state.text()
+
+
+def test_replay_seek_speed_and_event_jumps(make_window, qtbot, tmp_path):
+    path = recording_with_markers(tmp_path / "marked.bfr")
+    win = make_window(source=f"replay:{path}", speed=1.0)
+    bar = win.replay_bar
+    assert [t for t, _k in bar.slider.ticks] == [5.0, 12.0]
+    assert win.bands.contraction_high == pytest.approx(40.0)               # bands stored in the recording
+    bar.toggle()                                                            # pause
+    assert win.source.paused and bar.play.text() == "Play"
+    bar.seek(15.0)
+    qtbot.waitUntil(lambda: abs(win.source.position_s - 15.0) < 1e-6, timeout=2000)
+    qtbot.wait(100)
+    assert win.source.position_s == pytest.approx(15.0)                     # paused: stays put
+    bar.jump(-1)
+    assert win.source.position_s == pytest.approx(12.0)
+    bar.jump(-1)
+    assert win.source.position_s == pytest.approx(5.0)
+    bar.jump(+1)
+    assert win.source.position_s == pytest.approx(12.0)
+    bar.speed_box.setCurrentIndex(bar.speed_box.findData(4.0))
+    assert win.source.pacer.speed == 4.0
+    bar.toggle()                                                            # play at 4x from 12 s
+    t_wall = QtCore.QElapsedTimer()
+    t_wall.start()
+    qtbot.waitUntil(lambda: win.source.position_s >= 16.0, timeout=5000)
+    assert t_wall.elapsed() < 2500                                          # 4 s of signal well under 4 s
+    qtbot.waitUntil(lambda: win.plot.end_index >= 16000, timeout=3000)
+    x, y = win.plot._rows[0].curve.getData()
+    assert np.isfinite(y).sum() > 10
+
+
+def test_space_bar_makes_the_simulated_muscle_contract(make_window, qtbot):
+    win = make_window(source="sim:healthy", speed=2.0)
+    qtbot.waitUntil(lambda: win.engine.time_s > 2.0, timeout=5000)
+    rest = current_envelope(win)
+    assert rest < 10
+    target = win.plot.view
+    qtbot.keyPress(target, QtCore.Qt.Key.Key_Space)
+    assert win.patient_sim.effort == pytest.approx(0.6)
+    qtbot.waitUntil(lambda: current_envelope(win) > 25.0, timeout=5000)     # about 0.6 x 60 µV
+    qtbot.waitUntil(lambda: win.plot.active_band == "contraction", timeout=1000)
+    qtbot.keyRelease(target, QtCore.Qt.Key.Key_Space)
+    assert win.patient_sim.effort == 0.0
+    qtbot.waitUntil(lambda: current_envelope(win) < 8.0, timeout=5000)      # the healthy profile lets go
+    assert win.plot.active_band == "release"
+    # the big on-screen button does the same
+    win.practice_button.pressed.emit()
+    assert win.patient_sim.effort == pytest.approx(0.6)
+    win.practice_button.released.emit()
+    assert win.patient_sim.effort == 0.0
+
+
+def test_space_in_a_text_field_types_a_space(make_window, qtbot):
+    win = make_window()
+    win.marker_label.setFocus()
+    qtbot.keyClick(win.marker_label, QtCore.Qt.Key.Key_A)
+    qtbot.keyClick(win.marker_label, QtCore.Qt.Key.Key_Space)
+    assert win.patient_sim.effort == 0.0
+    assert win.marker_label.text() == "a "
+
+
+def test_patient_view_shows_the_current_cue(make_window, qtbot):
+    win = make_window(source="sim:healthy", speed=2.0)
+    win.patient_button.click()
+    assert win.patient_view_active
+    assert not win.menuBar().isVisible() and not win.statusBar().isVisible()
+    assert win.patient.cue.text() == "Rest and breathe"
+    qtbot.keyPress(win.patient, QtCore.Qt.Key.Key_Space)
+    assert win.patient.cue.text() == "Squeeze gently"
+    qtbot.waitUntil(lambda: win.patient.bar.value > 25.0, timeout=5000)
+    assert win.patient.bar.target == "contraction"
+    qtbot.keyRelease(win.patient, QtCore.Qt.Key.Key_Space)
+    assert win.patient.cue.text() == "Let go completely"
+    qtbot.waitUntil(lambda: win.patient.bar.in_target and win.patient.bar.target == "release", timeout=5000)
+    qtbot.keyClick(win.patient, QtCore.Qt.Key.Key_Escape)
+    assert not win.patient_view_active and win.menuBar().isVisible()
+
+
+def test_patient_view_follows_calibration_cues(make_window, qtbot):
+    win = make_window(source="sim:healthy", speed=8.0, calibration_plan=FAST_PLAN)
+    wizard = win.open_calibration()
+    wizard.start_button.click()
+    win.set_patient_view(True)
+    qtbot.waitUntil(lambda: win.patient.cue.text() == "Squeeze as hard as you can", timeout=10000)
+    assert win.patient.detail.text().endswith(" s")
+    wizard.reject()
+
+
+def test_unknown_source_shows_one_line_and_keeps_window(make_window, qtbot):
+    win = make_window(source="nonsense:thing")
+    assert win.engine is None
+    assert win.banner.isVisible() and "unknown source kind" in win.banner.text()
+    assert win.connect_source("sim:weak")
+    assert not win.banner.isVisible()
+    qtbot.waitUntil(lambda: win.plot.frames_drawn > 2, timeout=5000)
+
+
+def test_second_channel_gets_its_own_row(make_window, qtbot):
+    win = make_window(source="sim:hypertonic?abd=1")
+    names = [r.channel for r in win.plot._rows if r.kind == "envelope"]
+    assert names == [0, 1]
+    qtbot.waitUntil(lambda: win.plot.frames_drawn > 3, timeout=5000)
+    assert np.isfinite(win.plot._rows[1].curve.getData()[1]).any()
+
+
+def test_review_shows_whole_session_and_zooms(make_window, qtbot, tmp_path):
+    from biofeedback.ui.review import ReviewWindow
+    path = recording_with_markers(tmp_path / "review.bfr", seconds=30.0)
+    rev = ReviewWindow(path)
+    qtbot.addWidget(rev)
+    rev.show()
+    x, y = rev.overview_curve.getData()
+    assert x[0] == pytest.approx(0.0, abs=0.01) and x[-1] == pytest.approx(30.0, abs=0.05)
+    rev.show_range(10.0, 14.0)
+    assert rev.detail_range == pytest.approx((10.0, 14.0), abs=0.05)
+    xd, _ = rev.detail_curve.getData()
+    assert xd[0] >= 9.9 and xd[-1] <= 14.1
+    rev.show_range(0.0, rev.duration_s)
+    assert rev.detail_range == pytest.approx((0.0, 30.0), abs=0.05)
+
+
+def test_gui_command_saves_a_screenshot(tmp_path):
+    out = tmp_path / "shot.png"
+    env = dict(os.environ, PYTHONPATH=str(REPO), QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, "-m", "biofeedback", "gui", "--screenshot", str(out), "--quit-after", "1.5"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    from PySide6.QtGui import QImage
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (1280, 800)
+    bad = subprocess.run([sys.executable, "-m", "biofeedback", "gui", "--source", "replay:/nonexistent.bfr",
+                          "--screenshot", str(tmp_path / "x.png"), "--quit-after", "1"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
