@@ -21,6 +21,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from biofeedback.calibration import Bands, placeholder_bands
 from biofeedback.stream import StreamInfo
 from biofeedback.ui.decimate import bucket_size, peak_decimate
+from biofeedback.ui.sweep import SweepCurve
 from biofeedback.ui.theme import LIGHT, Theme
 
 CHANNEL_TITLES = {"pfm": "Pelvic floor", "abd": "Abdominal (accessory)", "pressure": "Pressure"}
@@ -66,11 +67,18 @@ class _PaintTimedView(pg.GraphicsLayoutWidget):
 class _Row:
     """One plot row: a PlotItem, its curve(s) and double-buffered output arrays."""
 
-    def __init__(self, plot: pg.PlotItem, channel: int, kind: str, pen: QtGui.QPen) -> None:
+    def __init__(self, plot: pg.PlotItem, channel: int, kind: str, pen: QtGui.QPen, sweep: bool,
+                 band_pen: QtGui.QPen | None = None) -> None:
         self.plot, self.channel, self.kind = plot, channel, kind   # kind: "envelope" | "raw"
-        self.curve = pg.PlotDataItem(pen=pen, connect="finite", antialias=False)
-        self.curve.setClipToView(False)
+        self.sweep: SweepCurve | None = None
+        if sweep:
+            self.sweep = SweepCurve(pen, band_pen)
+            self.curve = self.sweep
+        else:
+            self.curve = pg.PlotDataItem(pen=pen, connect="finite", antialias=False)
+            self.curve.setClipToView(False)
         plot.addItem(self.curve)
+        self.done = -1          # sweep: absolute number of the last point written
         self.y_top = 1.0
         self.y_bottom = 0.0
 
@@ -84,8 +92,14 @@ class LivePlot(QtWidgets.QWidget):
     bandsEdited = QtCore.Signal(object)   # Bands, after the user dragged a band edge
     framePainted = QtCore.Signal(int, float)  # end_index painted, time.monotonic() at the end of the paint
 
-    def __init__(self, theme: Theme = LIGHT, window_s: float = 10.0, parent: QtWidgets.QWidget | None = None) -> None:
+    MODES = ("sweep", "scroll")
+
+    def __init__(self, theme: Theme = LIGHT, window_s: float = 10.0, parent: QtWidgets.QWidget | None = None,
+                 mode: str = "sweep") -> None:
         super().__init__(parent)
+        if mode not in self.MODES:
+            raise ValueError(f"unknown plot mode {mode!r}; choose sweep or scroll")
+        self.mode = mode
         self.theme = theme
         self.window_s = float(window_s)
         self.raw_visible = False
@@ -142,18 +156,21 @@ class LivePlot(QtWidgets.QWidget):
             plot = self._new_plot(r, CHANNEL_TITLES.get(c.name, c.name), unit_text(c.unit))
             pen = pg.mkPen(self.theme.trace if i == main else self.theme.accessory,
                            width=self.MAIN_PEN_PX if i == main else 1)
-            self._rows.append(_Row(plot, i, "envelope", pen))
+            band_pen = pg.mkPen(self.theme.trace_in_band, width=self.MAIN_PEN_PX) if i == main else None
+            self._rows.append(_Row(plot, i, "envelope", pen, self.sweeping, band_pen))
             self.view.ci.layout.setRowStretchFactor(r, 3 if i == main else 1)
             r += 1
         if ch.kind == "emg":
             plot = self._new_plot(r, f"{CHANNEL_TITLES.get(ch.name, ch.name)} EMG (band-passed)", unit_text(ch.unit))
-            self._rows.append(_Row(plot, main, "raw", pg.mkPen(self.theme.raw, width=1)))
+            self._rows.append(_Row(plot, main, "raw", pg.mkPen(self.theme.raw, width=1), self.sweeping))
             self.view.ci.layout.setRowStretchFactor(r, 1)
         main_plot = self._rows[0].plot
-        self._overlay = pg.PlotDataItem(pen=pg.mkPen(self.theme.trace_in_band, width=self.MAIN_PEN_PX),
-                                        connect="finite",
-                                        antialias=False)
-        main_plot.addItem(self._overlay)
+        if not self.sweeping:                   # the sweep curve colours its own in-band stretches
+            self._overlay = pg.PlotDataItem(pen=pg.mkPen(self.theme.trace_in_band, width=self.MAIN_PEN_PX),
+                                            connect="finite", antialias=False)
+            main_plot.addItem(self._overlay)
+        else:
+            self._overlay = None
         self._build_bands(main_plot)
         self._cache_static_items()
         self.readout.set_channel(CHANNEL_TITLES.get(ch.name, ch.name), unit_text(ch.unit))
@@ -240,11 +257,30 @@ class LivePlot(QtWidgets.QWidget):
         if self.info is not None:
             self.configure(self.info)
 
+    @property
+    def sweeping(self) -> bool:
+        return self.mode == "sweep"
+
+    def set_mode(self, mode: str) -> None:
+        """``sweep`` (newest signal written over the oldest, cheapest to draw) or ``scroll``."""
+        if mode not in self.MODES:
+            raise ValueError(f"unknown plot mode {mode!r}; choose sweep or scroll")
+        if mode != self.mode:
+            self.mode = mode
+            if self.info is not None:
+                self.configure(self.info)
+
     def set_window(self, seconds: float) -> None:
         """Show the last ``seconds`` (5, 10 or 30) of signal."""
         self.window_s = float(seconds)
         for row in self._rows:
-            row.plot.setXRange(-self.window_s, 0, padding=0)
+            if self.sweeping:
+                row.plot.setXRange(0, self.window_s, padding=0)
+                row.sweep.clear()
+                row.done = -1
+            else:
+                row.plot.setXRange(-self.window_s, 0, padding=0)
+        self.end_index = -1
         self._buffers.clear()
         self._place_labels()
 
@@ -266,7 +302,8 @@ class LivePlot(QtWidgets.QWidget):
         for row in self._rows:
             bottom = row is visible[-1] if visible else False
             row.plot.getAxis("bottom").setStyle(showValues=bottom)
-            row.plot.setLabel("bottom", "seconds before now" if bottom else "")
+            row.plot.setLabel("bottom", ("seconds (sweep)" if self.sweeping
+                                         else "seconds before now") if bottom else "")
             row.plot.getAxis("bottom").setHeight(40 if bottom else 6)
 
     # ------------------------------------------------------------------ bands
@@ -283,6 +320,7 @@ class LivePlot(QtWidgets.QWidget):
         row = self._rows[0]
         self._fit_y(row, float("nan"), force=True)
         self._place_labels()
+        self._sync_sweep_band()
 
     def set_active_band(self, band: str | None) -> None:
         """Highlight ``"contraction"``, ``"release"`` or neither; the trace turns colour inside it."""
@@ -293,6 +331,11 @@ class LivePlot(QtWidgets.QWidget):
             self._style_bands()
             if band is None and self._overlay is not None:
                 self._overlay.setData([], [])
+            self._sync_sweep_band()
+
+    def _sync_sweep_band(self) -> None:
+        if self.sweeping and self._rows:
+            self._rows[0].sweep.set_band(None if self.active_band is None else self.bands.limits(self.active_band))
 
     def _region_dragged(self, region: pg.LinearRegionItem) -> None:
         lo, hi = region.getRegion()
@@ -305,6 +348,7 @@ class LivePlot(QtWidgets.QWidget):
         else:
             self.bands = self.bands.with_contraction(lo, hi)
         self._place_labels()
+        self._sync_sweep_band()
         self.bandsEdited.emit(self.bands)
 
     def _place_labels(self) -> None:
@@ -312,7 +356,7 @@ class LivePlot(QtWidgets.QWidget):
             return
         for band, label in self._band_labels.items():
             lo, hi = self.bands.limits(band)
-            label.setPos(-self.window_s * 0.995, hi)
+            label.setPos(self.window_s * 0.005 if self.sweeping else -self.window_s * 0.995, hi)
 
     # ------------------------------------------------------------------ drawing
     def _buffer(self, key: int, n: int) -> np.ndarray:
@@ -340,6 +384,8 @@ class LivePlot(QtWidgets.QWidget):
         end = int(snap.end_index)
         if end == self.end_index:
             return False
+        if self.sweeping:
+            return self._update_sweep(snap, end)
         self.end_index = end
         rate = float(snap.rate)
         t_end = end / rate
@@ -384,6 +430,88 @@ class LivePlot(QtWidgets.QWidget):
             self._pending_paint = end
         return drew
 
+    def needed_seconds(self, t_now: float, rate: float) -> float:
+        """How much recent signal the next frame needs (a sweep only draws what is new)."""
+        if not self.sweeping or self.end_index < 0:
+            return self.window_s + 0.1
+        return float(min(self.window_s + 0.1, max(0.1, t_now - self.end_index / rate + 0.1)))
+
+    def _update_sweep(self, snap, end: int) -> bool:
+        rate = float(snap.rate)
+        jumped = self.end_index >= 0 and (end < self.end_index or end - self.end_index > self.window_s * rate)
+        self.end_index = end
+        drew = False
+        for r, row in enumerate(self._rows):
+            if not row.plot.isVisible():
+                continue
+            sweep = row.sweep
+            if row.kind == "envelope":
+                t = np.asarray(snap.t)
+                if t.size < 2:
+                    continue
+                dt = (t[-1] - t[0]) / (t.size - 1)
+                if abs(dt - sweep.dt) < 1e-6 * dt:
+                    dt = sweep.dt                            # same spacing as before: keep the sweep
+                cap = max(10, int(round(self.window_s / dt)))
+                if jumped or sweep.capacity != cap or abs(sweep.dt - dt) > 1e-9:
+                    if sweep.capacity != cap or abs(sweep.dt - dt) > 1e-9:
+                        sweep.reset(cap, dt)
+                    else:
+                        sweep.clear()
+                    self._fit_y(row, float("nan"), force=True)
+                k = np.rint(t / dt).astype(np.int64)
+                new = k > sweep.head
+                if not new.any():
+                    continue
+                y = np.asarray(snap.envelope)[new, row.channel]
+                sweep.write(int(k[new][0]), y)
+                if r == 0:
+                    self._update_value(y)
+            else:
+                if getattr(snap, "filtered", None) is None or snap.raw_t is None or snap.raw_t.size < 2:
+                    continue
+                width = max(200, self.view.width() - 90)
+                kb = bucket_size(int(self.window_s * rate), width, points_per_pixel=2.0)
+                dt = kb / rate / 2.0
+                cap = 2 * int(round(self.window_s * rate / kb))
+                if jumped or sweep.capacity != cap or abs(sweep.dt - dt) > 1e-12:
+                    if sweep.capacity != cap or abs(sweep.dt - dt) > 1e-12:
+                        sweep.reset(cap, dt)
+                    else:
+                        sweep.clear()
+                    row.done = -1
+                first = int(round(snap.raw_t[0] * rate))
+                data = np.asarray(snap.filtered)[:, row.channel]
+                b0 = max(-(-first // kb), (sweep.head + 1) // 2)       # first whole bucket not yet drawn
+                b1 = (first + data.size) // kb                          # one past the last whole bucket
+                if b1 <= b0:
+                    continue
+                block = data[b0 * kb - first:b1 * kb - first].reshape(-1, kb)
+                with np.errstate(invalid="ignore"):
+                    pairs = np.empty(2 * block.shape[0])
+                    pairs[0::2] = np.fmin.reduce(block, axis=1)
+                    pairs[1::2] = np.fmax.reduce(block, axis=1)
+                sweep.write(2 * b0, pairs)
+            self._fit_sweep(row)
+            drew = True
+        if drew:
+            self.frames_drawn += 1
+            self._pending_paint = end
+        return drew
+
+    def _fit_sweep(self, row: _Row) -> None:
+        """Vertical range of a sweep row: grow with the newest points at once, rescan the whole sweep twice a second."""
+        sweep = row.sweep
+        row.fit_countdown = getattr(row, "fit_countdown", 0) - 1
+        if row.fit_countdown <= 0:
+            row.fit_countdown = 30
+            with np.errstate(invalid="ignore"):
+                hi, lo = np.fmax.reduce(sweep.y), np.fmin.reduce(sweep.y)
+        else:
+            hi = lo = sweep.newest
+        if math.isfinite(hi):
+            self._fit_y(row, float(hi), low=min(0.0, float(lo)), grow_only=row.fit_countdown != 30)
+
     def _draw_overlay(self, x: np.ndarray, y: np.ndarray) -> None:
         if self._overlay is None:
             return
@@ -410,19 +538,24 @@ class LivePlot(QtWidgets.QWidget):
                 pct = self.bands.to_percent(self.current_value)
             self.readout.show_value(self.current_value, pct, self.active_band, band_state)
 
-    def _fit_y(self, row: _Row, data_max: float, low: float = 0.0, force: bool = False) -> None:
+    def _fit_y(self, row: _Row, data_max: float, low: float = 0.0, force: bool = False,
+               grow_only: bool = False) -> None:
         """Vertical range with hysteresis: grow at once, shrink only when the data use under half of it."""
         need = data_max * 1.1 if math.isfinite(data_max) else 0.0
         if row is self._rows[0]:
             need = max(need, self.bands.contraction_high * 1.3, self.bands.release_high * 2.0)
         need = max(need, 1e-6)
         top = row.y_top
-        if force or need > top or need < 0.45 * top:
+        if force or need > top or (need < 0.45 * top and not grow_only):
             top = nice_ceiling(need * (1.15 if need > top else 1.0))
         bottom = 0.0 if not (math.isfinite(low) and low < 0) else -nice_ceiling(-low * 1.1)
+        if grow_only and bottom > row.y_bottom:
+            bottom = row.y_bottom
         if force or top != row.y_top or bottom != row.y_bottom:
             row.y_top, row.y_bottom = top, bottom
             row.plot.setYRange(bottom, top, padding=0)
+            if row.sweep is not None:
+                row.sweep.set_y_extent(bottom, top)
 
     def _painted(self) -> None:
         if self._pending_paint is not None:

@@ -282,7 +282,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.protocol_combo.addItem(getattr(p, "title", "") or p.name, p.name)
         self.protocol_button = QtWidgets.QPushButton("Start exercise")
         self.protocol_button.clicked.connect(self._toggle_protocol)
-        self.sim_follows = QtWidgets.QCheckBox("Simulated patient follows the cues")
+        self.sim_follows = QtWidgets.QCheckBox("Simulated patient follows cues")
         self.sim_follows.setChecked(True)
         gl.addWidget(self.protocol_combo)
         gl.addWidget(self.protocol_button)
@@ -706,7 +706,7 @@ class MainWindow(QtWidgets.QMainWindow):
             value = self._last_value(snap)
             self.patient.set_level(value, self.bands, band)
         elif not self.view_paused:
-            snap = engine.snapshot(self.plot.window_s + 0.1, raw=self.plot.wants_raw)
+            snap = engine.snapshot(self.plot.needed_seconds(t_now, engine.info.rate), raw=self.plot.wants_raw)
             if self.plot.update_from(snap):
                 self._arrivals[int(snap.end_index)] = float(getattr(snap, "arrival", 0.0) or 0.0)
         events, self._event_i = engine.events_since(self._event_i)

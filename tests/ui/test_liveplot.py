@@ -13,7 +13,7 @@ from tests.ui.numpy_feed import NumpyFeed
 
 @pytest.fixture
 def plot(qtbot):
-    p = LivePlot(LIGHT)
+    p = LivePlot(LIGHT, mode="scroll")
     qtbot.addWidget(p)
     p.resize(1200, 600)
     p.show()
@@ -136,3 +136,96 @@ def test_peak_decimate_keeps_extremes_gaps_and_alignment():
     assert np.array_equal(a, b, equal_nan=True)
     assert bucket_size(20000, 1000, 2.0) == 20
     assert nice_ceiling(7.3) == 10.0 and nice_ceiling(0.21) == 0.25 and nice_ceiling(120) == 200
+
+
+@pytest.fixture
+def sweep_plot(qtbot):
+    p = LivePlot(LIGHT, mode="sweep")
+    qtbot.addWidget(p)
+    p.resize(1200, 600)
+    p.show()
+    return p
+
+
+def test_sweep_writes_new_points_in_place_with_a_blank_gap_ahead(sweep_plot):
+    feed = NumpyFeed(gap=(3.0, 3.5))
+    sweep_plot.configure(feed.info)
+    feed.advance(4.0)
+    assert sweep_plot.needed_seconds(feed.index / feed.rate, feed.rate) == pytest.approx(10.1)
+    assert sweep_plot.update_from(feed.snapshot(10.1))
+    sweep = sweep_plot._rows[0].sweep
+    x, y = sweep.getData()
+    assert sweep.width_s == pytest.approx(10.0) and x[-1] < 10.0
+    snap = feed.snapshot(10.1)
+    k = np.rint(snap.t / sweep.dt).astype(int)
+    assert np.array_equal(y[k % sweep.capacity], snap.envelope[:, 0], equal_nan=True)    # every point, in place
+    assert np.isnan(y[(x > 3.0 + 0.01) & (x < 3.5 - 0.01)]).all()                        # NaN gap kept
+    assert np.isnan(y[k[-1] % sweep.capacity + 1:]).all()                                  # not written yet
+    # the next frame asks only for what is new, and writes only that
+    feed.advance(0.05)
+    need = sweep_plot.needed_seconds(feed.index / feed.rate, feed.rate)
+    assert need < 0.2
+    sweep_plot.update_from(feed.snapshot(need))
+    assert sweep.head == (feed.index - 1) // feed.step
+    # after wrapping, the newest points overwrite the oldest and a blank gap runs ahead of them
+    feed.advance(8.0)
+    sweep_plot.update_from(feed.snapshot(10.1))
+    x, y = sweep.getData()
+    head_col = sweep.head % sweep.capacity
+    gap_cols = (np.arange(1, sweep.gap + 1) + head_col) % sweep.capacity
+    assert np.isnan(y[gap_cols]).all()
+    assert np.isfinite(y[head_col]) and sweep.newest == y[head_col]
+    truth = feed.envelope_at(np.array([sweep.head * sweep.dt]))[0]
+    assert sweep.newest == pytest.approx(truth) and sweep_plot.current_value == pytest.approx(truth)
+
+
+def test_sweep_marks_only_thin_strips_dirty(sweep_plot, qtbot):
+    feed = NumpyFeed(abd=False)
+    sweep_plot.configure(feed.info)
+    feed.advance(3.0)
+    sweep_plot.update_from(feed.snapshot(10.1))
+    qtbot.waitUntil(lambda: sweep_plot.frames_drawn >= 1)
+    sweep_plot.view.repaint()
+    regions = []
+    orig = sweep_plot.view.paintEvent
+
+    def spy(ev):
+        regions.append(ev.region().boundingRect())
+        orig(ev)
+    sweep_plot.view.paintEvent = spy
+    for _ in range(8):                                            # settle: first frames may repaint fully
+        feed.advance(0.02)
+        n = len(regions)
+        sweep_plot.update_from(feed.snapshot(0.2))
+        qtbot.waitUntil(lambda: len(regions) > n, timeout=2000)
+    plot_width = sweep_plot._rows[0].plot.vb.width()
+    assert max(r.width() for r in regions[-4:]) < 0.1 * plot_width     # a strip, not the whole plot
+
+
+def test_sweep_after_a_seek_starts_clean(sweep_plot):
+    feed = NumpyFeed(abd=False)
+    sweep_plot.configure(feed.info)
+    feed.advance(9.0)
+    sweep_plot.update_from(feed.snapshot(10.1))
+    feed.index = int(2.0 * feed.rate)          # a replay jumped back to 2 s
+    sweep_plot.update_from(feed.snapshot(sweep_plot.needed_seconds(2.0, feed.rate)))
+    _x, y = sweep_plot._rows[0].sweep.getData()
+    assert np.isfinite(y).sum() <= int(2.0 * 200) + 1           # only what the new position has
+    assert sweep_plot._rows[0].sweep.head == (feed.index - 1) // feed.step
+
+
+def test_sweep_raw_row_keeps_peaks(sweep_plot):
+    feed = NumpyFeed(abd=False)
+    sweep_plot.configure(feed.info)
+    sweep_plot.set_raw_visible(True)
+    feed.advance(4.0)
+    snap = feed.snapshot(10.1, raw=True)
+    sweep_plot.update_from(snap)
+    raw = sweep_plot._rows[-1].sweep
+    _x, y = raw.getData()
+    kb = int(round(raw.dt * 2 * feed.rate))                      # samples per min/max bucket
+    first = int(round(snap.raw_t[0] * feed.rate))
+    b0, b1 = -(-first // kb), (raw.head + 1) // 2
+    covered = snap.filtered[b0 * kb - first:b1 * kb - first, 0]
+    assert b1 - b0 > 100
+    assert np.nanmax(y) == np.max(covered) and np.nanmin(y) == np.min(covered)   # peaks survive decimation
