@@ -42,11 +42,11 @@ def primary_channel(info: StreamInfo) -> int:
 
 
 def nice_ceiling(x: float) -> float:
-    """Smallest 1/2/2.5/5 x 10^k at or above ``x``."""
+    """Smallest 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 x 10^k at or above ``x`` (a round axis top)."""
     if not (x > 0 and math.isfinite(x)):
         return 1.0
     exp = 10 ** math.floor(math.log10(x))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+    for m in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
         if m * exp >= x * (1 - 1e-12):
             return m * exp
     return 10.0 * exp
@@ -238,6 +238,7 @@ class LivePlot(QtWidgets.QWidget):
             active = band == self.active_band
             region.setBrush(pg.mkBrush(self.theme.band_fill(band, active)))
             region.setHoverBrush(pg.mkBrush(self.theme.band_fill(band, True)))
+            region.update()                    # setBrush alone does not repaint (nor refresh the item cache)
             edge = pg.mkPen(self.theme.band_edge(band), width=2 if active else 1,
                             style=QtCore.Qt.PenStyle.SolidLine if active else QtCore.Qt.PenStyle.DashLine)
             for line in region.lines:

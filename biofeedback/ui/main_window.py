@@ -80,6 +80,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._last_slow = 0.0
         self.cue_panel = None
         self._summary_shown = False
+        self._replay_steps: list[tuple[float, float, str | None, str]] = []
 
         self._build()
         self.timer = QtCore.QTimer(self)
@@ -300,6 +301,18 @@ class MainWindow(QtWidgets.QMainWindow):
         fm.addAction("Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
         vm = mb.addMenu("&View")
         vm.addAction("Patient view\tF11", lambda: self.set_patient_view(True))
+        vm.addSeparator()
+        modes = QtGui.QActionGroup(self)
+        for mode, title in (("sweep", "Sweep trace (lightest on the computer)"), ("scroll", "Scrolling trace")):
+            act = vm.addAction(title, lambda m=mode: self.plot.set_mode(m))
+            act.setCheckable(True)
+            act.setChecked(mode == self.plot.mode)
+            modes.addAction(act)
+        raw = vm.addAction("Filtered EMG row")
+        raw.setCheckable(True)
+        raw.toggled.connect(self.raw_check.setChecked)
+        self.raw_check.toggled.connect(raw.setChecked)
+        vm.addSeparator()
         group = QtGui.QActionGroup(self)
         for name in ("light", "dark"):
             act = vm.addAction(f"{name.capitalize()} theme", lambda n=name: self.set_theme(n))
@@ -367,8 +380,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.source_label.setText(describe_source(spec))
         self.connect_button.setText("Disconnect")
         self.practice_box.setVisible(self.patient_sim is not None)
-        self.calibrate_button.setEnabled(not self.is_replay)
-        self.record_button.setEnabled(not self.is_replay)
+        live = not self.is_replay
+        self.calibrate_button.setEnabled(live)
+        self.calibrate_button.setVisible(live)
+        if self.protocol_box is not None:
+            self.protocol_box.setVisible(live)
+        for w in (self.record_button, self.record_name, self.record_time, self.marker_button, self.marker_label):
+            w.setEnabled(live)
+            w.setVisible(live)
         self._setup_replay(spec)
         self.timer.start()
         self.sourceChanged.emit(spec)
@@ -413,9 +432,12 @@ class MainWindow(QtWidgets.QMainWindow):
     def _setup_replay(self, spec: str) -> None:
         if not self.is_replay:
             self.replay_bar.setVisible(False)
+            self._replay_steps = []
             return
         rec = self.source.recording
         self.replay_bar.attach(self.source, self.source.duration_s, list(rec.events))
+        self._replay_steps = sorted((float(e.time_s), float(e.data.get("duration_s") or 0.0), e.data.get("band"),
+                                     str(e.data.get("cue") or e.label)) for e in rec.events if e.kind == "step")
         meta = dict(rec.meta or {})
         if meta.get("bands"):
             try:
@@ -502,7 +524,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.record_button.setText("● Record")
             self.record_name.setReadOnly(False)
             self.record_name.setText("")
-            self.record_time.setText(f"saved {path.name}" if path else "")
+            self.record_time.setText("saved ✓" if path else "")
+            self.record_time.setToolTip(str(path) if path else "")
+            if path:
+                self.statusBar().showMessage(f"Recording saved: {path}", 8000)
         return path
 
     def _toggle_recording(self) -> None:
@@ -699,7 +724,11 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         t_now = float(engine.time_s)
         state = self.runner.current(t_now) if self.runner is not None else None
-        band = self._active_band(state)
+        if self.is_replay:
+            t_now = float(self.source.position_s)
+            band = self._show_recorded_step(t_now)
+        else:
+            band = self._active_band(state)
         self.plot.set_active_band(band)
         if self.patient_view_active:
             snap = engine.snapshot(0.25)
@@ -730,6 +759,24 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.is_replay:
             return None
         return "contraction" if self.practice_held else "release"
+
+    def _show_recorded_step(self, t_s: float) -> str | None:
+        """In a replay: the recorded exercise step at ``t_s`` gives the active band and the cue."""
+        step = None
+        for start, duration, band, cue in self._replay_steps:
+            if start > t_s:
+                break
+            if t_s < start + duration:
+                step = (start, duration, band, cue)
+        if step is None:
+            if self.cue_text != "" or self.cue_detail != "":
+                self._set_cue("", "")
+            return None
+        start, duration, band, cue = step
+        detail = f"{math.ceil(start + duration - t_s):.0f} s"
+        if cue != self.cue_text or detail != self.cue_detail:
+            self._set_cue(cue, detail)
+        return band
 
     def _last_value(self, snap) -> float:
         env = np.asarray(snap.envelope)

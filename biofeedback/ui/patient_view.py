@@ -62,14 +62,15 @@ class LevelBar(QtWidgets.QWidget):
         if lo > 0:
             p.drawLine(QtCore.QPointF(x0 - 16, zone.bottom()), QtCore.QPointF(x0 + bar_w + 16, zone.bottom()))
         if math.isfinite(self.value):
-            colour = self.theme.trace_in_band if self.in_target else self.theme.trace
+            colour = QtGui.QColor(self.theme.trace_in_band if self.in_target else self.theme.muted)
             level = y_of(self.value)
-            inner = QtCore.QRectF(x0 + bar_w * 0.22, level, bar_w * 0.56, y_bot - level)
+            inner = QtCore.QRectF(x0 + 28, level, bar_w - 56, max(0.0, y_bot - 8 - level))
             p.setPen(QtCore.Qt.PenStyle.NoPen)
-            p.setBrush(QtGui.QColor(colour))
-            p.drawRoundedRect(inner, 10, 10)
-            p.setBrush(QtGui.QColor(colour))
-            p.drawEllipse(QtCore.QPointF(w / 2, level), bar_w * 0.36, bar_w * 0.09)
+            p.setBrush(colour)
+            p.drawRoundedRect(inner, 12, 12)
+            p.setPen(QtGui.QPen(QtGui.QColor(self.theme.foreground), 6, QtCore.Qt.PenStyle.SolidLine,
+                                QtCore.Qt.PenCapStyle.RoundCap))
+            p.drawLine(QtCore.QPointF(x0 + 12, level), QtCore.QPointF(x0 + bar_w - 12, level))
         p.end()
 
 

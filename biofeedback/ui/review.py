@@ -87,16 +87,22 @@ class ReviewWindow(QtWidgets.QWidget):
         col = env[:, self.channel] if env.size else np.empty(0)
         idx, val = peak_decimate(col, 0, bucket_size(col.size, 1200))
         self.overview_curve.setData(idx / self.rate, val)
-        top = float(np.nanmax(val)) * 1.1 if np.isfinite(val).any() else 1.0
+        top = float(np.nanmax(val)) if np.isfinite(val).any() else 1.0
+        if self.bands is not None:
+            top = max(top, self.bands.contraction_high)
+        top *= 1.1
         self.overview.setYRange(0, top, padding=0)
         self.overview.setXRange(0, max(duration, 1e-3), padding=0)
         self.detail.setYRange(0, top, padding=0)
         self._draw_bands(self.detail)
         self._draw_steps_and_markers()
 
-        self.region = pg.LinearRegionItem(values=(0, min(duration, 60.0)), brush=pg.mkBrush(
-            blend(theme.foreground, theme.background, 0.10)))
-        self.region.setZValue(10)
+        shade = QtGui.QColor(theme.foreground)
+        shade.setAlpha(40)
+        self.region = pg.LinearRegionItem(values=(0, min(duration, 60.0)), brush=pg.mkBrush(shade))
+        for line in self.region.lines:
+            line.setPen(pg.mkPen(theme.foreground, width=2))
+        self.region.setZValue(-5)
         self.overview.addItem(self.region)
         self.region.sigRegionChanged.connect(self._region_changed)
         self.detail.sigXRangeChanged.connect(self._detail_ranged)
@@ -115,16 +121,21 @@ class ReviewWindow(QtWidgets.QWidget):
         self._region_changed()
 
     def _draw_bands(self, plot: pg.PlotItem) -> None:
+        """Bands as labelled dashed lines (the shading is kept for the exercise steps)."""
         if self.bands is None:
             return
-        for band in ("release", "contraction"):
-            lo, hi = self.bands.limits(band)
-            item = pg.LinearRegionItem(values=(lo, hi), orientation="horizontal", movable=False,
-                                       brush=pg.mkBrush(self.theme.band_fill(band, False)))
-            for line in item.lines:
-                line.setPen(pg.mkPen(self.theme.band_edge(band), width=1))
-            item.setZValue(-20)
-            plot.addItem(item, ignoreBounds=True)
+        edges = [("contraction", self.bands.contraction_low, ""), ("contraction", self.bands.contraction_high,
+                                                                   "contraction band"),
+                 ("release", self.bands.release_high, "release band")]
+        for band, value, text in edges:
+            line = pg.InfiniteLine(pos=value, angle=0, movable=False,
+                                   pen=pg.mkPen(self.theme.band_edge(band), width=2,
+                                                style=QtCore.Qt.PenStyle.DashLine),
+                                   label=text or None,
+                                   labelOpts={"position": 0.02, "color": self.theme.band_edge(band),
+                                              "anchors": [(0, 1), (0, 1)]})
+            line.setZValue(-10)
+            plot.addItem(line, ignoreBounds=True)
 
     def _draw_steps_and_markers(self) -> None:
         steps = [e for e in self.events if e.kind == "step"]

@@ -135,7 +135,7 @@ def test_peak_decimate_keeps_extremes_gaps_and_alignment():
     b = val2[np.isin(idx2, common)]
     assert np.array_equal(a, b, equal_nan=True)
     assert bucket_size(20000, 1000, 2.0) == 20
-    assert nice_ceiling(7.3) == 10.0 and nice_ceiling(0.21) == 0.25 and nice_ceiling(120) == 200
+    assert nice_ceiling(7.3) == 8.0 and nice_ceiling(0.21) == 0.25 and nice_ceiling(120) == 150
 
 
 @pytest.fixture
