@@ -498,13 +498,16 @@ def _add_gui(sub) -> None:
     p.add_argument("--review", metavar="FILE", help="also open the whole-session review of a recording")
     p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window and exit")
     p.add_argument("--quit-after", type=_positive, metavar="SECONDS", help="close after this many seconds")
+    p.add_argument("--library", metavar="PATH",
+                   help="client library file (default: $BIOFEEDBACK_LIBRARY or the user data folder)")
     p.set_defaults(func=cmd_gui)
 
 
 def cmd_gui(args) -> int:
     from biofeedback.ui.app import run_gui
     return run_gui(source=args.source, theme=args.theme, screenshot=args.screenshot, quit_after=args.quit_after,
-                   patient_view=args.patient_view, speed=args.speed, window_s=args.window, review=args.review)
+                   patient_view=args.patient_view, speed=args.speed, window_s=args.window, review=args.review,
+                   library=args.library)
 
 
 SUBCOMMANDS += [_add_gui]

@@ -23,7 +23,7 @@ def ensure_app():
 
 def run_gui(source: str | None = None, theme: str = "light", screenshot: str | None = None,
             quit_after: float | None = None, patient_view: bool = False, speed: float | None = 1.0,
-            window_s: float | None = None, review: str | None = None) -> int:
+            window_s: float | None = None, review: str | None = None, library: str | None = None) -> int:
     """Open the main window; with ``screenshot`` save a PNG of it after ``quit_after`` seconds and exit."""
     if screenshot and not quit_after:
         quit_after = 3.0
@@ -40,7 +40,7 @@ def run_gui(source: str | None = None, theme: str = "light", screenshot: str | N
     except ValueError as exc:
         raise UserError(str(exc)) from None
     apply_theme(app, t)
-    win = MainWindow(source=source or DEFAULT_SOURCE, theme=theme, speed=speed)
+    win = MainWindow(source=source or DEFAULT_SOURCE, theme=theme, speed=speed, library_path=library)
     if window_s:
         win.set_window(window_s)
     if not win.engine and win.banner.isVisible() and screenshot is None and quit_after is None:

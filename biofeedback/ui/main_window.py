@@ -15,6 +15,7 @@ from biofeedback.errors import UserError
 from biofeedback.stream import Event
 from biofeedback.ui.bands_panel import BandsPanel
 from biofeedback.ui.calibration_wizard import CalibrationWizard
+from biofeedback.ui.client_menu import ClientLink
 from biofeedback.ui.liveplot import CHANNEL_TITLES, LivePlot, primary_channel
 from biofeedback.ui.patient_view import PatientView
 from biofeedback.ui.replay_bar import ReplayBar, fmt_time
@@ -53,8 +54,11 @@ class MainWindow(QtWidgets.QMainWindow):
     sourceChanged = QtCore.Signal(str)
 
     def __init__(self, source: str | None = DEFAULT_SOURCE, theme: str = "light", speed: float | None = 1.0,
-                 recordings_dir: str | Path | None = None, calibration_plan: CalibrationPlan | None = None) -> None:
+                 recordings_dir: str | Path | None = None, calibration_plan: CalibrationPlan | None = None,
+                 library_path: str | Path | None = None) -> None:
         super().__init__()
+        self.clients = ClientLink(self, library_path, show_error=self.show_banner)
+        self.clients.clientChanged.connect(self._client_changed)
         self.setWindowTitle("Pelvic-floor biofeedback")
         self.theme: Theme = get_theme(theme)
         self.speed = speed
@@ -81,6 +85,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cue_panel = None
         self._summary_shown = False
         self._replay_steps: list[tuple[float, float, str | None, str]] = []
+        self._protocol_recorded = False
 
         self._build()
         self.timer = QtCore.QTimer(self)
@@ -141,7 +146,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.pause_button.toggled.connect(self.set_view_paused)
         self.patient_button = QtWidgets.QPushButton("Patient view")
         self.patient_button.clicked.connect(lambda: self.set_patient_view(True))
-        for w in (self.source_label, self.change_source, self.connect_button):
+        self.client_label = QtWidgets.QLabel("")
+        self.client_label.setFont(f)
+        for w in (self.client_label, self.source_label, self.change_source, self.connect_button):
             bar.addWidget(w)
         bar.addSpacing(18)
         for w in (self.record_button, self.record_name, self.record_time):
@@ -319,29 +326,7 @@ class MainWindow(QtWidgets.QMainWindow):
             act.setCheckable(True)
             act.setChecked(name == self.theme.name)
             group.addAction(act)
-        self._add_client_menu(mb)
-
-    def _add_client_menu(self, mb: QtWidgets.QMenuBar) -> None:
-        """Client chooser, history and diary from the library modules, only when they exist."""
-        entries = [("biofeedback.ui.clients", "Choose client…"), ("biofeedback.ui.history", "History…"),
-                   ("biofeedback.ui.diary", "Diary…")]
-        present = [(m, t) for m, t in entries if _module_available(m)]
-        if not present:
-            return
-        menu = mb.addMenu("&Client")
-        for module, title in present:
-            menu.addAction(title, lambda m=module: self._open_library_module(m))
-
-    def _open_library_module(self, module: str) -> None:
-        import importlib
-        try:
-            mod = importlib.import_module(module)
-            opener = getattr(mod, "open_dialog", None) or getattr(mod, "show", None)
-            if opener is None:
-                raise UserError(f"{module} has no dialog to open")
-            opener(self)
-        except UserError as exc:
-            self.show_banner(str(exc))
+        self.clients.add_menu(mb)
 
     def _style(self) -> None:
         t = self.theme
@@ -492,6 +477,10 @@ class MainWindow(QtWidgets.QMainWindow):
             return self.recording_path
         target = Path(path) if path else self._next_record_path()
         meta = {"source": self.spec, "bands": self.bands.to_dict()}
+        if self.clients.client_name:
+            meta["client"] = self.clients.client_name
+        if self.runner is not None:
+            meta["protocol"] = self.runner.protocol.name
         if self.calibration is not None:
             meta["calibration"] = self.calibration.to_dict()
         try:
@@ -502,6 +491,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.record_button.setChecked(False)
             return None
         self.recording_path = target
+        self._protocol_recorded = self.runner is not None
         self.markers_added = 0
         self.record_button.setChecked(True)
         self.record_button.setText("■ Stop")
@@ -528,7 +518,36 @@ class MainWindow(QtWidgets.QMainWindow):
             self.record_time.setToolTip(str(path) if path else "")
             if path:
                 self.statusBar().showMessage(f"Recording saved: {path}", 8000)
+        if path is not None and path.exists():
+            self._after_recording(path)
         return path
+
+    def _after_recording(self, path: Path) -> None:
+        """A guided session gets its summary stored (and shown); a client's recording goes into the library."""
+        if self._protocol_recorded:
+            self._protocol_recorded = False
+            try:
+                from biofeedback.session import store_summary
+                summary = store_summary(path)
+            except (ImportError, UserError, ValueError) as exc:
+                summary = None
+                self.show_banner(f"The session summary could not be computed: {exc}")
+            if summary and self.cue_panel is not None and hasattr(self.cue_panel, "show_summary"):
+                self.cue_panel.show_summary(summary)
+                self.cue_panel.setVisible(True)
+                self._summary_shown = True
+        self.clients.recording_finished(path)
+
+    def _client_changed(self, client) -> None:
+        name = getattr(client, "name", "")
+        self.setWindowTitle(f"Pelvic-floor biofeedback — {name}" if name else "Pelvic-floor biofeedback")
+        self.client_label.setText(f"Client: {name}" if name else "")
+        bands = self.clients.stored_bands()
+        cal = self.clients.stored_calibration()
+        if cal is not None:
+            self.calibration = cal
+        if bands is not None and bands.unit == self.bands.unit:
+            self.set_bands(bands)
 
     def _toggle_recording(self) -> None:
         if self.writer is None:
@@ -557,11 +576,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.bands = bands
         self.bands_panel.set_bands(bands)
         self._store_meta("bands", bands.to_dict())
+        self.clients.save(bands=bands)
 
     def _bands_from_panel(self, bands: Bands) -> None:
         self.bands = bands
         self.plot.set_bands(bands)
         self._store_meta("bands", bands.to_dict())
+        self.clients.save(bands=bands)
 
     def _store_meta(self, key: str, value) -> None:
         if self.writer is not None and self.engine is not None:
@@ -589,6 +610,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.calibration = cal
         self.set_bands(cal.default_bands())
         self._store_meta("calibration", cal.to_dict())
+        self.clients.save(calibration=cal, bands=self.bands)
 
     # ================================================================== practice and protocol
     def set_practice(self, held: bool) -> None:
@@ -637,6 +659,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if set_protocol is not None:
             set_protocol(runner)
         self.runner = runner
+        if self.writer is not None:
+            self._protocol_recorded = True
+            self._store_meta("protocol", proto.name)
         patient = self.patient_sim
         if patient is not None and self.sim_follows.isChecked() and hasattr(protocols, "effort_script"):
             self.practice_held = False
@@ -841,6 +866,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ================================================================== closing
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt name
+        self.clients.ask_diary = False          # file the session, but no prompt while the window closes
         self.disconnect_source()
         app = QtWidgets.QApplication.instance()
         if app is not None:
