@@ -351,7 +351,7 @@ def test_client_keeps_bands_and_recordings_go_into_the_library(qtbot, tmp_path):
 
 
 def test_guided_exercise_sets_band_cue_and_stores_summary(make_window, qtbot, tmp_path):
-    win = make_window(source="sim:healthy", speed=16.0)
+    win = make_window(source="sim:healthy?rate=1000", speed=40.0)
     if not win.protocols:
         pytest.skip("no protocols installed")
     win.start_protocol("quick-flicks")
