@@ -40,6 +40,8 @@ class Bands:
     """The contraction band [low, high] and the release band [0, release_high], in the channel's unit.
 
     ``mvc`` is the reference for %MVC (``None`` until a calibration or a hand entry gives one).
+    ``zero`` is where 0 % lies: 0 for EMG amplitude; the resting pressure for a pressure probe, whose
+    squeeze is measured above the pressure of the probe at rest.
     """
 
     contraction_low: float
@@ -48,6 +50,7 @@ class Bands:
     unit: str = "uV"
     mvc: float | None = None
     channel: str = "pfm"
+    zero: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = float(self.contraction_low), float(self.contraction_high)
@@ -58,7 +61,9 @@ class Bands:
         object.__setattr__(self, "contraction_low", max(0.0, lo))
         object.__setattr__(self, "contraction_high", max(0.0, hi))
         object.__setattr__(self, "release_high", max(0.0, float(self.release_high)))
-        if self.mvc is not None and not (self.mvc > 0 and math.isfinite(self.mvc)):
+        if not math.isfinite(float(self.zero)):
+            object.__setattr__(self, "zero", 0.0)
+        if self.mvc is not None and not (math.isfinite(self.mvc) and self.mvc > self.zero and self.mvc > 0):
             object.__setattr__(self, "mvc", None)
 
     # -- %MVC ----------------------------------------------------------------
@@ -66,13 +71,13 @@ class Bands:
         """Absolute value -> %MVC (needs an MVC)."""
         if self.mvc is None:
             raise ValueError("no maximum voluntary contraction known: calibrate first or enter values in absolute units")
-        return 100.0 * float(value) / self.mvc
+        return 100.0 * (float(value) - self.zero) / (self.mvc - self.zero)
 
     def from_percent(self, pct: float) -> float:
         """%MVC -> absolute value in the channel's unit."""
         if self.mvc is None:
             raise ValueError("no maximum voluntary contraction known: calibrate first or enter values in absolute units")
-        return float(pct) * self.mvc / 100.0
+        return self.zero + float(pct) * (self.mvc - self.zero) / 100.0
 
     @property
     def contraction_pct(self) -> tuple[float, float]:
@@ -111,7 +116,7 @@ class Bands:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"contraction_low": self.contraction_low, "contraction_high": self.contraction_high,
                              "release_high": self.release_high, "unit": self.unit, "mvc": self.mvc,
-                             "channel": self.channel}
+                             "channel": self.channel, "zero": self.zero}
         if self.mvc is not None:
             d["contraction_pct"] = list(self.contraction_pct)
             d["release_pct"] = self.release_pct
@@ -122,7 +127,8 @@ class Bands:
         mvc = d.get("mvc")
         return cls(contraction_low=float(d["contraction_low"]), contraction_high=float(d["contraction_high"]),
                    release_high=float(d["release_high"]), unit=str(d.get("unit", "uV")),
-                   mvc=None if mvc is None else float(mvc), channel=str(d.get("channel", "pfm")))
+                   mvc=None if mvc is None else float(mvc), channel=str(d.get("channel", "pfm")),
+                   zero=float(d.get("zero") or 0.0))
 
 
 def placeholder_bands(unit: str = "uV", channel: str = "pfm") -> Bands:
@@ -182,11 +188,15 @@ class Calibration:
 
     def default_bands(self, contraction_pct: tuple[float, float] = DEFAULT_CONTRACTION_PCT,
                       release_sd: float = DEFAULT_RELEASE_SD) -> Bands:
-        """Contraction ``contraction_pct`` of MVC, release at or below rest mean + ``release_sd`` SD."""
+        """Contraction ``contraction_pct`` of MVC, release at or below rest mean + ``release_sd`` SD.
+
+        For pressure the percentages are of the squeeze above resting pressure."""
         lo, hi = contraction_pct
-        return Bands(contraction_low=lo * self.mvc / 100.0, contraction_high=hi * self.mvc / 100.0,
+        zero = self.rest_mean if self.unit == "cmH2O" else 0.0
+        span = self.mvc - zero
+        return Bands(contraction_low=zero + lo * span / 100.0, contraction_high=zero + hi * span / 100.0,
                      release_high=self.rest_mean + release_sd * self.rest_sd, unit=self.unit,
-                     mvc=self.mvc, channel=self.channel)
+                     mvc=self.mvc, channel=self.channel, zero=zero)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rest_mean": self.rest_mean, "rest_sd": self.rest_sd, "mvc": self.mvc,

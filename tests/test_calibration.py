@@ -127,3 +127,13 @@ def test_effort_script_accepts_arrays():
     t = np.array([100.0, 110.5, 111.5, 113.5])
     assert list(run.effort_at(t)) == [0.0, 0.0, 1.0, 0.0]
     assert isinstance(run.effort_at(111.5), float)
+
+
+def test_pressure_bands_count_the_squeeze_above_resting_pressure():
+    cal = Calibration(rest_mean=20.0, rest_sd=0.5, mvc=40.0, effort_peaks=[40.0], unit="cmH2O", channel="pressure")
+    b = cal.default_bands()
+    assert (b.contraction_low, b.contraction_high) == pytest.approx((28.0, 34.0))   # 20 + 40..70 % of 20
+    assert b.release_high == pytest.approx(21.0)
+    assert b.contraction_pct == pytest.approx((40.0, 70.0))
+    assert b.to_percent(20.0) == pytest.approx(0.0)
+    assert Bands.from_dict(b.to_dict()) == b

@@ -53,14 +53,9 @@ def run_gui(source: str | None = None, theme: str = "light", screenshot: str | N
     shown = win
     if review:
         shown = win.open_review(review) or win
+    win.show()
     if patient_view:
-        win.set_patient_view(True)
-        if not screenshot and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
-            win.showFullScreen()
-        else:
-            win.show()
-    else:
-        win.show()
+        win.set_patient_view(True, full_screen=not screenshot)
     status = {"code": 0}
 
     def finish() -> None:

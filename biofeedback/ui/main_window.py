@@ -705,18 +705,22 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.pause_button.isChecked() != self.view_paused:
             self.pause_button.setChecked(self.view_paused)
 
-    def set_patient_view(self, on: bool) -> None:
+    def set_patient_view(self, on: bool, full_screen: bool = True) -> None:
+        """The patient's simplified view (full screen by default); Esc, F11 or a double-click go back."""
         if on:
             self.stack.setCurrentWidget(self.patient)
             self.menuBar().setVisible(False)
             self.statusBar().setVisible(False)
             self.patient.setFocus()
+            if full_screen and self.isVisible() and not self.isFullScreen():
+                self._was_maximized = self.isMaximized()
+                self.showFullScreen()
         else:
             self.stack.setCurrentIndex(0)
             self.menuBar().setVisible(True)
             self.statusBar().setVisible(True)
             if self.isFullScreen():
-                self.showNormal()
+                self.showMaximized() if getattr(self, "_was_maximized", False) else self.showNormal()
 
     @property
     def patient_view_active(self) -> bool:

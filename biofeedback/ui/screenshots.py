@@ -68,7 +68,7 @@ def make_screenshots(out_dir: str | Path, theme: str = "light") -> list[Path]:
     win.grab().save(str(path))
     shots.append(path)
 
-    win.set_patient_view(True)
+    win.set_patient_view(True, full_screen=False)
     _wait(app, lambda: win.patient.bar.value == win.patient.bar.value)   # a value has arrived (not NaN)
     _wait(app, lambda: True)
     path = out / "patient.png"
