@@ -367,3 +367,18 @@ def test_guided_exercise_sets_band_cue_and_stores_summary(make_window, qtbot, tm
         assert rec.meta.get("protocol") == "quick-flicks"
         assert "summary" in rec.meta and rec.meta["summary"].get("trials")
         assert any(e.kind == "step" for e in rec.events)
+
+
+def test_theme_and_plot_mode_switch_keep_drawing(make_window, qtbot):
+    win = make_window(speed=2.0)
+    win.set_theme("dark")
+    assert win.plot.view.backgroundBrush().color().name() == "#121417"
+    win.plot.set_mode("scroll")
+    n = win.plot.frames_drawn
+    qtbot.waitUntil(lambda: win.plot.frames_drawn > n + 3, timeout=3000)
+    x, _y = win.plot._rows[0].curve.getData()
+    assert x.max() <= 0.0 + 1e-9                       # scrolling: seconds before now
+    win.plot.set_mode("sweep")
+    n = win.plot.frames_drawn
+    qtbot.waitUntil(lambda: win.plot.frames_drawn > n + 3, timeout=3000)
+    assert win.plot._rows[0].sweep is not None
