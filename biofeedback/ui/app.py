@@ -1,7 +1,6 @@
 """Start the window: ``biofeedback gui [--source SPEC] [--screenshot PATH --quit-after S] [--patient-view]``."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 

@@ -2,37 +2,26 @@
 from __future__ import annotations
 
 import collections
-import importlib.util
-import math
 import time
 from pathlib import Path
 
-import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from biofeedback.calibration import Bands, Calibration, CalibrationPlan, placeholder_bands
 from biofeedback.errors import UserError
 from biofeedback.stream import Event
-from biofeedback.ui.bands_panel import BandsPanel
 from biofeedback.ui.calibration_wizard import CalibrationWizard
 from biofeedback.ui.client_menu import ClientLink
-from biofeedback.ui.liveplot import CHANNEL_TITLES, LivePlot, primary_channel
-from biofeedback.ui.patient_view import PatientView
-from biofeedback.ui.replay_bar import ReplayBar, fmt_time
+from biofeedback.ui.frame_loop import FrameLoop
+from biofeedback.ui.liveplot import primary_channel
+from biofeedback.ui.replay_bar import fmt_time
 from biofeedback.ui.source_picker import SourcePicker
 from biofeedback.ui.theme import Theme, apply_theme, get_theme
+from biofeedback.ui.window_layout import WindowLayout
 
 DEFAULT_SOURCE = "sim:healthy"
 PRACTICE_EFFORT = 0.6
-WINDOWS_S = (5, 10, 30)
 FRAME_MS = 16
-
-
-def _module_available(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def describe_source(spec: str) -> str:
@@ -48,7 +37,7 @@ def describe_source(spec: str) -> str:
     return spec
 
 
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
     """Owns one :class:`SessionEngine` at a time and draws it on a frame timer; it never filters."""
 
     sourceChanged = QtCore.Signal(str)
@@ -101,240 +90,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def _default_recordings_dir() -> Path:
         docs = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.DocumentsLocation)
         return Path(docs or Path.home()) / "Biofeedback recordings"
-
-    # ================================================================== layout
-    def _build(self) -> None:
-        self.plot = LivePlot(self.theme)
-        self.plot.bandsEdited.connect(self._bands_from_plot)
-        self.plot.framePainted.connect(self._painted)
-
-        # -- top bar: source, recording, markers, view
-        top = QtWidgets.QWidget()
-        top.setObjectName("topbar")
-        bar = QtWidgets.QHBoxLayout(top)
-        bar.setContentsMargins(10, 6, 10, 6)
-        self.source_label = QtWidgets.QLabel("No source")
-        f = self.source_label.font()
-        f.setBold(True)
-        self.source_label.setFont(f)
-        self.change_source = QtWidgets.QPushButton("Source…")
-        self.change_source.clicked.connect(self.pick_source)
-        self.connect_button = QtWidgets.QPushButton("Disconnect")
-        self.connect_button.clicked.connect(self._toggle_connection)
-        self.record_button = QtWidgets.QPushButton("● Record")
-        self.record_button.setCheckable(True)
-        self.record_button.clicked.connect(self._toggle_recording)
-        self.record_name = QtWidgets.QLineEdit()
-        self.record_name.setPlaceholderText("recording name")
-        self.record_name.setMaximumWidth(190)
-        self.record_time = QtWidgets.QLabel("")
-        self.record_time.setMinimumWidth(56)
-        self.marker_button = QtWidgets.QPushButton("Marker (M)")
-        self.marker_button.clicked.connect(self.add_marker)
-        self.marker_label = QtWidgets.QLineEdit()
-        self.marker_label.setPlaceholderText("marker label")
-        self.marker_label.setMaximumWidth(130)
-        self.marker_label.returnPressed.connect(self.add_marker)
-        self.window_box = QtWidgets.QComboBox()
-        for w in WINDOWS_S:
-            self.window_box.addItem(f"{w} s", w)
-        self.window_box.setCurrentIndex(WINDOWS_S.index(10))
-        self.window_box.currentIndexChanged.connect(lambda _i: self.set_window(self.window_box.currentData()))
-        self.pause_button = QtWidgets.QPushButton("Pause view")
-        self.pause_button.setCheckable(True)
-        self.pause_button.setToolTip("Freeze the plot; recording and exercises go on")
-        self.pause_button.toggled.connect(self.set_view_paused)
-        self.patient_button = QtWidgets.QPushButton("Patient view")
-        self.patient_button.clicked.connect(lambda: self.set_patient_view(True))
-        self.client_label = QtWidgets.QLabel("")
-        self.client_label.setFont(f)
-        for w in (self.client_label, self.source_label, self.change_source, self.connect_button):
-            bar.addWidget(w)
-        bar.addSpacing(18)
-        for w in (self.record_button, self.record_name, self.record_time):
-            bar.addWidget(w)
-        bar.addSpacing(12)
-        bar.addWidget(self.marker_button)
-        bar.addWidget(self.marker_label)
-        bar.addStretch(1)
-        bar.addWidget(self.window_box)
-        bar.addWidget(self.pause_button)
-        bar.addWidget(self.patient_button)
-
-        self.banner = QtWidgets.QLabel("")
-        self.banner.setWordWrap(True)
-        self.banner.setVisible(False)
-        self.banner.setContentsMargins(12, 6, 12, 6)
-
-        self.replay_bar = ReplayBar()
-        self.replay_bar.setVisible(False)
-
-        # -- side panel: calibration, bands, exercise, practice, cues
-        side = QtWidgets.QWidget()
-        side.setFixedWidth(290)
-        self.side_layout = sl = QtWidgets.QVBoxLayout(side)
-        sl.setContentsMargins(8, 8, 8, 8)
-        self.cue_big = QtWidgets.QLabel(self.cue_text)
-        self.cue_big.setWordWrap(True)
-        self.cue_big.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        cf = QtGui.QFont()
-        cf.setPointSize(18)
-        cf.setBold(True)
-        self.cue_big.setFont(cf)
-        self.cue_big.setMinimumHeight(64)
-        sl.addWidget(self.cue_big)
-        self.calibrate_button = QtWidgets.QPushButton("Calibrate…")
-        self.calibrate_button.setToolTip("Rest baseline and three maximal squeezes set the bands")
-        self.calibrate_button.clicked.connect(self.open_calibration)
-        sl.addWidget(self.calibrate_button)
-        self.bands_panel = BandsPanel()
-        self.bands_panel.bandsChanged.connect(self._bands_from_panel)
-        sl.addWidget(self.bands_panel)
-        self._add_protocol_picker(sl)
-        self.practice_box = QtWidgets.QGroupBox("Practice without a sensor")
-        pl = QtWidgets.QVBoxLayout(self.practice_box)
-        self.practice_button = QtWidgets.QPushButton("Hold to squeeze")
-        self.practice_button.setMinimumHeight(64)
-        pf = self.practice_button.font()
-        pf.setPointSize(14)
-        pf.setBold(True)
-        self.practice_button.setFont(pf)
-        self.practice_button.pressed.connect(lambda: self.set_practice(True))
-        self.practice_button.released.connect(lambda: self.set_practice(False))
-        self.practice_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        hint = QtWidgets.QLabel("or hold the space bar; let go to release")
-        hint.setWordWrap(True)
-        pl.addWidget(self.practice_button)
-        pl.addWidget(hint)
-        sl.addWidget(self.practice_box)
-        self.raw_check = QtWidgets.QCheckBox("Show filtered EMG row")
-        self.raw_check.toggled.connect(self.plot.set_raw_visible)
-        sl.addWidget(self.raw_check)
-        sl.addStretch(1)
-
-        plot_area = QtWidgets.QWidget()
-        pv = QtWidgets.QVBoxLayout(plot_area)
-        pv.setContentsMargins(0, 0, 0, 0)
-        pv.setSpacing(0)
-        pv.addWidget(self.banner)
-        self._add_cue_panel(pv)
-        pv.addWidget(self.plot, 1)
-        pv.addWidget(self.replay_bar)
-
-        clinic = QtWidgets.QWidget()
-        cv = QtWidgets.QVBoxLayout(clinic)
-        cv.setContentsMargins(0, 0, 0, 0)
-        cv.setSpacing(0)
-        cv.addWidget(top)
-        body = QtWidgets.QHBoxLayout()
-        body.setSpacing(0)
-        body.addWidget(plot_area, 1)
-        body.addWidget(side)
-        cv.addLayout(body, 1)
-
-        self.patient = PatientView(self.theme)
-        self.patient.backRequested.connect(lambda: self.set_patient_view(False))
-        self.stack = QtWidgets.QStackedWidget()
-        self.stack.addWidget(clinic)
-        self.stack.addWidget(self.patient)
-        self.setCentralWidget(self.stack)
-
-        # -- status bar
-        sb = self.statusBar()
-        self.status_state = QtWidgets.QLabel("idle")
-        self.status_rate = QtWidgets.QLabel("")
-        self.status_dropped = QtWidgets.QLabel("")
-        self.status_latency = QtWidgets.QLabel("")
-        for w in (self.status_state, self.status_rate, self.status_dropped, self.status_latency):
-            w.setContentsMargins(8, 0, 8, 0)
-            sb.addPermanentWidget(w)
-
-        # -- menus and shortcuts
-        self._build_menus()
-        QtGui.QShortcut(QtGui.QKeySequence("M"), self, activated=self.add_marker)
-        QtGui.QShortcut(QtGui.QKeySequence("F11"), self, activated=lambda: self.set_patient_view(
-            self.stack.currentWidget() is not self.patient))
-        self._style()
-
-    def _add_cue_panel(self, layout: QtWidgets.QVBoxLayout) -> None:
-        """The cue panel (with its breathing pacer) from ``biofeedback.ui.cues``, above the plot while an
-        exercise runs; left out when that module is not installed."""
-        if not _module_available("biofeedback.ui.cues"):
-            return
-        try:
-            from biofeedback.ui import cues
-            self.cue_panel = cues.CuePanel()
-        except Exception:  # a broken optional panel must not keep the window from opening
-            self.cue_panel = None
-            return
-        self.cue_panel.setMaximumHeight(230)
-        self.cue_panel.setVisible(False)
-        layout.addWidget(self.cue_panel)
-
-    def _add_protocol_picker(self, layout: QtWidgets.QVBoxLayout) -> None:
-        self.protocols = []
-        self.protocol_box = None
-        if not _module_available("biofeedback.protocols"):
-            return
-        try:
-            from biofeedback.protocols import list_protocols
-            self.protocols = list(list_protocols())
-        except Exception:
-            self.protocols = []
-        if not self.protocols:
-            return
-        box = QtWidgets.QGroupBox("Exercise")
-        gl = QtWidgets.QVBoxLayout(box)
-        self.protocol_combo = QtWidgets.QComboBox()
-        for p in self.protocols:
-            self.protocol_combo.addItem(getattr(p, "title", "") or p.name, p.name)
-        self.protocol_button = QtWidgets.QPushButton("Start exercise")
-        self.protocol_button.clicked.connect(self._toggle_protocol)
-        self.sim_follows = QtWidgets.QCheckBox("Simulated patient follows cues")
-        self.sim_follows.setChecked(True)
-        gl.addWidget(self.protocol_combo)
-        gl.addWidget(self.protocol_button)
-        gl.addWidget(self.sim_follows)
-        layout.addWidget(box)
-        self.protocol_box = box
-
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        fm = mb.addMenu("&File")
-        fm.addAction("Choose source…", self.pick_source)
-        fm.addAction("Replay a recording…", self.open_recording_dialog, QtGui.QKeySequence.StandardKey.Open)
-        fm.addAction("Review a recording…", self.review_dialog)
-        fm.addSeparator()
-        fm.addAction("Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
-        vm = mb.addMenu("&View")
-        vm.addAction("Patient view\tF11", lambda: self.set_patient_view(True))
-        vm.addSeparator()
-        modes = QtGui.QActionGroup(self)
-        for mode, title in (("sweep", "Sweep trace (lightest on the computer)"), ("scroll", "Scrolling trace")):
-            act = vm.addAction(title, lambda m=mode: self.plot.set_mode(m))
-            act.setCheckable(True)
-            act.setChecked(mode == self.plot.mode)
-            modes.addAction(act)
-        raw = vm.addAction("Filtered EMG row")
-        raw.setCheckable(True)
-        raw.toggled.connect(self.raw_check.setChecked)
-        self.raw_check.toggled.connect(raw.setChecked)
-        vm.addSeparator()
-        group = QtGui.QActionGroup(self)
-        for name in ("light", "dark"):
-            act = vm.addAction(f"{name.capitalize()} theme", lambda n=name: self.set_theme(n))
-            act.setCheckable(True)
-            act.setChecked(name == self.theme.name)
-            group.addAction(act)
-        self.clients.add_menu(mb)
-
-    def _style(self) -> None:
-        t = self.theme
-        self.setStyleSheet(
-            f"#topbar {{ background:{t.panel}; border-bottom:1px solid {t.muted}; }}"
-            f"QPushButton:checked {{ background:{t.marker}; color:white; font-weight:bold; }}")
-        self.banner.setStyleSheet(f"background:{t.marker}; color:white; font-weight:bold;")
-        self.cue_big.setStyleSheet(f"color:{t.foreground};")
 
     # ================================================================== source
     def connect_source(self, spec: str) -> bool:
@@ -610,6 +365,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.calibration = cal
         self.set_bands(cal.default_bands())
         self._store_meta("calibration", cal.to_dict())
+        if self.engine is not None:             # a timed event too, so a review shows when it was done
+            self.engine.add_event(Event(float(self.engine.time_s), "calibration", "calibration",
+                                        {"calibration": cal.to_dict(), "bands": self.bands.to_dict()}))
         self.clients.save(calibration=cal, bands=self.bands)
 
     # ================================================================== practice and protocol
@@ -745,128 +503,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cue_text, self.cue_detail = cue, detail
         self.cue_big.setText(cue)
         self.patient.set_cue(cue, detail)
-
-    # ================================================================== frame loop
-    def _frame(self) -> None:
-        engine = self.engine
-        if engine is None:
-            return
-        t_now = float(engine.time_s)
-        state = self.runner.current(t_now) if self.runner is not None else None
-        if self.is_replay:
-            t_now = float(self.source.position_s)
-            band = self._show_recorded_step(t_now)
-        else:
-            band = self._active_band(state)
-        self.plot.set_active_band(band)
-        if self.patient_view_active:
-            snap = engine.snapshot(0.25)
-            value = self._last_value(snap)
-            self.patient.set_level(value, self.bands, band)
-        elif not self.view_paused:
-            snap = engine.snapshot(self.plot.needed_seconds(t_now, engine.info.rate), raw=self.plot.wants_raw)
-            if self.plot.update_from(snap):
-                self._arrivals[int(snap.end_index)] = float(getattr(snap, "arrival", 0.0) or 0.0)
-        events, self._event_i = engine.events_since(self._event_i)
-        for ev in events:
-            self._on_event(ev)
-        if state is not None:
-            self._show_state(state, t_now)
-        elif self.runner is not None and getattr(self.runner, "finished", False):
-            self.stop_protocol()
-        now = time.monotonic()
-        if now - self._last_slow >= 0.25:
-            self._last_slow = now
-            self._slow_update(t_now)
-
-    def _active_band(self, state) -> str | None:
-        if state is not None:
-            return getattr(state.step, "band", None)
-        if self.wizard is not None and self.wizard.run is not None and self.wizard.running:
-            phase = self.wizard.run.phase_at(float(self.engine.time_s))
-            return "contraction" if phase is not None and phase.kind == "contract" else "release"
-        if self.is_replay:
-            return None
-        return "contraction" if self.practice_held else "release"
-
-    def _show_recorded_step(self, t_s: float) -> str | None:
-        """In a replay: the recorded exercise step at ``t_s`` gives the active band and the cue."""
-        step = None
-        for start, duration, band, cue in self._replay_steps:
-            if start > t_s:
-                break
-            if t_s < start + duration:
-                step = (start, duration, band, cue)
-        if step is None:
-            if self.cue_text != "" or self.cue_detail != "":
-                self._set_cue("", "")
-            return None
-        start, duration, band, cue = step
-        detail = f"{math.ceil(start + duration - t_s):.0f} s"
-        if cue != self.cue_text or detail != self.cue_detail:
-            self._set_cue(cue, detail)
-        return band
-
-    def _last_value(self, snap) -> float:
-        env = np.asarray(snap.envelope)
-        if env.shape[0] == 0:
-            return float("nan")
-        col = env[:, primary_channel(self.engine.info)]
-        finite = np.flatnonzero(np.isfinite(col))
-        return float(col[finite[-1]]) if finite.size else float("nan")
-
-    def _show_state(self, state, t_now: float) -> None:
-        step = state.step
-        detail = f"{math.ceil(state.remaining_s):.0f} s"
-        if getattr(state, "next_step", None) is not None:
-            detail += f" · next: {state.next_step.cue}"
-        if step.cue != self.cue_text or detail != self.cue_detail:
-            self._set_cue(step.cue, detail)
-        if self.cue_panel is not None:
-            self.cue_panel.update_state(state, t_now)
-
-    def _on_event(self, ev: Event) -> None:
-        if ev.kind == "summary" and self.cue_panel is not None and hasattr(self.cue_panel, "show_summary"):
-            self.cue_panel.show_summary(dict(ev.data))
-            self.cue_panel.setVisible(True)
-            self._summary_shown = True
-        elif ev.kind == "disconnected":
-            self.show_banner("Sensor disconnected — recording keeps what came so far; waiting for it to come back")
-        elif ev.kind == "reconnected":
-            self.hide_banner()
-
-    def _painted(self, end_index: int, t_paint: float) -> None:
-        arrival = self._arrivals.pop(end_index, 0.0)
-        if len(self._arrivals) > 256:
-            self._arrivals.clear()
-        if arrival > 0:
-            self.latencies_ms.append(1000.0 * (t_paint - arrival))
-
-    def _slow_update(self, t_now: float) -> None:
-        engine = self.engine
-        state = engine.stats.state
-        if self.is_replay and getattr(self.source, "finished", False):
-            state = "ended"
-        elif self.is_replay and not self.replay_bar.playing:
-            state = "paused"
-        self.status_state.setText(f"● {state}")
-        stats = engine.stats
-        rate = getattr(stats, "measured_rate", None) if stats is not None else None
-        self.status_rate.setText(f"{rate:.0f} Hz" if rate else f"{engine.info.rate:.0f} Hz nominal")
-        dropped = getattr(stats, "dropped", 0) if stats is not None else 0
-        self.status_dropped.setText(f"{dropped} dropped")
-        if self.latencies_ms:
-            self.status_latency.setText(f"display {np.median(self.latencies_ms):.0f} ms")
-        if self.writer is not None:
-            if engine.recording is None:       # the engine closed it (e.g. the disk filled up)
-                self.stop_recording()
-                self.show_banner(engine.error or "Recording stopped.")
-            else:
-                self.record_time.setText(fmt_time(engine.recording_elapsed_s)[:-2])
-        elif engine.error:
-            self.show_banner(engine.error)
-        if self.is_replay:
-            self.replay_bar.update_position(self.source.position_s, bool(self.source.finished))
 
     # ================================================================== closing
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt name

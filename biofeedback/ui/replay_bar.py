@@ -71,6 +71,8 @@ class ReplayBar(QtWidgets.QWidget):
         for s in SPEEDS:
             self.speed_box.addItem(f"{s:g}×", s)
         self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
+        self.review = QtWidgets.QPushButton("Whole session…")
+        self.review.setToolTip("Review the whole recording at a glance, with zoom")
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(8, 2, 8, 2)
         lay.addWidget(self.play)
@@ -80,6 +82,7 @@ class ReplayBar(QtWidgets.QWidget):
         lay.addWidget(self.position)
         lay.addWidget(QtWidgets.QLabel("Speed"))
         lay.addWidget(self.speed_box)
+        lay.addWidget(self.review)
         self.play.clicked.connect(self.toggle)
         self.speed_box.currentIndexChanged.connect(lambda _i: self.set_speed(self.speed_box.currentData()))
         self.slider.sliderReleased.connect(lambda: self.seek(self.slider.value() / 10))

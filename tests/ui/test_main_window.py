@@ -117,10 +117,13 @@ def test_calibration_sets_the_bands(make_window, qtbot, tmp_path):
     lo, hi = win.plot._regions["contraction"].getRegion()
     assert (lo, hi) == pytest.approx((bands.contraction_low, bands.contraction_high))
     assert win.patient_sim.script is None                 # the simulated patient is free again
+    assert any(e.kind == "calibration" for e in win.engine.events_since(0)[0])
     win.stop_recording()
     with Recording.open(path) as rec:
         assert rec.meta["calibration"]["mvc"] == pytest.approx(cal.mvc)
         assert rec.meta["bands"]["contraction_high"] == pytest.approx(bands.contraction_high)
+        cal_events = [e for e in rec.events if e.kind == "calibration"]
+        assert len(cal_events) == 1 and cal_events[0].data["calibration"]["mvc"] == pytest.approx(cal.mvc)
 
 
 def test_bands_typed_as_percent_of_max(make_window, qtbot):
@@ -176,6 +179,9 @@ def test_demo_recording_replays_to_its_end(make_window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: win.replay_bar.play.text() == "Play", timeout=2000)
     assert "20.0 / 00:20.0" in win.replay_bar.position.text()
     assert "ended" in win.status_state.text()
+    win.replay_bar.review.click()                       # the whole session at a glance
+    assert win._review is not None and win._review.duration_s == pytest.approx(20.0)
+    win._review.close()
 
 
 def test_replay_seek_speed_and_event_jumps(make_window, qtbot, tmp_path):

@@ -1,0 +1,140 @@
+"""The window's frame loop: draw the newest snapshot, follow the exercise, update the status bar.
+
+A mixin of :class:`~biofeedback.ui.main_window.MainWindow`; it only reads the engine
+(snapshots, events, stats) and never filters or blocks.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from biofeedback.stream import Event
+from biofeedback.ui.liveplot import primary_channel
+from biofeedback.ui.replay_bar import fmt_time
+
+
+class FrameLoop:
+    """Runs on the window's ~60 fps timer."""
+
+    def _frame(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        t_now = float(engine.time_s)
+        state = self.runner.current(t_now) if self.runner is not None else None
+        if self.is_replay:
+            t_now = float(self.source.position_s)
+            band = self._show_recorded_step(t_now)
+        else:
+            band = self._active_band(state)
+        self.plot.set_active_band(band)
+        if self.patient_view_active:
+            snap = engine.snapshot(0.25)
+            value = self._last_value(snap)
+            self.patient.set_level(value, self.bands, band)
+        elif not self.view_paused:
+            snap = engine.snapshot(self.plot.needed_seconds(t_now, engine.info.rate), raw=self.plot.wants_raw)
+            if self.plot.update_from(snap):
+                self._arrivals[int(snap.end_index)] = float(getattr(snap, "arrival", 0.0) or 0.0)
+        events, self._event_i = engine.events_since(self._event_i)
+        for ev in events:
+            self._on_event(ev)
+        if state is not None:
+            self._show_state(state, t_now)
+        elif self.runner is not None and getattr(self.runner, "finished", False):
+            self.stop_protocol()
+        now = time.monotonic()
+        if now - self._last_slow >= 0.25:
+            self._last_slow = now
+            self._slow_update(t_now)
+
+    def _active_band(self, state) -> str | None:
+        if state is not None:
+            return getattr(state.step, "band", None)
+        if self.wizard is not None and self.wizard.run is not None and self.wizard.running:
+            phase = self.wizard.run.phase_at(float(self.engine.time_s))
+            return "contraction" if phase is not None and phase.kind == "contract" else "release"
+        if self.is_replay:
+            return None
+        return "contraction" if self.practice_held else "release"
+
+    def _show_recorded_step(self, t_s: float) -> str | None:
+        """In a replay: the recorded exercise step at ``t_s`` gives the active band and the cue."""
+        step = None
+        for start, duration, band, cue in self._replay_steps:
+            if start > t_s:
+                break
+            if t_s < start + duration:
+                step = (start, duration, band, cue)
+        if step is None:
+            if self.cue_text != "" or self.cue_detail != "":
+                self._set_cue("", "")
+            return None
+        start, duration, band, cue = step
+        detail = f"{math.ceil(start + duration - t_s):.0f} s"
+        if cue != self.cue_text or detail != self.cue_detail:
+            self._set_cue(cue, detail)
+        return band
+
+    def _last_value(self, snap) -> float:
+        env = np.asarray(snap.envelope)
+        if env.shape[0] == 0:
+            return float("nan")
+        col = env[:, primary_channel(self.engine.info)]
+        finite = np.flatnonzero(np.isfinite(col))
+        return float(col[finite[-1]]) if finite.size else float("nan")
+
+    def _show_state(self, state, t_now: float) -> None:
+        step = state.step
+        detail = f"{math.ceil(state.remaining_s):.0f} s"
+        if getattr(state, "next_step", None) is not None:
+            detail += f" · next: {state.next_step.cue}"
+        if step.cue != self.cue_text or detail != self.cue_detail:
+            self._set_cue(step.cue, detail)
+        if self.cue_panel is not None:
+            self.cue_panel.update_state(state, t_now)
+
+    def _on_event(self, ev: Event) -> None:
+        if ev.kind == "summary" and self.cue_panel is not None and hasattr(self.cue_panel, "show_summary"):
+            self.cue_panel.show_summary(dict(ev.data))
+            self.cue_panel.setVisible(True)
+            self._summary_shown = True
+        elif ev.kind == "disconnected":
+            self.show_banner("Sensor disconnected — recording keeps what came so far; waiting for it to come back")
+        elif ev.kind == "reconnected":
+            self.hide_banner()
+
+    def _painted(self, end_index: int, t_paint: float) -> None:
+        arrival = self._arrivals.pop(end_index, 0.0)
+        if len(self._arrivals) > 256:
+            self._arrivals.clear()
+        if arrival > 0:
+            self.latencies_ms.append(1000.0 * (t_paint - arrival))
+
+    def _slow_update(self, t_now: float) -> None:
+        engine = self.engine
+        state = engine.stats.state
+        if self.is_replay and getattr(self.source, "finished", False):
+            state = "ended"
+        elif self.is_replay and not self.replay_bar.playing:
+            state = "paused"
+        self.status_state.setText(f"● {state}")
+        stats = engine.stats
+        rate = getattr(stats, "measured_rate", None) if stats is not None else None
+        self.status_rate.setText(f"{rate:.0f} Hz" if rate else f"{engine.info.rate:.0f} Hz nominal")
+        dropped = getattr(stats, "dropped", 0) if stats is not None else 0
+        self.status_dropped.setText(f"{dropped} dropped")
+        if self.latencies_ms:
+            self.status_latency.setText(f"display {np.median(self.latencies_ms):.0f} ms")
+        if self.writer is not None:
+            if engine.recording is None:       # the engine closed it (e.g. the disk filled up)
+                self.stop_recording()
+                self.show_banner(engine.error or "Recording stopped.")
+            else:
+                self.record_time.setText(fmt_time(engine.recording_elapsed_s)[:-2])
+        elif engine.error:
+            self.show_banner(engine.error)
+        if self.is_replay:
+            self.replay_bar.update_position(self.source.position_s, bool(self.source.finished))

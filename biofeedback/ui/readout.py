@@ -1,0 +1,72 @@
+"""The current value in large digits beside the live plot, with %MVC and whether it is in the target band."""
+from __future__ import annotations
+
+import math
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from biofeedback.ui.theme import Theme
+
+
+class Readout(QtWidgets.QFrame):
+    """The current value in large digits, its unit, %MVC and whether it is inside the target band."""
+
+    def __init__(self, theme: Theme) -> None:
+        super().__init__()
+        self.setFixedWidth(190)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(12, 16, 12, 16)
+        lay.setSpacing(2)
+        self.title = QtWidgets.QLabel("Pelvic floor")
+        self.value = QtWidgets.QLabel("–")
+        self.unit = QtWidgets.QLabel("µV")
+        self.pct = QtWidgets.QLabel("")
+        self.state = QtWidgets.QLabel("")
+        self.state.setWordWrap(True)
+        big = QtGui.QFont()
+        big.setPointSize(44)
+        big.setBold(True)
+        big.setStyleHint(QtGui.QFont.StyleHint.Monospace)
+        self.value.setFont(big)
+        self.value.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        self.value.setMinimumWidth(160)
+        for w, size in ((self.title, 12), (self.unit, 14), (self.pct, 14), (self.state, 13)):
+            f = QtGui.QFont()
+            f.setPointSize(size)
+            w.setFont(f)
+            w.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        lay.addWidget(self.title)
+        lay.addWidget(self.value)
+        lay.addWidget(self.unit)
+        lay.addSpacing(10)
+        lay.addWidget(self.pct)
+        lay.addWidget(self.state)
+        lay.addStretch(1)
+        self.set_theme(theme)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.setStyleSheet(f"background:{theme.background}; color:{theme.foreground};")
+        self.title.setStyleSheet(f"color:{theme.muted};")
+        self.unit.setStyleSheet(f"color:{theme.muted};")
+
+    def set_channel(self, title: str, unit: str) -> None:
+        self.title.setText(title)
+        self.unit.setText(unit)
+
+    def show_value(self, value: float, pct: float | None, band: str | None, inside: bool | None) -> None:
+        if not math.isfinite(value):
+            self.value.setText("–")
+        else:
+            self.value.setText(f"{value:.1f}" if abs(value) < 100 else f"{value:.0f}")
+        self.pct.setText("" if pct is None else f"{pct:.0f} % of max")
+        if band is None or inside is None:
+            self.state.setText("")
+            return
+        word = "contraction" if band == "contraction" else "release"
+        if inside:
+            self.state.setText(f"● in the {word} band")
+            self.state.setStyleSheet(f"color:{self.theme.trace_in_band}; font-weight:bold;")
+        else:
+            self.state.setText(f"○ outside the {word} band")
+            self.state.setStyleSheet(f"color:{self.theme.muted};")
