@@ -23,10 +23,10 @@ class FrameLoop:
         if engine is None:
             return
         t_now = float(engine.time_s)
-        state = self.runner.current(t_now) if self.runner is not None else None
+        runner = self.runner if self.runner is not None else getattr(engine, "protocol", None)
+        state = runner.current(t_now) if runner is not None and hasattr(runner, "current") else None
         if self.is_replay:
-            t_now = float(self.source.position_s)
-            band = self._show_recorded_step(t_now)
+            band = self._show_recorded_step(float(self.source.position_s))
         else:
             band = self._active_band(state)
         self.plot.set_active_band(band)
@@ -94,6 +94,9 @@ class FrameLoop:
         if step.cue != self.cue_text or detail != self.cue_detail:
             self._set_cue(step.cue, detail)
         if self.cue_panel is not None:
+            if not self.cue_panel.isVisible():
+                self.cue_panel.setVisible(True)
+                self.cue_big.setVisible(False)
             self.cue_panel.update_state(state, t_now)
 
     def _on_event(self, ev: Event) -> None:

@@ -98,8 +98,8 @@ class ReviewWindow(QtWidgets.QWidget):
         self._draw_steps_and_markers()
 
         shade = QtGui.QColor(theme.foreground)
-        shade.setAlpha(40)
-        self.region = pg.LinearRegionItem(values=(0, min(duration, 60.0)), brush=pg.mkBrush(shade))
+        shade.setAlpha(26)
+        self.region = pg.LinearRegionItem(values=(0, max(duration, 1e-3)), brush=pg.mkBrush(shade))
         for line in self.region.lines:
             line.setPen(pg.mkPen(theme.foreground, width=2))
         self.region.setZValue(-5)
