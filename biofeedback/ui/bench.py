@@ -8,6 +8,7 @@ and drawing together); memory is the resident set size at the start and end.
 """
 from __future__ import annotations
 
+import collections
 import os
 import time
 
@@ -39,8 +40,9 @@ def run_display_bench(seconds: float = 20.0, warmup_s: float = 2.0, source: str 
     win = MainWindow(source=None)
     win.resize(1280, 800)
     win.show()
-    blocks: list[tuple[int, float]] = []        # (stop index, arrival)
-    latencies: list[float] = []
+    blocks: collections.deque[tuple[int, float]] = collections.deque()   # (stop index, arrival), not yet painted
+    latencies = np.empty(int(seconds * 1000) + 1000)                     # preallocated: the bench must not grow
+    n_lat = {"n": 0}
     frames = {"n": 0}
     measuring = {"on": False}
 
@@ -58,15 +60,12 @@ def run_display_bench(seconds: float = 20.0, warmup_s: float = 2.0, source: str 
         return out
 
     src.read = timed_read                                 # the engine thread calls source.read()
-    pending = {"i": 0}
-
     def painted(end_index: int, t_paint: float) -> None:
-        i = pending["i"]
-        while i < len(blocks) and blocks[i][0] <= end_index:
-            if measuring["on"]:
-                latencies.append(1000.0 * (t_paint - blocks[i][1]))
-            i += 1
-        pending["i"] = i
+        while blocks and blocks[0][0] <= end_index:
+            _stop, arrival = blocks.popleft()
+            if measuring["on"] and n_lat["n"] < latencies.size:
+                latencies[n_lat["n"]] = 1000.0 * (t_paint - arrival)
+                n_lat["n"] += 1
         if measuring["on"]:
             frames["n"] += 1
 
@@ -85,7 +84,7 @@ def run_display_bench(seconds: float = 20.0, warmup_s: float = 2.0, source: str 
     dropped = getattr(getattr(win.engine, "stats", None), "dropped", 0)
     win.close()
     app.processEvents()
-    lat = np.asarray(latencies) if latencies else np.asarray([np.nan])
+    lat = latencies[:n_lat["n"]] if n_lat["n"] else np.asarray([np.nan])
     return {
         "display_seconds": round(wall, 2),
         "display_channels": 2, "display_rate_hz": 2000, "display_window_s": 10,
