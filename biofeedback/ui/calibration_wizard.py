@@ -114,9 +114,12 @@ class CalibrationWizard(QtWidgets.QDialog):
         phase = run.phase_at(now)
         if phase is not None:
             left = max(0.0, phase.end_s - (now - run.start_s))
+            detail = f"{math.ceil(left):.0f} s"
+            if phase.kind == "contract":
+                detail += f" · squeeze {phase.effort} of {self.plan.efforts}"
             self.cue.setText(phase.cue)
-            self.countdown.setText(f"{math.ceil(left):.0f} s")
-            self.cueChanged.emit(phase.cue, f"{math.ceil(left):.0f} s")
+            self.countdown.setText(detail)
+            self.cueChanged.emit(phase.cue, detail)
         self.progress.setValue(int(1000 * run.progress(now)))
         if run.done:
             self._finish()

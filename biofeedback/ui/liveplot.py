@@ -119,6 +119,8 @@ class LivePlot(QtWidgets.QWidget):
         self._flip = 0
         self._last_readout = 0.0
 
+        self._tick_font = QtGui.QFont()
+        self._tick_font.setPointSize(12)
         self.view = _PaintTimedView(self._painted)
         self.view.setAntialiasing(False)
         flags = QtWidgets.QGraphicsView.OptimizationFlag
@@ -198,7 +200,9 @@ class LivePlot(QtWidgets.QWidget):
             ax = plot.getAxis(name)
             ax.setPen(pg.mkPen(self.theme.muted, width=1))
             ax.setTextPen(pg.mkPen(self.theme.foreground))
-        plot.getAxis("left").setWidth(64)
+            ax.setStyle(tickFont=self._tick_font)       # readable from across the room and on a projector
+            ax.label.setFont(self._tick_font)
+        plot.getAxis("left").setWidth(72)
         plot.getAxis("bottom").setHeight(28)
         plot.setYRange(0, 1, padding=0)
         return plot
@@ -222,7 +226,7 @@ class LivePlot(QtWidgets.QWidget):
             region.setZValue(-20)
             region.sigRegionChangeFinished.connect(self._region_dragged)
             plot.addItem(region, ignoreBounds=True)
-            label = pg.TextItem(anchor=(0, 1))
+            label = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(self.theme.background))
             font = QtGui.QFont()
             font.setPointSize(11)
             font.setBold(True)

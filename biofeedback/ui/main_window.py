@@ -300,6 +300,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         name = getattr(client, "name", "")
         self.setWindowTitle(f"Pelvic-floor biofeedback — {name}" if name else "Pelvic-floor biofeedback")
         self.client_label.setText(f"Client: {name}" if name else "")
+        self.client_label.setVisible(bool(name))
         bands = self.clients.stored_bands()
         cal = self.clients.stored_calibration()
         if cal is not None:

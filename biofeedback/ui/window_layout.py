@@ -69,6 +69,7 @@ class WindowLayout:
         self.patient_button.clicked.connect(lambda: self.set_patient_view(True))
         self.client_label = QtWidgets.QLabel("")
         self.client_label.setFont(f)
+        self.client_label.setVisible(False)
         for w in (self.client_label, self.source_label, self.change_source, self.connect_button):
             bar.addWidget(w)
         bar.addSpacing(18)
