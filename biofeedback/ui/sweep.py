@@ -64,15 +64,19 @@ class SweepCurve(pg.GraphicsObject):
         if values.size > self.capacity:
             first, values = first + values.size - self.capacity, values[-self.capacity:]
         old_head = self.head
+        new_head = first + values.size - 1
+        # the stretch the moving gap erases now, and the point just after it (its segment changes too)
+        erased = self.y[np.arange(max(old_head, first - 1) + self.gap + 1, new_head + self.gap + 2) % self.capacity]
         cols = (first + np.arange(values.size)) % self.capacity
         self.y[cols] = values
-        self.head = first + values.size - 1
+        self.head = new_head
         self._blank(self.head + 1, self.head + 1 + self.gap)
         self._sync_spare()
         if old_head >= 0 and old_head >= first - 1:
-            # only two thin strips change: the points just written, and the far edge of the blank gap
-            self._dirty(old_head, self.head + 1)
-            self._dirty(old_head + self.gap, self.head + 1 + self.gap)
+            # only two small boxes change: the points just written, and the far edge of the blank gap
+            written = self.y[np.arange(old_head, self.head + 1) % self.capacity]
+            self._dirty(old_head, self.head + 1, written)
+            self._dirty(old_head + self.gap, self.head + 1 + self.gap, erased)
         else:
             self._dirty(first, self.head + 1 + self.gap)
 
@@ -86,23 +90,30 @@ class SweepCurve(pg.GraphicsObject):
         # the spare column at x = width continues column 0 only while column capacity-1 is the newest
         self.y[self.capacity] = self.y[0] if (self.head % self.capacity) == self.capacity - 1 else np.nan
 
-    def _dirty(self, k0: int, k1: int) -> None:
-        """Mark points k0..k1 (absolute, inclusive ends widened by a segment) for repaint."""
+    def _dirty(self, k0: int, k1: int, values: np.ndarray | None = None) -> None:
+        """Mark points k0..k1 (absolute, ends widened by a segment) for repaint; with ``values``, only the
+        height those values span (the trace cannot have changed pixels elsewhere in the strip)."""
         if k1 - k0 >= self.capacity:
             self.update()
             return
+        lo, hi = self.y_extent
+        if values is not None:
+            finite = values[np.isfinite(values)]
+            if finite.size == 0:
+                return                                   # nothing was or is drawn there
+            lo, hi = max(lo, float(finite.min())), min(hi, float(finite.max()))
         c0, c1 = k0 % self.capacity, k1 % self.capacity
         if c0 <= c1:
-            self._update_cols(c0 - 1, c1 + 1)
+            self._update_box(c0 - 1, c1 + 1, lo, hi)
         else:
-            self._update_cols(c0 - 1, self.capacity)
-            self._update_cols(0, c1 + 1)
+            self._update_box(c0 - 1, self.capacity, lo, hi)
+            self._update_box(0, c1 + 1, lo, hi)
 
-    def _update_cols(self, c0: int, c1: int) -> None:
+    def _update_box(self, c0: int, c1: int, lo: float, hi: float) -> None:
         px = self.pixelWidth() or self.dt
-        lo, hi = self.y_extent
-        margin = 3 * px
-        self.update(QtCore.QRectF(c0 * self.dt - margin, lo, (c1 - c0) * self.dt + 2 * margin, hi - lo))
+        py = self.pixelHeight() or 0.0
+        mx, my = 3 * px, 3 * py                          # the pen's width, and a pixel of rounding
+        self.update(QtCore.QRectF(c0 * self.dt - mx, lo - my, (c1 - c0) * self.dt + 2 * mx, hi - lo + 2 * my))
 
     def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802 - the name pyqtgraph curves use
         """(x, y) of the sweep's columns (x in seconds across the sweep; NaN = blank)."""

@@ -388,3 +388,27 @@ def test_theme_and_plot_mode_switch_keep_drawing(make_window, qtbot):
     n = win.plot.frames_drawn
     qtbot.waitUntil(lambda: win.plot.frames_drawn > n + 3, timeout=3000)
     assert win.plot._rows[0].sweep is not None
+
+
+def test_sweep_repaints_leave_no_stale_trace(make_window, qtbot):
+    """Only small boxes are repainted each frame: what is on screen must still equal a full fresh render."""
+    from PySide6 import QtGui
+    win = make_window(source="sim:healthy?abd=1", speed=4.0)
+    assert win.plot.mode == "sweep"
+    for k in range(5):                                   # squeezes and releases: the trace jumps up and down
+        win.set_practice(k % 2 == 0)
+        t0 = win.engine.time_s
+        qtbot.waitUntil(lambda: win.engine.time_s > t0 + 3.0, timeout=5000)
+    win.timer.stop()
+    qtbot.wait(100)                                      # let the last frame's paint happen
+    on_screen = QtGui.QGuiApplication.primaryScreen().grabWindow(win.winId()).toImage()
+    fresh = win.grab().toImage()
+    view = win.plot.view
+    origin = view.mapTo(win, QtCore.QPoint(0, 0))
+    a = on_screen.copy(QtCore.QRect(origin, view.size()))
+    b = fresh.copy(QtCore.QRect(origin, view.size()))
+    pa = np.frombuffer(a.convertToFormat(QtGui.QImage.Format.Format_RGB32).constBits(), np.uint32)
+    pb = np.frombuffer(b.convertToFormat(QtGui.QImage.Format.Format_RGB32).constBits(), np.uint32)
+    assert pa.size == pb.size > 100_000
+    # a stale trace would leave thousands of wrong pixels; joins of strip-wise polylines differ by a few
+    assert np.count_nonzero(pa != pb) < 0.0005 * pa.size
