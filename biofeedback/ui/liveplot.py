@@ -227,6 +227,7 @@ class LivePlot(QtWidgets.QWidget):
             region.sigRegionChangeFinished.connect(self._region_dragged)
             plot.addItem(region, ignoreBounds=True)
             label = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(self.theme.background))
+            label.setZValue(-5)                # above the bands, below the trace: never hides the signal
             font = QtGui.QFont()
             font.setPointSize(11)
             font.setBold(True)
