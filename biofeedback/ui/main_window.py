@@ -123,6 +123,8 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.source_label.setText(describe_source(spec))
         self.connect_button.setText("Disconnect")
         self.practice_box.setVisible(self.patient_sim is not None)
+        if self.protocol_box is not None:
+            self.sim_follows.setVisible(self.patient_sim is not None)
         live = not self.is_replay
         self.calibrate_button.setEnabled(live)
         self.calibrate_button.setVisible(live)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 SIM_PROFILES = (("healthy", "Healthy"), ("hypertonic", "Overactive (hypertonic)"), ("weak", "Weak"))
 
@@ -66,8 +66,11 @@ class SourcePicker(QtWidgets.QDialog):
         for dev, text in serial_ports():
             self.port.addItem(text, dev)
         self.device = QtWidgets.QComboBox()
-        for name, title in device_profiles():
+        self.device.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device.setMinimumContentsLength(36)
+        for i, (name, title) in enumerate(device_profiles()):
             self.device.addItem(title, name)
+            self.device.setItemData(i, title, QtCore.Qt.ItemDataRole.ToolTipRole)
         self.path = QtWidgets.QLineEdit()
         self.path.setPlaceholderText("recording file (.bfr)")
         browse = QtWidgets.QPushButton("Browse…")
@@ -115,9 +118,11 @@ class SourcePicker(QtWidgets.QDialog):
         if kind == "replay":
             self.replay.setChecked(True)
             self.path.setText(name)
-        elif kind == "serial" and self.serial.isVisible():
+        elif kind == "serial" and self.device.count() > 0:
             self.serial.setChecked(True)
             self.port.setEditText(name)
+            device = current.partition("device=")[2].split("&")[0]
+            self.device.setCurrentIndex(max(0, self.device.findData(device)))
         else:
             self.sim.setChecked(True)
             i = self.profile.findData(name or "healthy")
@@ -136,7 +141,9 @@ class SourcePicker(QtWidgets.QDialog):
         if self.sim.isChecked():
             self.spec = sim_spec(self.profile.currentData(), self.abd.isChecked(), self.pressure.isChecked())
         elif self.serial.isChecked():
-            port = self.port.currentData() or self.port.currentText().strip()
+            text = self.port.currentText().strip()
+            i = self.port.findText(text)          # a listed port (shown with its description) or a typed path
+            port = self.port.itemData(i) if i >= 0 else text
             if not port:
                 self.error.setText("Choose or type the serial port the sensor is on.")
                 return

@@ -146,6 +146,8 @@ def test_record_button_writes_recording_with_markers(make_window, qtbot, tmp_pat
     win.record_button.click()
     assert win.writer is not None and win.recording_path.name == "visit-1.bfr"
     qtbot.waitUntil(lambda: win.engine.recording_elapsed_s > 1.0, timeout=5000)
+    win.activateWindow()                                                    # shortcuts need the active window
+    qtbot.waitUntil(win.isActiveWindow, timeout=3000)
     win.plot.view.setFocus()
     qtbot.keyClick(win.plot.view, QtCore.Qt.Key.Key_M)                       # M key: unlabelled marker
     assert win.markers_added == 1
@@ -412,3 +414,31 @@ def test_sweep_repaints_leave_no_stale_trace(make_window, qtbot):
     assert pa.size == pb.size > 100_000
     # a stale trace would leave thousands of wrong pixels; joins of strip-wise polylines differ by a few
     assert np.count_nonzero(pa != pb) < 0.0005 * pa.size
+
+
+def test_serial_sensor_streams_and_unplugging_shows_it(make_window, qtbot, tmp_path):
+    """A device emulator on a pseudo-terminal: the window plots it, then says so when it is unplugged."""
+    import time as _time
+    link = tmp_path / "cyton"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    emu = subprocess.Popen([sys.executable, "-m", "biofeedback", "emulate", "openbci-cyton", "--link", str(link)],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = _time.monotonic() + 15
+        while not link.exists() and _time.monotonic() < deadline and emu.poll() is None:
+            _time.sleep(0.05)
+        assert link.exists(), emu.stderr.read().decode() if emu.poll() is not None else "no link"
+        win = make_window(source=f"serial:{link}?device=openbci-cyton&wait=0")
+        assert win.engine is not None, win.banner.text()
+        assert "Sensor" in win.source_label.text() and not win.practice_box.isVisible()
+        qtbot.waitUntil(lambda: win.plot.frames_drawn > 5 and np.isfinite(win.plot.current_value), timeout=10000)
+        qtbot.waitUntil(lambda: "streaming" in win.status_state.text(), timeout=3000)
+        assert win.engine.info.rate == 250
+        emu.terminate()
+        emu.wait(timeout=10)
+        qtbot.waitUntil(lambda: win.banner.isVisible() and "disconnected" in win.banner.text(), timeout=10000)
+        qtbot.waitUntil(lambda: "disconnected" in win.status_state.text(), timeout=3000)
+    finally:
+        if emu.poll() is None:
+            emu.kill()
+            emu.wait()

@@ -40,3 +40,18 @@ def test_previous_replay_is_preselected(qtbot):
     dlg = SourcePicker("replay:/data/x.bfr")
     qtbot.addWidget(dlg)
     assert dlg.replay.isChecked() and dlg.path.text() == "/data/x.bfr"
+
+
+def test_serial_choice_with_installed_device_profiles(qtbot):
+    profiles = device_profiles()
+    if not profiles:
+        pytest.skip("the devices package is not installed")
+    dlg = SourcePicker("serial:/dev/ttyACM0?device=" + profiles[0][0])
+    qtbot.addWidget(dlg)
+    assert dlg.serial.isChecked() and dlg.device.currentData() == profiles[0][0]
+    assert dlg.port.currentText() == "/dev/ttyACM0"
+    dlg.port.setEditText("/tmp/some port")
+    dlg.device.setCurrentIndex(len(profiles) - 1)
+    dlg.accept()
+    spec = parse_spec(dlg.spec)
+    assert (spec.kind, spec.name, spec.options) == ("serial", "/tmp/some port", {"device": profiles[-1][0]})
