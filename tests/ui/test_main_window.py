@@ -442,3 +442,14 @@ def test_serial_sensor_streams_and_unplugging_shows_it(make_window, qtbot, tmp_p
         if emu.poll() is None:
             emu.kill()
             emu.wait()
+
+
+def test_recording_where_it_cannot_be_written_says_so_and_keeps_running(make_window, qtbot, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the recordings folder should be")
+    win = make_window(speed=2.0)
+    assert win.start_recording(blocker / "session.bfr") is None
+    assert win.writer is None and not win.record_button.isChecked()
+    assert win.banner.isVisible() and "Cannot record" in win.banner.text()
+    n = win.plot.frames_drawn
+    qtbot.waitUntil(lambda: win.plot.frames_drawn > n + 3, timeout=3000)     # the live view goes on
