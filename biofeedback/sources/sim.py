@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from biofeedback.errors import SourceError
 from biofeedback.sim import PROFILES, SimulatedPatient
 from biofeedback.sources.base import Pacer, Source
@@ -11,6 +13,7 @@ from biofeedback.stream import Block
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _OPTIONS = ("seed", "rate", "abd", "pressure", "emg")
+GENERATE_AHEAD_S = 0.05  # a change of effort (space bar) shows after at most this much more delay
 
 
 def _flag(spec_text: str, key: str, value: str) -> bool:
@@ -33,6 +36,10 @@ class SimSource(Source):
         self.pacer = Pacer(patient.rate, speed, clock=clock)
         self.duration_samples = None if duration_s is None else int(round(duration_s * patient.rate))
         self._pos = 0
+        # Generating costs a fixed overhead per call, so samples are made ahead in ~50 ms batches and
+        # released when their time comes (the output does not depend on the batching).
+        self._batch = max(1, int(round(GENERATE_AHEAD_S * patient.rate)))
+        self._ahead = np.empty((0, patient.info.n_channels))
 
     def start(self) -> None:
         self.pacer.start(self._pos)
@@ -47,7 +54,11 @@ class SimSource(Source):
             if self.finished:
                 self._status.state = "ended"
             return []
-        block = Block(self._pos, self.patient.generate(n), time.monotonic())
+        if self._ahead.shape[0] < n:
+            more = self.patient.generate(max(n - self._ahead.shape[0], self._batch))
+            self._ahead = np.concatenate([self._ahead, more]) if self._ahead.shape[0] else more
+        data, self._ahead = self._ahead[:n], self._ahead[n:]
+        block = Block(self._pos, data, time.monotonic())
         self._pos += n
         return [block]
 
