@@ -6,7 +6,7 @@ envelope in µV. ``emg_rms`` input (a device that already sends an amplitude) is
 only smoothed by a moving mean over the same window. Pressure: tare offset and a
 5 Hz low-pass, in cmH2O.
 
-NaN samples (lost data) come out as NaN; inside the filters they are replaced by
+NaN samples (lost data; an infinity counts as lost too) come out as NaN; inside the filters they are replaced by
 the last valid input so that a gap never poisons the state for the rest of the
 session. Filter state is seeded from the first valid sample so the trace does not
 start with a long transient.
@@ -80,9 +80,10 @@ def emg_bandpass_sos(rate: float, settings: ChainSettings) -> np.ndarray:
     return sos
 
 
-def _has_nan(x: np.ndarray) -> bool:
-    """Fast NaN test (a sum is NaN if any term is); infinities count too, which is what we want."""
-    return bool(x.size) and not np.isfinite(x.sum())
+def _has_bad(x: np.ndarray) -> bool:
+    """Fast test for lost samples: NaN, or an infinity that no sensor can send (a sum is not finite then)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(x.size) and not np.isfinite(x.sum())
 
 
 class _MovingMean:
@@ -120,25 +121,24 @@ class _MovingMean:
 
 
 class _NanHold:
-    """Replaces NaN samples by the last valid value per column, remembering it across blocks."""
+    """Replaces lost samples (NaN, inf) by the last valid value per column, remembering it across blocks."""
 
     def __init__(self, n_channels: int) -> None:
         self.last_valid = np.full(n_channels, np.nan)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if not _has_nan(x):
+        if not _has_bad(x):
             if x.shape[0]:
                 self.last_valid = x[-1].copy()
             return x
-        bad = np.isnan(x)
-        if True:
-            n = x.shape[0]
-            idx = np.where(~bad, np.arange(n)[:, None], -1)
-            np.maximum.accumulate(idx, axis=0, out=idx)
-            cols = np.broadcast_to(np.arange(x.shape[1]), x.shape)
-            x = np.where(idx >= 0, x[np.maximum(idx, 0), cols], self.last_valid[None, :])
-            x = np.where(np.isnan(x), 0.0, x)  # nothing valid seen yet on that channel
-        if x.shape[0]:
+        bad = ~np.isfinite(x)
+        n = x.shape[0]
+        idx = np.where(~bad, np.arange(n)[:, None], -1)
+        np.maximum.accumulate(idx, axis=0, out=idx)
+        cols = np.broadcast_to(np.arange(x.shape[1]), x.shape)
+        x = np.where(idx >= 0, x[np.maximum(idx, 0), cols], self.last_valid[None, :])
+        x = np.where(np.isfinite(x), x, 0.0)  # nothing valid seen yet on that channel
+        if n:
             seen = ~bad.all(axis=0)
             self.last_valid[seen] = x[-1, seen]
         return x
@@ -154,7 +154,7 @@ class _SosStage:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if self.zi is None:
-            valid = ~np.isnan(x)
+            valid = np.isfinite(x)
             if not valid.any(axis=0).all():
                 # wait until every channel has shown a valid sample, so the state is seeded, not zero
                 self.hold(x)
@@ -220,8 +220,10 @@ class SignalChain:
                 lp, tare = self._stages[kind]
                 f = xs - tare
                 env = lp(f) if lp is not None else f.copy()
-            if _has_nan(xs):
-                nan = np.isnan(xs)
+            if _has_bad(xs):
+                nan = ~np.isfinite(xs)
+                if f is xs:
+                    f = f.copy()
                 f[nan] = np.nan
                 env[nan] = np.nan
             if whole:

@@ -116,3 +116,14 @@ def test_bad_settings_are_user_errors(kwargs):
 def test_settings_round_trip():
     s = ChainSettings(notch_hz=50, rms_window_s=0.25, tare={"pressure": 3.0})
     assert ChainSettings.from_dict(s.to_dict()) == s
+
+
+def test_an_infinite_sample_is_a_lost_sample_not_the_end_of_the_session():
+    x = _signal(20000, 2, 2)
+    x[5000, 0] = np.inf
+    x[6000, 1] = -np.inf
+    f, e = envelope_offline(x, EMG2)
+    assert np.isnan(e[5000, 0]) and np.isnan(e[6000, 1])
+    assert np.isfinite(e[5001:, 0]).all() and np.isfinite(e[6001:, 1]).all()
+    clean = envelope_offline(_signal(20000, 2, 2), EMG2)[1]
+    np.testing.assert_allclose(e[9000:], clean[9000:], rtol=0.05)
