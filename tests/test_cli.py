@@ -83,3 +83,32 @@ def test_bench_quick_reports_the_figures(tmp_path):
     figures = json.loads(r.stdout)
     for key in ("live_chain_core_pct", "offline_1h_s", "load_1h_s"):
         assert figures[key] > 0
+
+
+def test_export_never_overwrites_and_never_replaces_its_input(tmp_path):
+    assert main(["record", "--source", "sim", "--duration", "1", "--speed", "max", "--out", str(tmp_path / "h.bfr")]) == 0
+    before = (tmp_path / "h.bfr").read_bytes()
+    (tmp_path / "other.bfr").write_bytes(b"another recording")
+    for out in ("h.bfr", "other.bfr"):
+        r = run_cli("export", "h.bfr", "--format", "csv", "--out", out, cwd=tmp_path)
+        assert_one_line_error(r)
+    assert (tmp_path / "h.bfr").read_bytes() == before
+    assert (tmp_path / "other.bfr").read_bytes() == b"another recording"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.bfr", "other.bfr"]
+
+
+def test_csv_import_takes_spreadsheet_files_and_marks_bad_cells_as_lost(tmp_path):
+    rows = ["time_s,pfm_uV"] + [f"{i / 100:.2f},{'inf' if i == 50 else ('' if i == 60 else i % 7)}" for i in range(200)]
+    (tmp_path / "x.csv").write_text("\ufeff" + "\n".join(rows) + "\n", encoding="utf-8")
+    r = run_cli("import", "x.csv", "--out", "x.bfr", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    with Recording.open(tmp_path / "x.bfr") as rec:
+        data = rec.read()[:, 0]
+    assert rec.info.rate == 100.0 and data.shape == (200,)
+    assert np.isnan(data[50]) and np.isnan(data[60]) and np.isfinite(np.delete(data, [50, 60])).all()
+    (tmp_path / "semi.csv").write_text("time_s;pfm_uV\n0;1\n")
+    assert "';'" in assert_one_line_error(run_cli("import", "semi.csv", "--out", "s.bfr", cwd=tmp_path))
+    (tmp_path / "zero.csv").write_text("time_s,pfm_uV\n0,1\n0,2\n0,3\n")
+    assert "equal steps" in assert_one_line_error(run_cli("import", "zero.csv", "--out", "z.bfr", cwd=tmp_path))
+    (tmp_path / "hdr.csv").write_text("time_s,pfm_uV\n")
+    assert "fewer than two" in assert_one_line_error(run_cli("import", "hdr.csv", "--out", "h.bfr", cwd=tmp_path))
