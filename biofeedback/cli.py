@@ -8,6 +8,8 @@ line with exit status 2.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -43,7 +45,7 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
     return value
 
@@ -71,8 +73,21 @@ def _add_record(sub) -> None:
     p.set_defaults(func=cmd_record)
 
 
+def _known_client(library, name: str):
+    found = library.find_client(name)
+    if found is None:
+        known = ", ".join(c.name for c in library.clients()[:8]) or "none yet"
+        raise UserError(f"no client called {name!r} in the library (clients: {known}); "
+                        f"add her first with: biofeedback clients {name!r} --add")
+    return found
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     from biofeedback.session import record_headless
+    if args.client:  # before recording: a typo must not split a patient's history, a damaged library must show now
+        from biofeedback.library import Library
+        with Library.open(args.library) as library:
+            args.client = _known_client(library, args.client).name
     result = record_headless(args.source, args.out, duration_s=args.duration, speed=args.speed,
                              settings=_chain_settings(args), client=args.client, protocol=args.protocol)
     print(result.summary_line())
@@ -81,7 +96,11 @@ def cmd_record(args: argparse.Namespace) -> int:
         with Library.open(args.library) as library:
             register_recording(library, result.path, args.client)
             print(f"filed in {args.client}'s history ({library.path})")
-    return 0 if result.error is None else 2
+    if result.error is not None:
+        print(f"biofeedback: stopped early: {result.error}; the {result.duration_s:.1f} s recorded are kept in {result.path}",
+              file=sys.stderr)
+        return 2
+    return 0
 
 
 def _add_info(sub) -> None:
@@ -216,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # e.g. 'biofeedback analyze FILE | head': the reader left, nothing to report
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except UserError as exc:
         print(f"biofeedback: {exc}", file=sys.stderr)
         return 2

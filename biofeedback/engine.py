@@ -132,11 +132,18 @@ class SessionEngine:
         self.poll_s = poll_s
         self.error: str | None = None
         self.recording_finished = threading.Event()
+        self._source_started = False
 
     # ----------------------------------------------------------------- life cycle
+    def start_source(self) -> None:
+        """Open and start the source without draining it yet (errors such as a wrong port raise here)."""
+        if not self._source_started:
+            self.source.start()
+            self._source_started = True
+
     def start(self) -> None:
-        """Start the source (errors such as a wrong port raise here) and the engine thread."""
-        self.source.start()
+        """Start the source (if not yet started) and the engine thread."""
+        self.start_source()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="session-engine", daemon=True)
         self._thread.start()
@@ -148,7 +155,9 @@ class SessionEngine:
             self._thread.join(timeout=5.0)
             self._thread = None
         try:
-            self.source.stop()
+            if self._source_started:
+                self.source.stop()
+                self._source_started = False
         finally:
             self.stop_recording()
 

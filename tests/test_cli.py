@@ -40,6 +40,7 @@ def test_csv_export_and_import_round_trip(tmp_path):
 
 
 def test_info_describes_a_recording(tmp_path):
+    assert main(["clients", "Jane", "--add"]) == 0
     main(["record", "--source", "sim:healthy?seed=1", "--duration", "2", "--speed", "max", "--out", str(tmp_path / "i.bfr"),
           "--client", "Jane"])
     r = run_cli("info", tmp_path / "i.bfr")
@@ -55,6 +56,12 @@ def test_info_describes_a_recording(tmp_path):
     (["record", "--source", "sim:athletic", "--duration", "1", "--out", "n.bfr"], "unknown simulated patient"),
     (["record", "--source", "sim?seed=x", "--duration", "1", "--out", "n.bfr"], "seed must be a whole number"),
     (["record", "--source", "sim?colour=red", "--duration", "1", "--out", "n.bfr"], "unknown option"),
+    (["record", "--source", "sim?seed=-1", "--duration", "1", "--out", "n.bfr"], "seed must be 0 or more"),
+    (["record", "--duration", "inf", "--out", "n.bfr"], "positive"),
+    (["record", "--duration", "1e308", "--out", "n.bfr"], "24 hours"),
+    (["record", "--duration", "0.0001", "--out", "n.bfr"], "between 0.1 s"),
+    (["record", "--duration", "1", "--out", ""], "empty"),
+    (["record", "--duration", "1", "--client", "Nobdy", "--out", "n.bfr"], "no client called 'Nobdy'"),
     (["record", "--duration", "-3", "--out", "n.bfr"], "positive"),
     (["record", "--duration", "1", "--speed", "fast", "--out", "n.bfr"], "--speed"),
     (["record", "--duration", "1", "--out", "exists.bfr"], "already exists"),

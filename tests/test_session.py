@@ -46,6 +46,7 @@ def test_unknown_protocol_is_one_line(tmp_path):
 
 def test_record_with_a_client_files_the_session_in_her_history(tmp_path):
     lib = tmp_path / "lib.sqlite"
+    assert run_cli("clients", "Maria", "--add", "--library", lib).returncode == 0
     r = run_cli("record", "--source", "sim:hypertonic?seed=2", "--protocol", "quick-flicks", "--speed", "max",
                 "--client", "Maria", "--library", lib, "--out", "m.bfr", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -56,3 +57,12 @@ def test_record_with_a_client_files_the_session_in_her_history(tmp_path):
     history = json.loads(h.stdout)
     assert len(history["sessions"]) == 1
     assert history["sessions"][0]["protocol"] == "quick-flicks"
+
+
+def test_replay_records_the_whole_file_by_default_and_says_where_it_came_from(tmp_path):
+    record_headless("sim:healthy?seed=1", tmp_path / "a.bfr", 3.0, speed=None)
+    r = run_cli("record", "--source", f"replay:{tmp_path / 'a.bfr'}", "--speed", "max", "--out", "b.bfr", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    with Recording.open(tmp_path / "a.bfr") as a, Recording.open(tmp_path / "b.bfr") as b:
+        assert b.n_samples == a.n_samples == 6000
+        assert b.meta["replayed_from"].endswith("a.bfr")

@@ -83,6 +83,8 @@ def open_sim(spec, speed: float | None) -> SimSource:
         rate = float(spec.options.get("rate", 2000))
     except ValueError:
         raise SourceError(f"seed must be a whole number and rate a number of Hz in {spec.text!r}") from None
+    if seed < 0:
+        raise SourceError(f"seed must be 0 or more in {spec.text!r}")
     if not (50 <= rate <= 20000):
         raise SourceError(f"rate={rate:g} in {spec.text!r} is out of range (50-20000 Hz)")
     patient = SimulatedPatient(
