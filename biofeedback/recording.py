@@ -79,6 +79,10 @@ class RecordingWriter:
         try:
             fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
             os.close(fd)
+        except OSError as exc:
+            raise UserError(f"cannot create the recording {self.path}: {exc.strerror}") from None
+        self._db: sqlite3.Connection | None = None
+        try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
@@ -90,10 +94,12 @@ class RecordingWriter:
                 self._db.execute("BEGIN")
                 self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                                      [(k, json.dumps(v)) for k, v in base.items()])
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # nothing recorded yet: leave nothing behind
+            if self._db is not None:
+                self._db.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
             raise _disk_error(self.path, exc) from None
-        except OSError as exc:
-            raise UserError(f"cannot create the recording {self.path}: {exc.strerror}") from None
 
     @property
     def n_samples(self) -> int:

@@ -149,3 +149,15 @@ def test_full_disk_keeps_what_was_recorded(tmp_path):
     with Recording.open(path) as rec:
         assert rec.n_samples >= 1000
         np.testing.assert_array_equal(rec.read(0, 1000), np.ones((1000, 2)))
+
+
+def test_a_failed_start_leaves_no_file_behind(tmp_path, monkeypatch):
+    import biofeedback.recording as recording
+
+    def broken_connect(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(recording.sqlite3, "connect", broken_connect)
+    with pytest.raises(UserError, match="full"):
+        RecordingWriter(tmp_path / "x.bfr", INFO)
+    assert list(tmp_path.iterdir()) == []

@@ -2,9 +2,27 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from biofeedback.errors import UserError
+from biofeedback.outputs import atomic_output, new_output
+
+
+_NOISE = ("propagateSizeHints",)  # the offscreen platform's harmless complaints (screenshots, tests)
+
+
+def _quiet_platform_noise() -> None:
+    from PySide6 import QtCore
+    previous = None
+
+    def handler(mode, context, message):
+        if any(n in message for n in _NOISE):
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            sys.stderr.write(message + "\n")
+
+    previous = QtCore.qInstallMessageHandler(handler)
 
 
 def ensure_app():
@@ -13,6 +31,7 @@ def ensure_app():
     import pyqtgraph as pg
     app = QtWidgets.QApplication.instance()
     if app is None:
+        _quiet_platform_noise()
         app = QtWidgets.QApplication(sys.argv[:1])
         app.setApplicationName("biofeedback")
         app.setOrganizationName("biofeedback")
@@ -26,10 +45,8 @@ def run_gui(source: str | None = None, theme: str = "light", screenshot: str | N
     """Open the main window; with ``screenshot`` save a PNG of it after ``quit_after`` seconds and exit."""
     if screenshot and not quit_after:
         quit_after = 3.0
-    if screenshot:
-        folder = Path(screenshot).resolve().parent
-        if not folder.is_dir():
-            raise UserError(f"cannot save the screenshot: folder {folder} does not exist")
+    if screenshot:  # checked before anything opens: never over an existing file
+        screenshot = str(new_output(screenshot, suffixes=[".png"], what="screenshot"))
     app = ensure_app()
     from PySide6 import QtCore
     from biofeedback.ui.main_window import DEFAULT_SOURCE, MainWindow
@@ -60,9 +77,13 @@ def run_gui(source: str | None = None, theme: str = "light", screenshot: str | N
     def finish() -> None:
         if screenshot:
             target = shown if shown is not win else win
-            if not target.grab().save(screenshot):
+            try:
+                with atomic_output(screenshot, mode=0o644) as tmp:
+                    if not target.grab().save(str(tmp), "PNG"):
+                        raise UserError(f"cannot write the screenshot {screenshot}")
+            except UserError as exc:
                 status["code"] = 2
-                print(f"biofeedback: cannot write the screenshot {screenshot}", file=sys.stderr)
+                print(f"biofeedback: {exc}", file=sys.stderr)
         win.close()
         if shown is not win:
             shown.close()
