@@ -8,7 +8,6 @@ lose a sample or stall a recording.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -133,6 +132,7 @@ class SessionEngine:
         self.error: str | None = None
         self.recording_finished = threading.Event()
         self._source_started = False
+        self._pump_lock = threading.Lock()
 
     # ----------------------------------------------------------------- life cycle
     def start_source(self) -> None:
@@ -166,29 +166,43 @@ class SessionEngine:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
-        source = self.source
         while not self._stop.is_set():
-            try:
-                blocks = source.read()
-                for block in blocks:
-                    self._ingest(block)
-                for event in source.pop_events():
-                    self._add_event(event)
-                runner = self._runner
-                if runner is not None:
-                    for event in runner.update(self.time_s):
-                        self._add_event(event)
-                with self._lock:
-                    if self._writer is not None:
-                        self._writer.tick()
-            except UserError as exc:  # e.g. the disk is full: keep what was recorded, stop recording
-                self.error = str(exc)
-                self._close_writer_quietly()
-            except Exception as exc:  # never die silently with a patient in the room
-                self.error = f"internal error in the session engine: {exc!r}"
-                self._close_writer_quietly()
-            if not blocks:
+            if not self.pump():
                 self._stop.wait(self.poll_s)
+
+    def pump(self, wait: bool = True) -> bool:
+        """Bring in what the source has ready: chain, recording, protocol, ring buffers.
+
+        The engine thread calls this in a loop; a view may call it too (see
+        :meth:`snapshot`) so that a frame shows the newest samples without the
+        thread having to poll fast. Returns whether any samples came in.
+        """
+        if not self._pump_lock.acquire(blocking=wait):
+            return False  # the other thread is on it
+        blocks: list[Block] = []
+        try:
+            source = self.source
+            blocks = source.read()
+            for block in blocks:
+                self._ingest(block)
+            for event in source.pop_events():
+                self._add_event(event)
+            runner = self._runner
+            if runner is not None:
+                for event in runner.update(self.time_s):
+                    self._add_event(event)
+            with self._lock:
+                if self._writer is not None:
+                    self._writer.tick()
+        except UserError as exc:  # e.g. the disk is full: keep what was recorded, stop recording
+            self.error = str(exc)
+            self._close_writer_quietly()
+        except Exception as exc:  # never die silently with a patient in the room
+            self.error = f"internal error in the session engine: {exc!r}"
+            self._close_writer_quietly()
+        finally:
+            self._pump_lock.release()
+        return bool(blocks)
 
     # ----------------------------------------------------------------- data path
     def _ingest(self, block: Block) -> None:
@@ -310,7 +324,10 @@ class SessionEngine:
     def time_s(self) -> float:
         return self._end_index / self.info.rate
 
-    def snapshot(self, seconds: float, raw: bool = False) -> Snapshot:
+    def snapshot(self, seconds: float, raw: bool = False, fresh: bool = True) -> Snapshot:
+        """The newest ``seconds``; with ``fresh`` first bring in what has just arrived (never waits)."""
+        if fresh and self.running:
+            self.pump(wait=False)
         rate = self.info.rate
         n_env = int(seconds * rate / self.env_step) + 1
         with self._lock:

@@ -121,3 +121,25 @@ def test_recording_started_mid_session_has_its_own_timeline(tmp_path):
         assert not np.isnan(rec.read()).any()
         assert rec.events[0].time_s == pytest.approx(mark.time_s - t0)
         assert 1.0 <= rec.events[0].time_s < 4.0
+
+
+def test_a_snapshot_pulls_in_what_has_arrived_without_waiting_for_the_thread(tmp_path):
+    from biofeedback.sources.sim import SimSource
+    from biofeedback.sim import SimulatedPatient
+
+    class Clock:
+        t = 0.0
+
+        def __call__(self):
+            return self.t
+
+    clock = Clock()
+    src = SimSource(SimulatedPatient("healthy", rate=1000), speed=1.0, clock=clock)
+    engine = SessionEngine(src, poll_s=3600.0)  # the thread itself will not poll again
+    engine.start()
+    _wait(lambda: engine.time_s == 0.0)
+    clock.t = 0.5
+    snap = engine.snapshot(1.0)
+    assert snap.end_index == 500 and snap.time_s == pytest.approx(0.5)
+    assert snap.arrival == pytest.approx(0.5)  # when the newest sample became due
+    engine.stop()

@@ -107,6 +107,13 @@ class Pacer:
         self._issued += n
         return n
 
+    def wall_time_of(self, sample: int) -> float:
+        """Host time at which ``sample`` became due (now, for as-fast-as-possible or before start)."""
+        now = self._clock()
+        if self._anchor_wall is None or self.speed is None or self.paused:
+            return now
+        return min(now, self._anchor_wall + (sample - self._anchor_sample) / (self.speed * self.rate))
+
     def _reanchor(self) -> None:
         self._anchor_wall = self._clock()
         self._anchor_sample = self._issued

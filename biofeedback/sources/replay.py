@@ -7,7 +7,7 @@ import time
 from biofeedback.errors import SourceError
 from biofeedback.recording import Recording
 from biofeedback.sources.base import Pacer, Source
-from biofeedback.stream import Block, Event
+from biofeedback.stream import Block
 
 MIN_SPEED, MAX_SPEED = 0.25, 16.0
 
@@ -65,7 +65,8 @@ class ReplaySource(Source):
             while self._event_i < len(self._all_events) and self._all_events[self._event_i].time_s < end_t:
                 self.emit(self._all_events[self._event_i])
                 self._event_i += 1
-        return [Block(start, data, time.monotonic())]
+            arrival = self.pacer.wall_time_of(self._pos)
+        return [Block(start, data, arrival)]
 
     def pause(self) -> None:
         with self._lock:

@@ -58,7 +58,8 @@ class SimSource(Source):
             more = self.patient.generate(max(n - self._ahead.shape[0], self._batch))
             self._ahead = np.concatenate([self._ahead, more]) if self._ahead.shape[0] else more
         data, self._ahead = self._ahead[:n], self._ahead[n:]
-        block = Block(self._pos, data, time.monotonic())
+        # arrival: when the newest sample became due, as a device would have sent it
+        block = Block(self._pos, data, self.pacer.wall_time_of(self._pos + n))
         self._pos += n
         return [block]
 

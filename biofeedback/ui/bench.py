@@ -1,8 +1,11 @@
 """Display benchmark: the live window on 2 EMG channels at 2 kHz, 10 s window, offscreen.
 
-Display latency is measured per block, from the block's arrival on the host
-(``Block.arrival``, or the moment the engine read it) to the end of the first
-frame whose paint includes its last sample. CPU is the whole process's share
+Display latency is measured for every sample: from the moment it became due at
+the simulated device (a block's arrival is when its last sample was due; the
+earlier ones were due one sample period apart before) to the end of the first
+frame whose paint includes it. A frame pulls in what has arrived just before it
+paints, so the oldest sample of a frame waits about one frame period plus the
+paint, the newest only the paint. CPU is the whole process's share
 of one core (``time.process_time`` over wall time: engine thread, signal chain
 and drawing together); memory is the resident set size at the start and end.
 """
@@ -40,8 +43,8 @@ def run_display_bench(seconds: float = 20.0, warmup_s: float = 2.0, source: str 
     win = MainWindow(source=None)
     win.resize(1280, 800)
     win.show()
-    blocks: collections.deque[tuple[int, float]] = collections.deque()   # (stop index, arrival), not yet painted
-    latencies = np.empty(int(seconds * 1000) + 1000)                     # preallocated: the bench must not grow
+    blocks: collections.deque[tuple[int, int, float]] = collections.deque()  # (start, stop, last due), not painted
+    latencies = np.empty(int(seconds * 2000 * 1.5) + 10000)               # per sample; preallocated: no growth
     n_lat = {"n": 0}
     frames = {"n": 0}
     measuring = {"on": False}
@@ -52,20 +55,25 @@ def run_display_bench(seconds: float = 20.0, warmup_s: float = 2.0, source: str 
     src = win.source
     original_read = src.read
 
+    rate = src.info.rate
+
     def timed_read():
         out = original_read()
         now = time.monotonic()
         for b in out:
-            blocks.append((b.stop, b.arrival or now))
+            blocks.append((b.start, b.stop, b.arrival or now))
         return out
 
-    src.read = timed_read                                 # the engine thread calls source.read()
+    src.read = timed_read                                 # the engine (thread or frame pull) calls source.read()
     def painted(end_index: int, t_paint: float) -> None:
-        while blocks and blocks[0][0] <= end_index:
-            _stop, arrival = blocks.popleft()
-            if measuring["on"] and n_lat["n"] < latencies.size:
-                latencies[n_lat["n"]] = 1000.0 * (t_paint - arrival)
-                n_lat["n"] += 1
+        while blocks and blocks[0][1] <= end_index:
+            start, stop, last_due = blocks.popleft()
+            n = stop - start
+            i = n_lat["n"]
+            if measuring["on"] and i + n <= latencies.size:
+                due = last_due - (n - 1 - np.arange(n)) / rate     # each sample one period after the one before
+                latencies[i:i + n] = 1000.0 * (t_paint - due)
+                n_lat["n"] += n
         if measuring["on"]:
             frames["n"] += 1
 

@@ -22,9 +22,10 @@ from biofeedback.ui.window_layout import WindowLayout
 DEFAULT_SOURCE = "sim:healthy"
 PRACTICE_EFFORT = 0.6
 FRAME_MS = 16
-#: how often the engine thread looks for new samples: 5 ms keeps display latency (p99 under 25 ms with the
-#: 16 ms frame) while using about a quarter less of a core than the engine's 2 ms default (see ui/bench.py)
-ENGINE_POLL_S = 0.005
+#: how often the engine thread looks for new samples on its own. Each frame also pulls in what has arrived
+#: just before it paints (SessionEngine.snapshot), so the display's latency does not depend on this; the
+#: thread's polling only keeps the recording going while the view is paused (see ui/bench.py).
+ENGINE_POLL_S = 0.05
 
 
 def describe_source(spec: str) -> str:
