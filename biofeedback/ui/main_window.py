@@ -112,6 +112,10 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
             return False
         self.source, self.engine, self.spec = source, engine, spec
         self._event_i = 0
+        self._summary_shown = False  # a new source starts clean: no cue or summary of the last session
+        if self.cue_panel is not None:
+            self.cue_panel.setVisible(False)
+        self.cue_big.setVisible(True)
         self._arrivals.clear()
         self.latencies_ms.clear()
         self.hide_banner()

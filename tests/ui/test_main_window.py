@@ -453,3 +453,13 @@ def test_recording_where_it_cannot_be_written_says_so_and_keeps_running(make_win
     assert win.banner.isVisible() and "Cannot record" in win.banner.text()
     n = win.plot.frames_drawn
     qtbot.waitUntil(lambda: win.plot.frames_drawn > n + 3, timeout=3000)     # the live view goes on
+
+
+def test_replay_after_a_guided_session_does_not_keep_its_summary_on_screen(make_window, qtbot, tmp_path):
+    win = make_window(speed=None)
+    win.cue_panel.show_summary({"resting_tone_uv": 3.0, "release_latency_s": 0.9})
+    win.cue_panel.setVisible(True)
+    win._summary_shown = True
+    path = demo_recording(tmp_path / "after.bfr", 5.0)
+    assert win.connect_source(f"replay:{path}")
+    assert not win.cue_panel.isVisible() and win.cue_big.isVisible()
