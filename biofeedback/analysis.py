@@ -18,24 +18,33 @@ session did not reach it). ``<u>`` is the unit suffix of the main channel: ``uv`
     resting_variability_pct   pre-baseline coefficient of variation
     post_resting_tone_<u>, post_resting_variability_pct, post_pre_ratio (post / pre mean)
     release_threshold_<u>     top of the release band used for release latency (pre mean + 2 SD)
-    contraction_peak_<u>      mean over trials of each contraction's peak
-    contraction_max_<u>       highest peak of the session
+    contraction_baseline_cmh2o  pressure only: the resting pressure its contraction figures are measured
+                              from (the pre-baseline mean, else the calibrated rest; None when neither)
+    contraction_peak_<u>      mean over trials of each contraction's peak (the typical squeeze)
+    contraction_max_<u>       highest peak of the session (the strongest squeeze)
     contraction_mean_<u>      mean over trials of each work mean (first second left out)
-    onset_latency_s           mean over trials (cue -> 75 % of the work mean)
+                              For pressure these three are the RISE ABOVE the resting pressure
+                              (contraction_baseline_cmh2o), not the absolute pressure: the probe's
+                              resting pressure is resting_tone_cmh2o. EMG amplitude rises from zero.
+    onset_latency_s           mean over trials (cue -> 75 % of the work mean; for pressure
+                              rest + 75 % of the rise)
     release_latency_s         mean over trials (rest cue -> release band); a trial that never got there
                               counts as its whole rest period, and then the mean is only a lower bound:
     release_latency_lower_bound  True when some trial never released (the figure reads "at least")
     release_latency_released_s   mean over the trials that did release
     release_37_latency_s, release_37_latency_lower_bound   the same, to 37.5 % of the work mean
+                              (for pressure: rest + 37.5 % of the rise above rest)
     trials, trials_released, trials_not_released, trials_slow_release (> 2 s), trials_no_onset
     time_in_band_pct          mean over steps with a target band of the share spent inside it
     time_in_release_band_pct, time_in_contraction_band_pct
     contraction_band_<u> [low, high] (from meta "bands", or 40-70 % of meta "calibration" mvc; else None
                               and time_in_contraction_band_pct is None), release_band_<u> high (meta "bands",
                               else the release threshold), bands_from ("recording" | "session")
-    endurance_mean_<u>, endurance_decline_pct, endurance_median_freq_start_hz,
-    endurance_median_freq_slope_hz_per_s (EMG only)
-    abd_coactivation_pct      abdominal / pelvic-floor mean over contractions, % (when an abd channel exists)
+    endurance_mean_<u>, endurance_decline_pct (for pressure: of the rise above rest),
+    endurance_median_freq_start_hz, endurance_median_freq_slope_hz_per_s (EMG only; None for pressure)
+    abd_coactivation_pct      abdominal / pelvic-floor mean over contractions, % (when an abd channel exists);
+                              over 100 % means the abdominals worked harder than the pelvic floor
+                              (150 % = abdominals 1.5 x the pelvic floor), the pattern to train away
     window_means_<u>          dilator practice: {"anticipation"|"during"|"after": mean envelope} (else None)
     envelope_delay_s          lag of the envelope behind the muscle (half the RMS window; part of the latencies)
     by_phase                  {phase: {rest_mean_<u>, rest_cv_pct, work_mean_<u>, peak_<u>,
@@ -47,11 +56,13 @@ are copied to the top level too.
 
 ``phases`` has one row per step (index, phase, trial, kind, cue, band, window, start_s, duration_s,
 mean_<u>, sd_<u>, cv_pct, time_in_band_pct, flags; contraction rows add peak_<u>, work_mean_<u>,
-onset_latency_s and, for holds of 10 s or more, the endurance keys; the rest after a contraction adds
+onset_latency_s (for pressure peak and work mean are the rise above rest) and, for holds of 10 s or more,
+the endurance keys; the rest after a contraction adds
 release_latency_s and release_37_latency_s). ``trials`` has one entry per contraction with the rest that
 follows it. Flags: ``no_onset``, ``no_data`` and ``gap`` (samples lost in the contraction),
 ``not_released`` (never reached the release band within the rest), ``slow_release`` (over 2 s),
-``not_below_37``, ``gap_before_release``, ``no_rest_after``. This module never imports Qt.
+``not_below_37``, ``gap_before_release``, ``no_rest_after``, ``no_rest_level`` (pressure with no resting
+level to measure the rise from). This module never imports Qt.
 """
 from __future__ import annotations
 
@@ -147,6 +158,22 @@ def _band_from_calibration(meta: dict, channel: str) -> tuple[float, float] | No
     return lo * mvc, hi * mvc
 
 
+def _calibrated_rest(meta: dict, channel: str) -> float | None:
+    """The resting pressure stored with the recording (bands' ``zero`` or the calibration's rest), if any."""
+    for key, names in (("bands", ("zero",)), ("calibration", ("rest_cmh2o", "rest_mean_cmh2o", "rest_mean", "rest"))):
+        d = meta.get(key) if isinstance(meta, dict) else None
+        if not isinstance(d, dict):
+            continue
+        if isinstance(d.get(channel), dict):
+            d = d[channel]
+        if d.get("channel") not in (None, "", channel):
+            continue
+        value = next((_number(d.get(k)) for k in names if _number(d.get(k)) is not None), None)
+        if value is not None and value > 0:
+            return value
+    return None
+
+
 def _recorded_bands(meta: dict, channel: str) -> tuple[tuple[float | None, float | None] | None, float | None]:
     """(contraction (low, high), release high) stored with the recording, if any.
 
@@ -209,6 +236,12 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
     pre_stats, post_stats = pooled(pre), pooled(post)
     threshold = (m.release_threshold(pre_stats.mean, pre_stats.sd)
                  if pre_stats.mean is not None and pre_stats.sd is not None else None)
+    # Pressure sits on the probe's resting pressure: contractions are measured as the rise above it
+    # (the pre-baseline mean, else the calibrated rest). EMG amplitude rises from zero.
+    pressure = u == "cmh2o"
+    baseline: float | None = 0.0
+    if pressure:
+        baseline = pre_stats.mean if pre_stats.mean is not None else _calibrated_rest(meta, channel)
 
     # Contractions and the rest that follows each: the trials.
     rows: list[dict[str, Any]] = []
@@ -225,7 +258,10 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
             continue
         nxt = spans[k + 1] if k + 1 < len(spans) else None
         follows = nxt is not None and nxt.step.kind in _RELEASE_KINDS and abs(nxt.start_s - s.end_s) < 0.5
-        cs = m.contraction_stats(env, rate, s.start_s, s.end_s, nxt.end_s if follows else None)
+        if baseline is None:  # pressure without any resting level: no rise to measure
+            cs = m.ContractionStats(None, None, None, ("no_rest_level",))
+        else:
+            cs = m.contraction_stats(env, rate, s.start_s, s.end_s, nxt.end_s if follows else None, baseline)
         row[f"peak_{u}"], row[f"work_mean_{u}"] = _round(cs.peak), _round(cs.work_mean)
         row["onset_latency_s"] = _round(cs.onset_latency_s)
         row["flags"] = list(cs.flags)
@@ -236,13 +272,13 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
         if abd_env is not None:
             row["abd_coactivation_pct"] = trial["abd_coactivation_pct"] = _round(
                 m.coactivation_pct(env, abd_env, rate, s.start_s, s.end_s), 1)
-        if s.step.kind == "hold" and s.duration_s >= 10.0:
-            es = m.endurance_stats(env, filtered, rate, s.start_s, s.end_s)
+        if s.step.kind == "hold" and s.duration_s >= 10.0 and baseline is not None:
+            es = m.endurance_stats(env, filtered, rate, s.start_s, s.end_s, baseline=baseline)
             row.update({f"endurance_mean_{u}": _round(es.mean), "endurance_decline_pct": _round(es.amplitude_decline_pct, 1),
                         "endurance_median_freq_start_hz": _round(es.median_freq_start_hz, 1),
                         "endurance_median_freq_slope_hz_per_s": _round(es.median_freq_slope_hz_per_s, 4)})
         if follows:
-            rel = m.release_stats(env, rate, nxt.start_s, nxt.end_s, threshold, cs.work_mean)
+            rel = m.release_stats(env, rate, nxt.start_s, nxt.end_s, threshold, cs.work_mean, baseline or 0.0)
             trial["rest_s"] = round(nxt.duration_s, 3)
             trial["release_latency_s"] = _round(rel.release_latency_s)
             trial["release_37_latency_s"] = _round(rel.release_37_latency_s)
@@ -289,6 +325,7 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
         "post_pre_ratio": _round(post_stats.mean / pre_stats.mean if post_stats.mean is not None and pre_stats.mean
                                  else None),
         f"release_threshold_{u}": _round(threshold),
+        **({f"contraction_baseline_{u}": _round(baseline)} if pressure else {}),
         f"contraction_peak_{u}": _round(trial_mean(f"peak_{u}")),
         f"contraction_max_{u}": _round(max(peaks) if peaks else None),
         f"contraction_mean_{u}": _round(trial_mean(f"work_mean_{u}")),
@@ -486,14 +523,25 @@ def _at_least(s: dict, key: str) -> str:
     return "at least " if s.get(f"{key}_lower_bound") and s.get(f"{key}_s") is not None else ""
 
 
+def coactivation_text(pct: float | None) -> str:
+    """'154 % of the pelvic floor's activity (abdominals 1.5× the pelvic floor)'."""
+    if pct is None:
+        return "-"
+    text = f"{pct:.1f} % of the pelvic floor's activity (abdominals {pct / 100.0:.1f}× the pelvic floor"
+    if pct > 100.0:
+        text += ": they worked harder than the pelvic floor"
+    return text + ")"
+
+
 def format_table(result: dict[str, Any]) -> str:
     """A readable aligned table of every step, then the session summary."""
     s = result["summary"]
     u = "cmh2o" if str(s.get("unit", "")).lower().startswith("cmh2o") else "uv"
     unit = "cmH2O" if u == "cmh2o" else "µV"
+    rise = " rise" if u == "cmh2o" else ""     # pressure contractions: the rise above the resting pressure
     cols = [("#", "index", 0), ("phase", "phase", 0), ("trial", "trial", 0), ("step", "kind", 0),
             ("start s", "start_s", 1), ("dur s", "duration_s", 1), (f"mean {unit}", f"mean_{u}", 2),
-            ("CV %", "cv_pct", 1), (f"peak {unit}", f"peak_{u}", 2), (f"work {unit}", f"work_mean_{u}", 2),
+            ("CV %", "cv_pct", 1), (f"peak{rise} {unit}", f"peak_{u}", 2), (f"work{rise} {unit}", f"work_mean_{u}", 2),
             ("onset s", "onset_latency_s", 2), ("release s", "release_latency_s", 2),
             ("to 37.5% s", "release_37_latency_s", 2), ("in band %", "time_in_band_pct", 0), ("notes", "flags", 0)]
     table = [[c[0] for c in cols]]
@@ -528,14 +576,17 @@ def format_table(result: dict[str, Any]) -> str:
                          + (f"contraction {_fmt(s.get('time_in_contraction_band_pct'), 1)} %)"
                             if s.get(f"contraction_band_{u}") else "no calibrated contraction band)")),
     ]
+    above = " above rest" if u == "cmh2o" else ""
     if s.get("trials"):
         summary_rows[5:5] = [
-            ("Contraction", f"peak {_fmt(s.get(f'contraction_peak_{u}'))} {unit} (mean of trials), "
-                            f"work mean {_fmt(s.get(f'contraction_mean_{u}'))} {unit}"),
+            ("Contraction", f"peak {_fmt(s.get(f'contraction_peak_{u}'))} {unit}{above} (mean of the trials' peaks; "
+                            f"strongest {_fmt(s.get(f'contraction_max_{u}'))} {unit}), "
+                            f"work mean {_fmt(s.get(f'contraction_mean_{u}'))} {unit}{above}"),
             ("Onset latency", f"{_fmt(s.get('onset_latency_s'))} s"),
             ("Release latency", f"{_at_least(s, 'release_latency')}{_fmt(s.get('release_latency_s'))} s to the "
                                 f"release band, {_at_least(s, 'release_37_latency')}"
-                                f"{_fmt(s.get('release_37_latency_s'))} s to 37.5 % of work"),
+                                f"{_fmt(s.get('release_37_latency_s'))} s to "
+                                f"{'rest + 37.5 % of the rise' if u == 'cmh2o' else '37.5 % of work'}"),
             ("Trials", f"{s.get('trials')}: {s.get('trials_released')} released, "
                        f"{s.get('trials_not_released')} not released, {s.get('trials_slow_release')} slower than 2 s"),
         ]
@@ -544,15 +595,20 @@ def format_table(result: dict[str, Any]) -> str:
         summary_rows.append(("Dilator windows", "  ·  ".join(f"{k} {_fmt(v)} {unit}" for k, v in windows.items())
                              + f"  (resting {_fmt(s.get(f'resting_tone_{u}'))} {unit})"))
     if s.get(f"endurance_mean_{u}") is not None:
-        summary_rows.append(("Endurance", f"mean {_fmt(s.get(f'endurance_mean_{u}'))} {unit}, decline "
-                                          f"{_fmt(s.get('endurance_decline_pct'), 1)} %, median frequency slope "
-                                          f"{_fmt(s.get('endurance_median_freq_slope_hz_per_s'), 3)} Hz/s"))
+        text = (f"mean {_fmt(s.get(f'endurance_mean_{u}'))} {unit}{above}, decline "
+                f"{_fmt(s.get('endurance_decline_pct'), 1)} %")
+        if s.get("endurance_median_freq_slope_hz_per_s") is not None:
+            text += f", median frequency slope {_fmt(s.get('endurance_median_freq_slope_hz_per_s'), 3)} Hz/s"
+        summary_rows.append(("Endurance", text))
     if "abd_coactivation_pct" in s:
-        summary_rows.append(("Abdominal co-activation", f"{_fmt(s.get('abd_coactivation_pct'), 1)} % of pelvic floor"))
+        summary_rows.append(("Abdominal co-activation", coactivation_text(s.get("abd_coactivation_pct"))))
     if "resting_tone_cmh2o" in s and u != "cmh2o":
         peak = s.get("contraction_peak_cmh2o")
         summary_rows.append(("Pressure", f"resting {_fmt(s.get('resting_tone_cmh2o'))} cmH2O"
-                                         + (f", peak {_fmt(peak)} cmH2O" if peak is not None else "")))
+                                         + (f", squeeze peak {_fmt(peak)} cmH2O above rest" if peak is not None else "")))
+    if u == "cmh2o" and s.get("trials"):
+        summary_rows.append(("Note", "squeeze figures are the rise above the resting pressure "
+                                     f"({_fmt(s.get('contraction_baseline_cmh2o'))} cmH2O, the pre-baseline mean)"))
     if s.get("envelope_delay_s") and s.get("trials"):
         summary_rows.append(("Note", f"latencies include the envelope's lag of about {s['envelope_delay_s']:.2f} s"))
     w = max(len(k) for k, _ in summary_rows)

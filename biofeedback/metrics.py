@@ -20,6 +20,11 @@ Definitions (Glazer assessment, Nu-Tek conventions, downtraining criteria):
   (a momentary dip of the envelope's noise is not letting go); the time to fall to
   37.5 % of the trial's work mean is reported beside it. A trial that never
   gets there within its rest step gives ``None`` and a flag, never a number.
+- Pressure (cmH2O) sits on the resting pressure of the inserted probe, so its contraction
+  measures are taken on the rise above rest: pass the pre-baseline mean as ``baseline`` and the
+  peak, work mean and endurance figures are the rise above it, onset is at rest + 75 % of the
+  rise, the second release measure at rest + 37.5 % of the rise, and the endurance decline is the
+  fade of the rise. EMG amplitude has no such offset: its ``baseline`` is 0 (the Nu-Tek figures).
 - Latencies are read on the envelope itself, as the patient and the clinic's
   devices see it: a moving-RMS envelope lags the muscle by about half its
   window (0.1 s for the default 200 ms), and that lag is part of the figure
@@ -154,18 +159,26 @@ class ContractionStats:
 
 
 def contraction_stats(env: np.ndarray, rate: float, start_s: float, end_s: float,
-                      next_end_s: float | None = None) -> ContractionStats:
-    """Peak, work mean (first second left out) and onset latency of one contraction step."""
+                      next_end_s: float | None = None, baseline: float = 0.0) -> ContractionStats:
+    """Peak, work mean (first second left out) and onset latency of one contraction step.
+
+    Peak and work mean are measured above ``baseline`` (0 for EMG; the resting pressure for a pressure
+    probe), and onset is when the envelope reaches ``baseline`` + 75 % of that work mean.
+    """
     work = _finite(window(env, rate, start_s + _settle(end_s - start_s), end_s))
     if work.size == 0:
         return ContractionStats(None, None, None, ("no_data", "gap"))
-    work_mean = float(work.mean())
+    work_mean = float(work.mean()) - baseline
     grace_end = end_s + PEAK_GRACE_S
     if next_end_s is not None:
         grace_end = min(grace_end, next_end_s)
     peak_window = min(PEAK_WINDOW_S[1], max(PEAK_WINDOW_S[0], (end_s - start_s) / 4.0))
     peak = smoothed_peak(window(env, rate, start_s, grace_end), rate, peak_window)
-    onset = first_crossing(env, rate, start_s, end_s, ONSET_SHARE * work_mean, below=False)
+    if peak is not None:
+        peak -= baseline
+    onset = None
+    if work_mean > 0:  # no rise above rest: there is no contraction to time
+        onset = first_crossing(env, rate, start_s, end_s, baseline + ONSET_SHARE * work_mean, below=False)
     flags = () if onset is not None else ("no_onset",)
     if np.isnan(window(env, rate, start_s, end_s)).any():
         flags += ("gap",)
@@ -180,8 +193,12 @@ class ReleaseStats:
 
 
 def release_stats(env: np.ndarray, rate: float, start_s: float, end_s: float, threshold: float | None,
-                  work_mean: float | None) -> ReleaseStats:
-    """Release latency (to the release band) and time to 37.5 % of the work mean, from the rest cue."""
+                  work_mean: float | None, baseline: float = 0.0) -> ReleaseStats:
+    """Release latency (to the release band) and time to 37.5 % of the work mean, from the rest cue.
+
+    ``work_mean`` is the trial's work mean above ``baseline`` (as :func:`contraction_stats` gives it); the
+    second measure is the time to fall to ``baseline`` + 37.5 % of it.
+    """
     flags: list[str] = []
     latency = None
     if threshold is not None:
@@ -194,8 +211,8 @@ def release_stats(env: np.ndarray, rate: float, start_s: float, end_s: float, th
     if np.isnan(window(env, rate, start_s, seen_until + 1.0 / rate)).any():
         flags.append("gap_before_release")  # samples were lost before the release was seen: it may be late
     latency_37 = None
-    if work_mean is not None:
-        latency_37 = first_crossing(env, rate, start_s, end_s, RELEASE_SHARE * work_mean, below=True,
+    if work_mean is not None and work_mean > 0:
+        latency_37 = first_crossing(env, rate, start_s, end_s, baseline + RELEASE_SHARE * work_mean, below=True,
                                     dwell_s=RELEASE_DWELL_S)
         if latency_37 is None:
             flags.append("not_below_37")
@@ -240,15 +257,16 @@ class EnduranceStats:
 
 
 def endurance_stats(env: np.ndarray, filtered: np.ndarray | None, rate: float, start_s: float, end_s: float,
-                    mf_window_s: float = 1.0) -> EnduranceStats:
+                    mf_window_s: float = 1.0, baseline: float = 0.0) -> EnduranceStats:
     """Amplitude decline across a hold (linear fit) and the slope of the raw EMG's median frequency.
 
-    The decline is the fitted drop from the start to the end of the hold as a share of the fitted
-    start. The median frequency is taken over consecutive ``mf_window_s`` windows of the filtered
+    Mean and decline are of the envelope above ``baseline`` (0 for EMG, the resting pressure for
+    pressure). The decline is the fitted drop from the start to the end of the hold as a share of the
+    fitted start. The median frequency is taken over consecutive ``mf_window_s`` windows of the filtered
     EMG (skipped when ``filtered`` is None, e.g. pressure or an RMS-only device).
     """
     t0 = start_s + _settle(end_s - start_s)
-    seg = window(env, rate, t0, end_s)
+    seg = window(env, rate, t0, end_s) - baseline
     t = t0 + np.arange(seg.size) / rate
     ok = np.isfinite(seg)
     mean = slope = decline = None
