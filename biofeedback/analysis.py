@@ -36,6 +36,9 @@ session did not reach it). ``<u>`` is the unit suffix of the main channel: ``uv`
                               (for pressure: rest + 37.5 % of the rise above rest)
     trials, trials_released, trials_not_released, trials_slow_release (> 2 s), trials_no_onset
     time_in_band_pct          mean over steps with a target band of the share spent inside it
+                              (a step with its own ``band_pct`` is scored against that share of the
+                              maximum when meta "bands" or "calibration" give one; its phase row then
+                              carries band_pct and contraction_band_<u>)
     time_in_release_band_pct, time_in_contraction_band_pct
     contraction_band_<u> [low, high] (from meta "bands", or 40-70 % of meta "calibration" mvc; else None
                               and time_in_contraction_band_pct is None), release_band_<u> high (meta "bands",
@@ -174,6 +177,31 @@ def _calibrated_rest(meta: dict, channel: str) -> float | None:
     return None
 
 
+def _mvc_reference(meta: dict, channel: str, pressure: bool) -> tuple[float, float] | None:
+    """(where 0 % lies, the maximum) for steps with their own ``band_pct``: from the stored bands, else the calibration.
+
+    0 % is zero for EMG and the resting pressure for pressure (as :class:`~biofeedback.calibration.Bands` has it).
+    """
+    for key in ("bands", "calibration"):
+        d = meta.get(key) if isinstance(meta, dict) else None
+        if not isinstance(d, dict):
+            continue
+        if isinstance(d.get(channel), dict):
+            d = d[channel]
+        if d.get("channel") not in (None, "", channel):
+            continue
+        mvc = next((_number(d.get(k)) for k in ("mvc_uv", "mvc_cmh2o", "mvc") if _number(d.get(k)) is not None), None)
+        if mvc is None or mvc <= 0:
+            continue
+        zero = 0.0
+        if pressure:
+            names = ("zero",) if key == "bands" else ("rest_cmh2o", "rest_mean_cmh2o", "rest_mean", "rest")
+            zero = next((_number(d.get(k)) for k in names if _number(d.get(k)) is not None), 0.0)
+        if mvc > zero:
+            return zero, mvc
+    return None
+
+
 def _recorded_bands(meta: dict, channel: str) -> tuple[tuple[float | None, float | None] | None, float | None]:
     """(contraction (low, high), release high) stored with the recording, if any.
 
@@ -303,15 +331,23 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
     bands_from = "recording" if rec_contraction is not None or rec_release is not None else "session"
     contraction_band = rec_contraction
     release_high = rec_release if rec_release is not None else threshold
+    mvc_ref = _mvc_reference(meta, channel, pressure)
     tib_release, tib_contraction = [], []
     for s, row in zip(spans, rows):
         tib = None
         if s.step.band == "release" and release_high is not None:
             tib = m.time_in_band_pct(env, rate, s.start_s, s.end_s, None, release_high)
             tib_release.append(tib)
-        elif s.step.band == "contraction" and contraction_band is not None:
-            tib = m.time_in_band_pct(env, rate, s.start_s, s.end_s, *contraction_band)
-            tib_contraction.append(tib)
+        elif s.step.band == "contraction":
+            band = contraction_band
+            if s.step.band_pct is not None and mvc_ref is not None:  # the step's own band, % of the maximum
+                zero, mvc = mvc_ref
+                band = tuple(zero + pct / 100.0 * (mvc - zero) for pct in s.step.band_pct)
+                row["band_pct"] = list(s.step.band_pct)
+                row[f"contraction_band_{u}"] = [_round(v) for v in band]
+            if band is not None:
+                tib = m.time_in_band_pct(env, rate, s.start_s, s.end_s, *band)
+                tib_contraction.append(tib)
         row["time_in_band_pct"] = _round(tib, 1)
 
     def trial_mean(key: str) -> float | None:

@@ -5,8 +5,9 @@ A protocol is an ordered list of steps. Each step has a kind (``rest``,
 duration, a cue in plain words, the target band that applies (``contraction``,
 ``release`` or none), the effort a simulated patient aims for, the phase it
 belongs to for the metrics (``pre_baseline``, ``flicks``, ``tonic``, ...), a
-trial number inside a repeated group, an optional breathing pace and, for
-dilator practice, the window (``anticipation``, ``during``, ``after``).
+trial number inside a repeated group, an optional breathing pace, for
+dilator practice the window (``anticipation``, ``during``, ``after``) and, for a
+contraction-band step, an optional band of its own in percent of the maximum.
 
 File format (``*.json``; the built-ins live next to this module, a user's own
 in :func:`user_protocol_dir`)::
@@ -22,7 +23,15 @@ in :func:`user_protocol_dir`)::
 Defaults by kind: ``band`` is ``release`` for rest/release/breathe and
 ``contraction`` for contract/hold/quick; ``effort`` is 0.55 for contract/hold,
 0.9 for quick, 0 otherwise; ``phase`` is the group's phase or the kind. Steps
-inside a ``repeat`` group get ``trial`` 1..N. This module never imports Qt.
+inside a ``repeat`` group get ``trial`` 1..N.
+
+``band_pct`` (optional, contraction-band steps only): ``[low, high]`` in percent of
+the maximum voluntary contraction (0-100, low below high), e.g. ``"band_pct": [20, 40]``
+for a gentle squeeze to about a third. When the maximum is known (a calibration),
+that step's contraction band is this range instead of the session's band (40-70 %
+by default): the live plot shows it during the step and the analysis scores the
+step's time in band against it. Without a known maximum the session's band applies.
+It travels in the step event's data as ``band_pct``. This module never imports Qt.
 """
 from __future__ import annotations
 
@@ -56,7 +65,8 @@ CONTRACTION_KINDS = ("contract", "hold", "quick")
 _DEFAULT_BAND = {"rest": "release", "release": "release", "breathe": "release",
                  "contract": "contraction", "hold": "contraction", "quick": "contraction", "free": None}
 _DEFAULT_EFFORT = {"contract": 0.55, "hold": 0.55, "quick": 0.9}
-_STEP_FIELDS = {"kind", "duration_s", "cue", "band", "effort", "phase", "trial", "breathing_bpm", "window"}
+_STEP_FIELDS = {"kind", "duration_s", "cue", "band", "effort", "phase", "trial", "breathing_bpm", "window",
+                "band_pct"}
 _GROUP_FIELDS = {"repeat", "steps", "phase", "breathing_bpm"}
 _PROTOCOL_FIELDS = {"name", "title", "description", "steps", "breathing_bpm"}
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -77,6 +87,7 @@ class Step:
     trial: int | None = None
     breathing_bpm: float | None = None
     window: str | None = None
+    band_pct: tuple[float, float] | None = None   # this step's contraction band, % of the maximum
 
     @property
     def is_contraction(self) -> bool:
@@ -86,7 +97,8 @@ class Step:
         """The ``data`` of the ``step`` event that marks this step in a recording."""
         return {"index": index, "kind": self.kind, "cue": self.cue, "band": self.band, "effort": self.effort,
                 "phase": self.phase, "trial": self.trial, "duration_s": self.duration_s,
-                "breathing_bpm": self.breathing_bpm, "window": self.window, "protocol": protocol}
+                "breathing_bpm": self.breathing_bpm, "window": self.window, "protocol": protocol,
+                "band_pct": None if self.band_pct is None else list(self.band_pct)}
 
     @classmethod
     def from_event_data(cls, data: dict[str, Any], label: str = "") -> "Step":
@@ -97,7 +109,8 @@ class Step:
         return cls(kind=kind, duration_s=float(data.get("duration_s") or 0.0), cue=str(data.get("cue") or label),
                    band=data.get("band", _DEFAULT_BAND.get(kind)), effort=float(data.get("effort") or 0.0),
                    phase=str(data.get("phase") or kind), trial=None if trial is None else int(trial),
-                   breathing_bpm=None if bpm is None else float(bpm), window=data.get("window"))
+                   breathing_bpm=None if bpm is None else float(bpm), window=data.get("window"),
+                   band_pct=_event_band_pct(data.get("band_pct")))
 
 
 @dataclass(frozen=True)
@@ -190,6 +203,31 @@ def _number(value: Any, where: str, field: str, lo: float, hi: float) -> float:
     return float(value)
 
 
+def _event_band_pct(value: Any) -> tuple[float, float] | None:
+    """``band_pct`` from a recorded step event: a valid [low, high] or None (a damaged value is ignored)."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return None
+    try:
+        lo, hi = (_number(v, "event", "band_pct", 0.0, 100.0) for v in value)
+    except UserError:
+        return None
+    return (lo, hi) if lo < hi else None
+
+
+def _parse_band_pct(value: Any, where: str, band: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if band != "contraction":
+        raise _fail(where, "band_pct sets a contraction band; it needs a step with the contraction band")
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise _fail(where, f"band_pct must be [low, high] in percent of the maximum, like [20, 40], got {value!r}")
+    lo = _number(value[0], where, "band_pct low", 0.0, 100.0)
+    hi = _number(value[1], where, "band_pct high", 0.0, 100.0)
+    if not lo < hi:
+        raise _fail(where, f"band_pct low must be below high, got {value!r}")
+    return lo, hi
+
+
 def _parse_step(d: Any, where: str, group: dict[str, Any], trial: int | None) -> Step:
     if not isinstance(d, dict):
         raise _fail(where, "each step must be an object like {\"kind\": \"rest\", \"duration_s\": 10, \"cue\": \"...\"}")
@@ -223,8 +261,9 @@ def _parse_step(d: Any, where: str, group: dict[str, Any], trial: int | None) ->
     window = d.get("window")
     if window is not None and window not in WINDOWS:
         raise _fail(where, f"window must be one of {', '.join(WINDOWS)} or null, got {window!r}")
+    band_pct = _parse_band_pct(d.get("band_pct"), where, band)
     return Step(kind=kind, duration_s=duration, cue=cue.strip(), band=band, effort=effort, phase=phase,
-                trial=trial, breathing_bpm=bpm, window=window)
+                trial=trial, breathing_bpm=bpm, window=window, band_pct=band_pct)
 
 
 def parse_protocol(data: Any, where: str = "<data>", default_name: str = "") -> Protocol:
