@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from biofeedback.analysis import spans_from_events

@@ -107,6 +107,7 @@ class LivePlot(QtWidgets.QWidget):
         self.info: StreamInfo | None = None
         self.bands: Bands = placeholder_bands()
         self.active_band: str | None = None
+        self.step_band_pct: tuple[float, float] | None = None   # the running step's own contraction band, %MVC
         self.current_value = float("nan")
         self.frames_drawn = 0
         self.end_index = -1
@@ -252,7 +253,11 @@ class LivePlot(QtWidgets.QWidget):
                 line.setHoverPen(pg.mkPen(self.theme.foreground, width=2))
             label = self._band_labels[band]
             word = "Contraction" if band == "contraction" else "Release"
-            label.setText(f"{word} band" + ("  ◀ target" if active else ""))
+            own = ""
+            if band == "contraction" and self.step_overrides_band:
+                lo, hi = self.step_band_pct
+                own = f" {lo:g}–{hi:g} % (this step)"
+            label.setText(f"{word} band{own}" + ("  ◀ target" if active else ""))
             label.setColor(pg.mkColor(self.theme.foreground if active else self.theme.muted))
         if self._regions:
             self._regions["contraction"].setZValue(-19 if self.active_band == "contraction" else -20)
@@ -314,16 +319,52 @@ class LivePlot(QtWidgets.QWidget):
             row.plot.getAxis("bottom").setHeight(40 if bottom else 6)
 
     # ------------------------------------------------------------------ bands
+    @property
+    def step_overrides_band(self) -> bool:
+        """True while the running step's own %MVC band replaces the contraction band (needs an MVC)."""
+        return self.step_band_pct is not None and self.bands.mvc is not None
+
+    @property
+    def shown_bands(self) -> Bands:
+        """The bands on screen: :attr:`bands`, with the running step's own contraction band when it has one."""
+        if self.step_overrides_band:
+            return self.bands.with_contraction_pct(*self.step_band_pct)
+        return self.bands
+
+    def set_step_band_pct(self, band_pct: tuple[float, float] | list[float] | None) -> None:
+        """The running step's own contraction band in %MVC (a protocol's ``band_pct``), or None for the usual one.
+
+        Shown only when the bands have an MVC; the user's own band is kept and comes back after the step.
+        While a step's band shows, its edges cannot be dragged (that would overwrite the user's band).
+        """
+        pct = None if band_pct is None else (float(band_pct[0]), float(band_pct[1]))
+        if pct == self.step_band_pct:
+            return
+        self.step_band_pct = pct
+        if not self._regions:
+            return
+        self._place_regions()
+        self._regions["contraction"].setMovable(not self.step_overrides_band)
+        self._style_bands()
+        self._place_labels()
+        self._sync_sweep_band()
+
+    def _place_regions(self) -> None:
+        shown = self.shown_bands
+        for band, region in self._regions.items():
+            lo, hi = shown.limits(band)
+            region.blockSignals(True)
+            region.setRegion((lo, hi))
+            region.blockSignals(False)
+
     def set_bands(self, bands: Bands) -> None:
         """Place the two bands (without emitting :attr:`bandsEdited`)."""
         self.bands = bands
         if not self._regions:
             return
-        for band, region in self._regions.items():
-            lo, hi = bands.limits(band)
-            region.blockSignals(True)
-            region.setRegion((lo, hi))
-            region.blockSignals(False)
+        self._place_regions()
+        self._regions["contraction"].setMovable(not self.step_overrides_band)
+        self._style_bands()
         row = self._rows[0]
         self._fit_y(row, float("nan"), force=True)
         self._place_labels()
@@ -342,7 +383,8 @@ class LivePlot(QtWidgets.QWidget):
 
     def _sync_sweep_band(self) -> None:
         if self.sweeping and self._rows:
-            self._rows[0].sweep.set_band(None if self.active_band is None else self.bands.limits(self.active_band))
+            self._rows[0].sweep.set_band(None if self.active_band is None
+                                         else self.shown_bands.limits(self.active_band))
 
     def _region_dragged(self, region: pg.LinearRegionItem) -> None:
         lo, hi = region.getRegion()
@@ -352,6 +394,9 @@ class LivePlot(QtWidgets.QWidget):
                 region.setRegion((0.0, hi))
                 region.blockSignals(False)
             self.bands = self.bands.with_release(hi)
+        elif self.step_overrides_band:             # a step's own band is not the user's to move
+            self._place_regions()
+            return
         else:
             self.bands = self.bands.with_contraction(lo, hi)
         self._place_labels()
@@ -361,8 +406,9 @@ class LivePlot(QtWidgets.QWidget):
     def _place_labels(self) -> None:
         if not self._band_labels:
             return
+        shown = self.shown_bands
         for band, label in self._band_labels.items():
-            lo, hi = self.bands.limits(band)
+            lo, hi = shown.limits(band)
             label.setPos(self.window_s * 0.005 if self.sweeping else -self.window_s * 0.995, hi)
 
     # ------------------------------------------------------------------ drawing
@@ -524,7 +570,7 @@ class LivePlot(QtWidgets.QWidget):
             return
         if self.active_band is None:
             return
-        lo, hi = self.bands.limits(self.active_band)
+        lo, hi = self.shown_bands.limits(self.active_band)
         inside = self._buffer(-1, y.size)
         inside[:] = y
         with np.errstate(invalid="ignore"):
@@ -539,7 +585,7 @@ class LivePlot(QtWidgets.QWidget):
             self._last_readout = now
             band_state = None
             if self.active_band is not None and math.isfinite(self.current_value):
-                band_state = self.bands.contains(self.active_band, self.current_value)
+                band_state = self.shown_bands.contains(self.active_band, self.current_value)
             pct = None
             if self.bands.mvc and math.isfinite(self.current_value):
                 pct = self.bands.to_percent(self.current_value)

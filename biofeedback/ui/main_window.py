@@ -441,6 +441,11 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
             self.cue_panel.setVisible(True)
             self.cue_big.setVisible(False)
 
+    def _active_band(self, state) -> str | None:
+        """The band to highlight; a step with its own %MVC band (``band_pct``) shows that range meanwhile."""
+        self.plot.set_step_band_pct(getattr(state.step, "band_pct", None) if state is not None else None)
+        return super()._active_band(state)
+
     def stop_protocol(self) -> None:
         if self.runner is None:
             return
