@@ -2,6 +2,14 @@
 
 Pure data: takes library records (or plain dicts) and returns series in date order. The
 history view, the progress report and ``biofeedback history --json`` all read from here.
+
+Series and goals keep to one modality: EMG (µV) and pressure (cmH2O) figures are not comparable,
+so a session's value counts towards a metric only when the session measured that modality. Keys
+with a unit (``resting_tone_uv``, ``resting_tone_cmh2o``) say which; the others (release time,
+variability, time in band, ...) are EMG under their own name (``release_latency_s``, the default a
+goal is written for) and pressure under ``pressure_<name>`` (``pressure_release_latency_s``). A
+session's modality is its summary's main channel (``unit``); the pressure channel recorded beside
+EMG counts for the pressure series through the summary's ``channels``.
 """
 from __future__ import annotations
 
@@ -22,6 +30,13 @@ class Metric:
     unit: str
     source: str             # "session" (from the summary) or "diary"
     lower_is_better: bool
+    modality: str | None = None   # "emg" or "pressure" for session metrics; None for the diary
+    summary_key: str = ""         # the key in the session summary (default: ``key``)
+
+    @property
+    def field(self) -> str:
+        """The session summary's key for this metric."""
+        return self.summary_key or self.key
 
     def format(self, value: float | None) -> str:
         if value is None or not math.isfinite(value):
@@ -34,19 +49,31 @@ class Metric:
         return f"{value:.{digits}f} {self.unit}".strip()
 
 
+EMG, PRESSURE = "emg", "pressure"
+
 METRICS: dict[str, Metric] = {m.key: m for m in (
-    Metric("resting_tone_uv", "Resting tone", "µV", "session", True),
-    Metric("resting_variability_pct", "Resting variability", "%", "session", True),
-    Metric("post_resting_tone_uv", "Resting tone after exercises", "µV", "session", True),
-    Metric("release_latency_s", "Release time", "s", "session", True),
-    Metric("onset_latency_s", "Time to contract", "s", "session", True),
-    Metric("contraction_peak_uv", "Contraction peak", "µV", "session", False),
-    Metric("time_in_band_pct", "Time in band", "%", "session", False),
-    Metric("resting_tone_cmh2o", "Resting pressure", "cmH2O", "session", True),
-    Metric("post_resting_tone_cmh2o", "Resting pressure after exercises", "cmH2O", "session", True),
-    Metric("contraction_peak_cmh2o", "Squeeze peak", "cmH2O", "session", False),
-    Metric("abd_coactivation_pct", "Abdominal co-activation", "%", "session", True),
-    Metric("endurance_decline_pct", "Fade during the long hold", "%", "session", True),
+    Metric("resting_tone_uv", "Resting tone", "µV", "session", True, EMG),
+    Metric("resting_variability_pct", "Resting variability", "%", "session", True, EMG),
+    Metric("post_resting_tone_uv", "Resting tone after exercises", "µV", "session", True, EMG),
+    Metric("release_latency_s", "Release time", "s", "session", True, EMG),
+    Metric("onset_latency_s", "Time to contract", "s", "session", True, EMG),
+    Metric("contraction_peak_uv", "Contraction peak (typical)", "µV", "session", False, EMG),
+    Metric("time_in_band_pct", "Time in band", "%", "session", False, EMG),
+    Metric("resting_tone_cmh2o", "Resting pressure", "cmH2O", "session", True, PRESSURE),
+    Metric("post_resting_tone_cmh2o", "Resting pressure after exercises", "cmH2O", "session", True, PRESSURE),
+    Metric("contraction_peak_cmh2o", "Squeeze peak above rest (typical)", "cmH2O", "session", False, PRESSURE),
+    Metric("abd_coactivation_pct", "Abdominal co-activation", "%", "session", True, EMG),
+    Metric("endurance_decline_pct", "Fade during the long hold", "%", "session", True, EMG),
+    Metric("pressure_resting_variability_pct", "Resting variability (pressure)", "%", "session", True, PRESSURE,
+           "resting_variability_pct"),
+    Metric("pressure_release_latency_s", "Release time (pressure)", "s", "session", True, PRESSURE,
+           "release_latency_s"),
+    Metric("pressure_onset_latency_s", "Time to squeeze (pressure)", "s", "session", True, PRESSURE,
+           "onset_latency_s"),
+    Metric("pressure_time_in_band_pct", "Time in band (pressure)", "%", "session", False, PRESSURE,
+           "time_in_band_pct"),
+    Metric("pressure_endurance_decline_pct", "Fade during the long hold (pressure)", "%", "session", True,
+           PRESSURE, "endurance_decline_pct"),
     Metric("pain_intercourse", "Pain with intercourse or dilator", "/10", "diary", True),
     Metric("pain_pelvic", "Pelvic pain", "/10", "diary", True),
     Metric("mood", "Mood", "/5", "diary", False),
@@ -56,7 +83,8 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
 #: The trends the history view and progress report plot, in this order.
 TREND_KEYS = ("resting_tone_uv", "release_latency_s", "contraction_peak_uv", "pain_intercourse", "mood")
 #: Pressure twins plotted when a client trains with a pressure probe only.
-_PRESSURE_TWINS = {"resting_tone_uv": "resting_tone_cmh2o", "contraction_peak_uv": "contraction_peak_cmh2o"}
+_PRESSURE_TWINS = {"resting_tone_uv": "resting_tone_cmh2o", "contraction_peak_uv": "contraction_peak_cmh2o",
+                   "release_latency_s": "pressure_release_latency_s"}
 
 
 def plotted_keys(series: dict[str, "Trend"]) -> list[str]:
@@ -130,9 +158,58 @@ def summary_value(summary: dict[str, Any], key: str) -> float | None:
     return _finite(summary.get(key)) if isinstance(summary, dict) else None
 
 
+def session_modality(summary: dict[str, Any]) -> str:
+    """"pressure" when a summary's main channel is a pressure probe (unit cmH2O), else "emg".
+
+    A summary without a unit (written by hand or by an older version) is pressure when it holds
+    only cmH2O figures.
+    """
+    if not isinstance(summary, dict):
+        return EMG
+    unit = summary.get("unit")
+    if isinstance(unit, str) and unit.strip():
+        return PRESSURE if unit.strip().lower().startswith("cmh2o") else EMG
+    if summary.get("channel") == "pressure":
+        return PRESSURE
+    keys = [k for k in summary if isinstance(k, str)]
+    if any(k.endswith("_cmh2o") for k in keys) and not any(k.endswith("_uv") for k in keys):
+        return PRESSURE
+    return EMG
+
+
+def _modality_part(summary: dict[str, Any], modality: str) -> dict[str, Any]:
+    """The part of a session summary for one modality: the summary itself, or the channel of that kind beside it."""
+    if session_modality(summary) == modality:
+        return summary
+    channels = summary.get("channels") if isinstance(summary, dict) else None
+    if isinstance(channels, dict):
+        for part in channels.values():
+            if isinstance(part, dict) and session_modality(part) == modality:
+                return part
+    return {}
+
+
+def metric_value(summary: dict[str, Any], key: str) -> float | None:
+    """A metric's value in a session summary, only when the session measured the metric's modality.
+
+    ``release_latency_s`` is the EMG release time: a pressure session gives None for it and its own
+    under ``pressure_release_latency_s``. Unit-suffixed keys name their modality themselves.
+    """
+    metric = METRICS.get(key)
+    if metric is None or metric.modality is None:
+        return summary_value(summary, key)
+    if metric.field.endswith(("_uv", "_cmh2o")):
+        value = summary_value(summary, metric.field)
+        return value if value is not None else summary_value(_modality_part(summary, metric.modality), metric.field)
+    return summary_value(_modality_part(summary, metric.modality), metric.field)
+
+
 def trends(sessions: Iterable[SessionRecord], diary: Iterable[DiaryEntry],
            keys: Iterable[str] | None = None) -> dict[str, Trend]:
-    """One date-ordered series per metric (a session or diary day without the value is left out)."""
+    """One date-ordered series per metric (a session or diary day without the value is left out).
+
+    A session counts towards a metric's series only when it measured the metric's modality (EMG or pressure).
+    """
     sessions = sorted(sessions, key=lambda s: (s.started_at, s.id))
     diary = sorted(diary, key=lambda d: (d.day, d.id))
     out: dict[str, Trend] = {}
@@ -141,7 +218,7 @@ def trends(sessions: Iterable[SessionRecord], diary: Iterable[DiaryEntry],
         trend = Trend(metric)
         if metric.source == "session":
             for s in sessions:
-                v = summary_value(s.summary, key)
+                v = metric_value(s.summary, key)
                 if v is not None:
                     trend.points.append(TrendPoint(s.day, v, s.started_at))
         else:
@@ -162,7 +239,11 @@ def first_met(goal: Goal, trend: Trend) -> dt.date | None:
 
 
 def goal_status(goals: Iterable[Goal], series: dict[str, Trend]) -> list[GoalStatus]:
-    """Each goal with the day it was first met (the earlier of the stored day and the data)."""
+    """Each goal with the day it was first met (the earlier of the stored day and the data).
+
+    A goal applies to its metric's modality only (``release_latency_s`` is EMG; write
+    ``pressure_release_latency_s`` for a pressure goal), so a pressure session never meets an EMG goal.
+    """
     out = []
     for g in goals:
         trend = series.get(g.metric) or Trend(METRICS[g.metric])
@@ -193,12 +274,13 @@ class Progress:
             "to": self.end.isoformat() if self.end else None,
             "sessions": [{"started_at": s.started_at, "protocol": s.protocol, "duration_s": s.duration_s,
                           "recording": s.recording_path,
-                          "metrics": {k: summary_value(s.summary, k) for k in METRICS
-                                      if METRICS[k].source == "session" and summary_value(s.summary, k) is not None}}
+                          "modality": session_modality(s.summary),
+                          "metrics": {k: metric_value(s.summary, k) for k in METRICS
+                                      if METRICS[k].source == "session" and metric_value(s.summary, k) is not None}}
                          for s in self.sessions],
             "diary": [{"day": d.day.isoformat(), "pain_intercourse": d.pain_intercourse, "pain_pelvic": d.pain_pelvic,
                        "mood": d.mood, "minutes_practised": d.minutes_practised, "notes": d.notes} for d in self.diary],
-            "trends": {k: {"label": t.metric.label, "unit": t.metric.unit,
+            "trends": {k: {"label": t.metric.label, "unit": t.metric.unit, "modality": t.metric.modality,
                            "points": [{"day": p.day.isoformat(), "value": p.value} for p in t.points]}
                        for k, t in self.trends.items() if t.points},
             "goals": [{"goal": g.description, "metric": g.goal.metric, "comparison": g.goal.comparison,

@@ -129,5 +129,56 @@ def test_pressure_only_client_gets_pressure_trends(library, tmp_path):
                             {"resting_tone_cmh2o": 31.0 - 3 * i, "contraction_peak_cmh2o": 52.0 + i,
                              "release_latency_s": 1.8 - 0.5 * i})
     p = client_progress(library, c)
-    assert plotted_keys(p.trends) == ["resting_tone_cmh2o", "release_latency_s", "contraction_peak_cmh2o"]
+    assert plotted_keys(p.trends) == ["resting_tone_cmh2o", "pressure_release_latency_s", "contraction_peak_cmh2o"]
+    assert p.trends["pressure_release_latency_s"].values == [1.8, 1.3] and not p.trends["release_latency_s"].points
     assert p.trends["resting_tone_cmh2o"].values == [31.0, 28.0]
+
+
+def _emg(tone, var, release, peak):
+    return {"channel": "pfm", "unit": "uV", "resting_tone_uv": tone, "resting_variability_pct": var,
+            "release_latency_s": release, "contraction_peak_uv": peak, "time_in_band_pct": 70.0}
+
+
+def test_emg_and_pressure_sessions_keep_to_their_own_series_and_goals(library, tmp_path):
+    from biofeedback.progress import metric_value, plotted_keys, session_modality
+    c = library.add_client("Noor")
+    library.add_session(c, tmp_path / "e1.bfr", "2026-03-02T09:00:00", "glazer", 330, _emg(9.0, 30.0, 2.4, 35.0))
+    library.add_session(c, tmp_path / "p1.bfr", "2026-03-09T09:00:00", "glazer", 330,
+                        {"channel": "pressure", "unit": "cmH2O", "resting_tone_cmh2o": 25.0,
+                         "resting_variability_pct": 1.7, "release_latency_s": 0.6, "contraction_peak_cmh2o": 23.9,
+                         "time_in_band_pct": 92.0})
+    library.add_session(c, tmp_path / "e2.bfr", "2026-03-16T09:00:00", "glazer", 330, _emg(7.0, 24.0, 1.6, 38.0))
+    library.add_goal(c, "release_latency_s", "<=", 1.0, "release within 1 s")
+    library.add_goal(c, "resting_variability_pct", "<", 5.0)
+    library.add_goal(c, "pressure_release_latency_s", "<=", 1.0, "pressure release within 1 s")
+    p = client_progress(library, c)
+    t = p.trends
+    # the EMG series hold only the two EMG sessions; the pressure session has its own series
+    assert t["release_latency_s"].values == [2.4, 1.6]
+    assert t["resting_variability_pct"].values == [30.0, 24.0]
+    assert t["time_in_band_pct"].values == [70.0, 70.0]
+    assert t["pressure_release_latency_s"].values == [0.6]
+    assert t["pressure_resting_variability_pct"].values == [1.7]
+    assert t["pressure_time_in_band_pct"].values == [92.0]
+    assert t["resting_tone_uv"].values == [9.0, 7.0] and t["resting_tone_cmh2o"].values == [25.0]
+    assert plotted_keys(t) == ["resting_tone_uv", "release_latency_s", "contraction_peak_uv"]
+    goals = {g.goal.metric: g for g in p.goals}
+    # the pressure session's 0.6 s does not meet the EMG goal; it meets the pressure one
+    assert goals["release_latency_s"].met_on is None and goals["release_latency_s"].latest == 1.6
+    assert not goals["release_latency_s"].met_now
+    assert goals["resting_variability_pct"].met_on is None
+    assert goals["pressure_release_latency_s"].met_on == dt.date(2026, 3, 9)
+    assert {g.goal.metric for g in update_milestones(library, c)} == {"pressure_release_latency_s"}
+    data = json.loads(json.dumps(p.to_dict()))
+    assert [p_["value"] for p_ in data["trends"]["release_latency_s"]["points"]] == [2.4, 1.6]
+    assert data["trends"]["release_latency_s"]["modality"] == "emg"
+    assert [s["modality"] for s in data["sessions"]] == ["emg", "pressure", "emg"]
+    assert "release_latency_s" not in data["sessions"][1]["metrics"]
+    assert data["sessions"][1]["metrics"]["pressure_release_latency_s"] == 0.6
+    # a pressure channel recorded beside EMG feeds the pressure series through the summary's channels
+    both = dict(_emg(5.0, 20.0, 1.2, 40.0), resting_tone_cmh2o=24.0,
+                channels={"pfm": _emg(5.0, 20.0, 1.2, 40.0),
+                          "pressure": {"channel": "pressure", "unit": "cmH2O", "release_latency_s": 0.8}})
+    assert session_modality(both) == "emg"
+    assert metric_value(both, "release_latency_s") == 1.2 and metric_value(both, "pressure_release_latency_s") == 0.8
+    assert metric_value(both, "resting_tone_cmh2o") == 24.0
