@@ -14,13 +14,14 @@ MEANINGS: dict[str, str] = {
     "resting_tone_uv": "Muscle activity while resting; lower means a more relaxed pelvic floor.",
     "resting_variability_pct": "How steady the muscle is at rest; lower is steadier.",
     "post_resting_tone_uv": "Resting activity after the exercises; ideally no higher than before them.",
-    "contraction_peak_uv": "The strongest contraction.",
+    "contraction_peak_uv": "The typical contraction: the average of each squeeze's peak.",
     "onset_latency_s": "Time from the cue until the contraction was well under way.",
     "release_latency_s": "Time from the release cue until the muscle let go.",
     "time_in_band_pct": "Share of exercise time spent inside the target band.",
     "resting_tone_cmh2o": "Pressure while resting; lower means a more relaxed pelvic floor.",
     "post_resting_tone_cmh2o": "Resting pressure after the exercises; ideally no higher than before them.",
-    "contraction_peak_cmh2o": "The strongest squeeze.",
+    "contraction_peak_cmh2o": "The typical squeeze: the average of each squeeze's peak, measured above the "
+                              "resting pressure.",
     "abd_coactivation_pct": "Abdominal activity during contractions, as a share of the pelvic floor's; "
                             "lower means the pelvic floor works on its own.",
     "endurance_decline_pct": "How much the long hold faded from its start to its end.",
@@ -76,6 +77,10 @@ def metric_note(key: str, summary: dict[str, Any], unit: str, goals: list[Goal] 
                 return f"Came back to the starting level ({_fmt(before, unit)} before): the muscle let go fully."
             return (f"{_fmt(diff, unit)} higher than before the exercises: the muscle did not fully let go "
                     f"by the end.")
+    if key.startswith("contraction_peak_"):
+        return _peak_note(key, value, summary, unit, goal)
+    if key == "abd_coactivation_pct":
+        return _coactivation_note(value, goal)
     if key.startswith("onset_latency"):
         return f"Reached the contraction {_fmt(value, 's')} after the cue."
     if key.startswith("time_in_band"):
@@ -85,6 +90,39 @@ def metric_note(key: str, summary: dict[str, Any], unit: str, goals: list[Goal] 
         met = "met" if goal.is_met_by(value) else "not yet met"
         text += f" The goal is {goal_phrase(goal, unit)}: {met}."
     return text.strip()
+
+
+def _goal_sentence(goal: Goal | None, value: float, unit: str) -> str:
+    if goal is None:
+        return ""
+    return f" The goal is {goal_phrase(goal, unit)}: {'met' if goal.is_met_by(value) else 'not yet met'}."
+
+
+def _peak_note(key: str, value: float, summary: dict[str, Any], unit: str, goal: Goal | None) -> str:
+    """'The average of each squeeze's peak; strongest: 61.2 µV.' (pressure: the rise above rest)."""
+    strongest = _num(summary.get(key.replace("contraction_peak_", "contraction_max_", 1)))
+    pressure = key.endswith("_cmh2o")
+    above = " above the resting pressure" if pressure else ""
+    text = f"The average of each squeeze's peak{above}"
+    if strongest is not None:
+        text += f"; strongest: {_fmt(strongest, unit)}{' above rest' if pressure else ''}"
+    if pressure:
+        rest = _num(summary.get("resting_tone_cmh2o"))
+        if rest is not None:
+            text += f" (resting pressure {_fmt(rest, unit)})"
+    return (text + "." + _goal_sentence(goal, value, unit)).strip()
+
+
+def _coactivation_note(value: float, goal: Goal | None) -> str:
+    """Abdominal activity as a share of the pelvic floor's, said as 'abdominals 1.5× the pelvic floor'."""
+    if value > 100.0:
+        times = f"{value / 100.0:.1f}".rstrip("0").rstrip(".")
+        text = (f"The abdominals worked {times}× as hard as the pelvic floor during the squeezes ({value:.0f} % of "
+                f"its activity): they are doing much of the work; practise squeezing with a soft belly.")
+    else:
+        text = (f"Abdominal activity was {value:.0f} % of the pelvic floor's during the squeezes; lower means the "
+                f"pelvic floor works on its own.")
+    return (text + _goal_sentence(goal, value, "%")).strip()
 
 
 def change_note(key: str, now: float | None, before: float | None, unit: str, lower_is_better: bool,
