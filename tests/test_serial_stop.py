@@ -159,6 +159,9 @@ def test_a_port_with_no_device_is_reported_as_disconnected_after_stop():
         src.start()
         assert src.last_state == ""
         assert wait_until(lambda: src.status.state == "disconnected", 3.0)
+        # the source opens the port again, but an open port with nothing sending is still a lost device
+        assert wait_until(lambda: "port open again, waiting for data" in src.status.message, 3.0)
+        assert src.status.state == "disconnected"
         src.stop()
         assert src.status.state == "idle"
         assert src.last_state == "disconnected"

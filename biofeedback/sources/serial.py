@@ -21,7 +21,8 @@ How it behaves:
   an ``Event(kind="gap", data={"samples": n})``.
 * No samples for ``watchdog`` seconds, or a read error (cable pulled), makes the
   state ``disconnected`` and emits ``Event("disconnected")``. The thread then
-  tries to reopen the same path every 0.5 s. When samples flow again it emits
+  tries to reopen the same path every 0.5 s; the state stays ``disconnected``
+  until samples flow again (an open port alone is not a device). Then it emits
   ``Event("reconnected", data={"after_s": ..., "samples": n})``. The samples lost
   during the outage cannot be counted (the device's counter restarts), so their
   number is **estimated from the host clock** (outage time x rate, to within a
@@ -150,6 +151,7 @@ class SerialSource(Source):
         self._rate_points: deque[tuple[float, int]] = deque()
         self._last_sample_at: float | None = None   # host time of the last delivered sample
         self._outage_started: float | None = None
+        self._outage_reason = ""
 
     # ------------------------------------------------------------------ Source interface
     def start(self) -> None:
@@ -334,8 +336,9 @@ class SerialSource(Source):
             else:
                 kept = True
                 self._serial = ser
-                self._status.state = "connecting"
-                self._status.message = f"{self.port} is back; waiting for data"
+                # still "disconnected" until samples flow again: an open port is not yet a device
+                self._status.message = (f"{self.port} disconnected ({self._outage_reason}); "
+                                        f"port open again, waiting for data")
         if not kept:
             _quiet_close(ser)
         return kept
@@ -344,11 +347,12 @@ class SerialSource(Source):
         self._close()
         if self._stop_event.is_set():  # stop() closed the port under the reader: not a disconnection
             return
+        self._outage_reason = reason
+        self._status.state = "disconnected"
+        self._status.message = f"{self.port} disconnected ({reason}); reconnecting"
         if self._outage_started is None:
             self._outage_started = time.monotonic()
             self.stats.disconnects += 1
-            self._status.state = "disconnected"
-            self._status.message = f"{self.port} disconnected ({reason}); reconnecting"
             self._rate_points.clear()
             self.emit(Event(time_s=self._next_index / self.info.rate, kind="disconnected",
                             label=f"{self.port} disconnected", data={"reason": reason, "port": self.port}))
