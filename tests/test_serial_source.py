@@ -1,18 +1,21 @@
 """SerialSource over real pseudo-terminals: exact samples, gaps, garbage, unplug/reconnect, errors, quick stop."""
 from __future__ import annotations
 
+import math
 import os
 import time
 
 import numpy as np
 import pytest
 import serial
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from biofeedback.emulate import DeviceEmulator
 from biofeedback.errors import SourceError
 from biofeedback.sources import open_source
 from biofeedback.sources.serial import SerialSource
-from devices.profiles import find_profile
+from devices.profiles import LIMITS, find_profile
 from tests.serial_helpers import (ALL_DEVICES, align, drain, forbidden_port, noise_signal, run_as_ordinary_user,
                                   stack, wait_until)
 
@@ -297,6 +300,34 @@ def test_bad_specs(spec, words):
 def test_specs_at_the_limits_are_accepted(spec):
     src = open_source(spec)
     assert src.info.rate in (1.0, 20000.0) and src.baud in (300, 12_000_000)
+
+
+@settings(max_examples=150, deadline=None)
+@given(key=st.sampled_from(["rate", "wait", "watchdog"]),
+       value=st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(["nan", "inf", "-inf", "1e400", "-0"]))
+def test_any_number_in_a_spec_is_a_source_or_one_line(key, value):
+    """Whatever number the user types, the source either holds a finite value in range or refuses in one line."""
+    text = value if isinstance(value, str) else repr(value)
+    try:
+        src = open_source(f"serial:/dev/ttyUSB0?device=generic-text&{key}={text}")
+    except SourceError as exc:
+        assert f"{key} must be from" in _one_line(exc)
+        return
+    got = {"rate": src.info.rate, "wait": src.wait_s, "watchdog": src.watchdog_s}[key]
+    low, high = LIMITS[key]
+    assert math.isfinite(got) and low <= got <= high
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=-10 ** 20, max_value=10 ** 20))
+def test_any_baud_in_a_spec_is_a_source_or_one_line(baud):
+    try:
+        src = open_source(f"serial:/dev/ttyUSB0?device=generic-text&baud={baud}")
+    except SourceError as exc:
+        assert "baud must be from 300 to 12000000 baud" in _one_line(exc)
+        assert not 300 <= baud <= 12_000_000
+        return
+    assert src.baud == baud and 300 <= baud <= 12_000_000
 
 
 def test_the_source_checks_its_own_settings():

@@ -217,6 +217,9 @@ class SerialSource(Source):
             # OverflowError/ValueError: pyserial or termios refusing the speed
             _quiet_close(ser)
             raise SourceError(explain_open_error(self.port, exc)) from None
+        except BaseException:  # Ctrl-C right while opening: never leave the port held
+            _quiet_close(ser)
+            raise
         return ser
 
     def _keep(self, ser: serial.Serial) -> bool:
@@ -491,7 +494,7 @@ def open_serial(spec, speed: float | None = None) -> SerialSource:
             return None
         text = spec.options[key]
         try:
-            value = cast(text)
+            value = cast(text.strip().replace(" ", "+"))  # a "+" in a query string arrives as a space
         except ValueError:
             kind = "a whole number" if cast is int else "a number"
             raise SourceError(f"option {key}={text!r} in --source is not {kind}") from None
