@@ -189,14 +189,27 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def _add_emulate(sub) -> None:
+    def seed(text: str) -> int:
+        """``--seed``: a whole number 0 or more."""
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number 0 or more, not {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be a whole number 0 or more, not {text}")
+        return value
+
     p = sub.add_parser("emulate", help="pretend to be a sensor on a pseudo-terminal",
                        description="Stream a simulated patient in a real device's byte format on a pseudo-terminal, "
                                    "so the program can be tried without hardware. Stop with Ctrl-C.")
     p.add_argument("device", metavar="DEVICE", help="a device profile name ('biofeedback devices' lists them)")
     p.add_argument("--profile", default="healthy", metavar="PATIENT",
                    help="simulated patient: healthy, hypertonic or weak (default healthy)")
-    p.add_argument("--link", metavar="PATH", help="also make a stable symlink to the pseudo-terminal at PATH")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the simulated patient (default 0)")
+    p.add_argument("--link", metavar="PATH",
+                   help="also make a stable symlink to the pseudo-terminal at PATH (never replaces anything there "
+                        "except a leftover link to a pseudo-terminal that is gone; removed on exit)")
+    p.add_argument("--seed", type=seed, default=0, metavar="N",
+                   help="random seed of the simulated patient: a whole number 0 or more (default 0)")
     p.add_argument("--duration", type=_positive, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
     p.set_defaults(func=cmd_emulate)
 

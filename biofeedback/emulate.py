@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import select
 import signal
 import threading
@@ -40,6 +41,28 @@ CYTON_REPLY = (b"OpenBCI V3 8-16 channel\nOn Board ADS1299 Device ID: 0x3E\n"
 REPLIES = {"cyton": CYTON_REPLY, "bitalino": b"BITalino_v5.1\n"}
 TICK_S = 0.005
 MIN_SIM_RATE = 250.0
+PTY_PATH = re.compile(r"^/dev/(pts/\d+|ttys\d+)$")  # Linux and the BSDs/macOS
+
+
+def link_problem(link: str) -> str:
+    """Why ``--link`` may not be (re)made at ``link``, or "" if nothing is there or only a stale pty link.
+
+    Only a symlink to a pseudo-terminal that no longer exists (left by an emulator that was killed) may
+    be replaced; anything else there is somebody's: never touched.
+    """
+    if not os.path.lexists(link):
+        return ""
+    if not os.path.islink(link):
+        kind = "a folder" if os.path.isdir(link) else "a file"
+        return f"{link} already exists and is {kind}: choose another --link path"
+    target = os.readlink(link)
+    full = os.path.join(os.path.dirname(link), target)
+    if not PTY_PATH.match(os.path.normpath(full)):
+        return f"{link} already exists and links to {target}: choose another --link path"
+    if os.path.exists(full):
+        return (f"{link} already links to the pseudo-terminal {target}, which is in use (is another emulator "
+                f"running?): stop that one or choose another --link path")
+    return ""
 
 
 def cycles_script(rest_s: float = 5.0, contract_s: float = 5.0, effort: float = 0.6) -> Callable[[float], float]:
@@ -61,6 +84,8 @@ class DeviceEmulator:
             raise UserError(str(exc)) from None
         if os.name != "posix":
             raise UserError("device emulators need pseudo-terminals, which this system does not have (POSIX only)")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise UserError(f"the seed must be a whole number 0 or more, not {seed!r}")
         self.rate = self.profile.rate
         self.link = os.fspath(link) if link else None
         self.keep_sent = keep_sent
@@ -87,6 +112,7 @@ class DeviceEmulator:
         self._thread: threading.Thread | None = None
         self._anchor: float | None = None
         self._anchor_sample = 0
+        self._link_id: tuple[int, int] | None = None  # (device, inode) of the link we made
 
     # ------------------------------------------------------------------ signal
     def _patient_signal(self, patient: str, seed: int, script) -> Callable[[int], np.ndarray]:
@@ -102,7 +128,7 @@ class DeviceEmulator:
             sim = SimulatedPatient(profile=patient, rate=self.rate * k, seed=seed, abdominal="abd" in names,
                                    pressure="pressure" in names, emg="pfm" in names)
         except (KeyError, ValueError) as exc:
-            raise UserError(f"unknown patient profile {patient!r}: {exc}") from None
+            raise UserError(f"cannot simulate patient {patient!r}: {exc}") from None
         sim.script = script or cycles_script()
         columns = [sim.info.index_of(n) if n in sim.info.names else None for n in names]
 
@@ -125,22 +151,18 @@ class DeviceEmulator:
     def start(self) -> "DeviceEmulator":
         if self._thread is not None:
             return self
-        if self.link and os.path.lexists(self.link) and not os.path.islink(self.link):
-            raise UserError(f"{self.link} exists and is not a link: choose another --link path")
+        if self.link and (problem := link_problem(self.link)):
+            raise UserError(problem)
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no line-end translation, even before a program opens the port
         os.set_blocking(self._master, False)
         self.pty_path = os.ttyname(self._slave)
         if self.link:
-            tmp = f"{self.link}.tmp{os.getpid()}"
             try:
-                if os.path.lexists(tmp):
-                    os.unlink(tmp)
-                os.symlink(self.pty_path, tmp)
-                os.replace(tmp, self.link)
-            except OSError as exc:
+                self._make_link()
+            except UserError:
                 self._close_pty()
-                raise UserError(f"cannot make the link {self.link}: {exc.strerror}") from None
+                raise
         if self.profile.decoder == "text" and self.profile.labels:
             self._queue_bytes((",".join(f"{c.name}:" for c in self.profile.channels) + "\r\n").encode())
         self._stop_event.clear()
@@ -156,9 +178,41 @@ class DeviceEmulator:
         if self._thread is not None:
             self._thread.join(timeout=2.0)
             self._thread = None
+        self._remove_link()  # before the pty closes, so its number cannot have been handed to anyone else yet
         self._close_pty()
-        if self.link and os.path.islink(self.link) and os.readlink(self.link) == self.pty_path:
-            os.unlink(self.link)
+
+    def _make_link(self) -> None:
+        """Point the link at our pty: a new link, or atomically over a stale one (checked just before)."""
+        try:
+            if not os.path.lexists(self.link):
+                os.symlink(self.pty_path, self.link)  # fails if something appeared meanwhile: never replaces
+            else:
+                tmp = f"{self.link}.tmp{os.getpid()}"
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
+                os.symlink(self.pty_path, tmp)
+                if problem := link_problem(self.link):
+                    os.unlink(tmp)
+                    raise UserError(problem)
+                os.replace(tmp, self.link)
+            st = os.lstat(self.link)
+        except FileExistsError:
+            raise UserError(f"{self.link} already exists: choose another --link path") from None
+        except OSError as exc:
+            raise UserError(f"cannot make the link {self.link}: {exc.strerror or exc}") from None
+        self._link_id = (st.st_dev, st.st_ino)
+
+    def _remove_link(self) -> None:
+        """Remove the link only if it is still the one we made, pointing at our pty."""
+        if not self.link or self._link_id is None:
+            return
+        try:
+            st = os.lstat(self.link)
+            if (st.st_dev, st.st_ino) == self._link_id and os.readlink(self.link) == self.pty_path:
+                os.unlink(self.link)
+        except OSError:
+            pass
+        self._link_id = None
 
     def __enter__(self) -> "DeviceEmulator":
         return self.start()

@@ -30,6 +30,7 @@ Fields (``*`` = required)::
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -42,6 +43,28 @@ from devices.decoders import DECODERS, Decoder, make_decoder
 CHANNEL_KINDS = ("emg", "emg_rms", "pressure")
 BUILTIN_DIR = Path(__file__).with_name("profiles")
 SKETCH_DIR = Path(__file__).with_name("sketches")
+
+#: accepted ranges (inclusive) of a serial device's settings, in a profile and in ``--source`` options
+BAUD_LIMITS = (300, 12_000_000)          # bits per second
+RATE_LIMITS = (1.0, 20_000.0)            # samples per second
+WAIT_LIMITS = (0.0, 30.0)                # seconds to wait after opening the port
+WATCHDOG_LIMITS = (0.2, 60.0)            # seconds without samples before the port counts as lost
+LIMITS = {"baud": BAUD_LIMITS, "rate": RATE_LIMITS, "wait": WAIT_LIMITS, "wait_s": WAIT_LIMITS,
+          "watchdog": WATCHDOG_LIMITS}
+UNITS = {"baud": "baud", "rate": "samples per second", "wait": "seconds", "wait_s": "seconds",
+         "watchdog": "seconds"}
+
+
+def out_of_range(key: str, value: float) -> str:
+    """Why ``value`` is not a valid ``key`` (baud, rate, wait, wait_s, watchdog), or "" if it is."""
+    low, high = LIMITS[key]
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+        return f"{key} must be from {_plain(low)} to {_plain(high)} {UNITS[key]}, not {value!r}"
+    return ""
+
+
+def _plain(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 class ProfileError(ValueError):
@@ -142,6 +165,8 @@ def profile_from_dict(d: dict[str, Any], where: str = "profile") -> DeviceProfil
             scale = float(c.get("scale", 1.0))
             if scale == 0:
                 raise ProfileError(f"{where}: channel {k + 1} has scale 0")
+            if not (math.isfinite(scale) and math.isfinite(float(c.get("offset", 0.0)))):
+                raise ProfileError(f"{where}: channel {k + 1} needs a finite scale and offset")
             channels.append(ProfileChannel(name=str(_require(c, "name", f"{where}: channel {k + 1}")), kind=kind,
                                            unit=str(c.get("unit", "cmH2O" if kind == "pressure" else "uV")),
                                            index=int(c.get("index", k)), scale=scale,
@@ -159,10 +184,12 @@ def profile_from_dict(d: dict[str, Any], where: str = "profile") -> DeviceProfil
             notes=str(d.get("notes", "")), path=str(d.get("path", "")))
     except ProfileError:
         raise
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+    except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
         raise ProfileError(f"{where}: {exc}") from None
-    if profile.rate <= 0 or profile.baud <= 0:
-        raise ProfileError(f"{where}: rate and baud must be positive")
+    for key, value in (("baud", profile.baud), ("rate", profile.rate), ("wait_s", profile.wait_s)):
+        problem = out_of_range(key, value)
+        if problem:
+            raise ProfileError(f"{where}: {problem}")
     try:
         decoder_obj = profile.make_decoder()
     except (TypeError, ValueError) as exc:

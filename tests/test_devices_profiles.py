@@ -82,16 +82,26 @@ def test_profile_by_path(tmp_path):
 
 
 @pytest.mark.parametrize("doc, words", [
-    ({"decoder": "text", "baud": 1, "rate": 1, "channels": [{"name": "a"}]}, "missing field 'name'"),
-    ({"name": "x", "decoder": "morse", "baud": 1, "rate": 1, "channels": [{"name": "a"}]}, "unknown decoder"),
-    ({"name": "x", "decoder": "text", "baud": 1, "rate": 1, "channels": []}, "non-empty list"),
-    ({"name": "x", "decoder": "text", "baud": 1, "rate": 1, "channels": [{"name": "a", "kind": "ecg"}]}, "kind"),
-    ({"name": "x", "decoder": "text", "baud": 1, "rate": 0, "channels": [{"name": "a"}]}, "positive"),
+    ({"decoder": "text", "baud": 9600, "rate": 1, "channels": [{"name": "a"}]}, "missing field 'name'"),
+    ({"name": "x", "decoder": "morse", "baud": 9600, "rate": 1, "channels": [{"name": "a"}]}, "unknown decoder"),
+    ({"name": "x", "decoder": "text", "baud": 9600, "rate": 1, "channels": []}, "non-empty list"),
+    ({"name": "x", "decoder": "text", "baud": 9600, "rate": 1, "channels": [{"name": "a", "kind": "ecg"}]}, "kind"),
+    ({"name": "x", "decoder": "text", "baud": 9600, "rate": 0, "channels": [{"name": "a"}]}, "rate must be from 1"),
+    ({"name": "x", "decoder": "text", "baud": 9600, "rate": float("nan"), "channels": [{"name": "a"}]},
+     "rate must be from 1 to 20000 samples per second, not nan"),
+    ({"name": "x", "decoder": "text", "baud": 9600, "rate": float("inf"), "channels": [{"name": "a"}]}, "not inf"),
+    ({"name": "x", "decoder": "text", "baud": 1, "rate": 1, "channels": [{"name": "a"}]}, "baud must be from 300"),
+    ({"name": "x", "decoder": "text", "baud": 99999999999, "rate": 1, "channels": [{"name": "a"}]}, "baud must be"),
+    ({"name": "x", "decoder": "text", "baud": float("inf"), "rate": 1, "channels": [{"name": "a"}]}, "infinity"),
+    ({"name": "x", "decoder": "text", "baud": 9600, "rate": 1, "wait_s": 1e9, "channels": [{"name": "a"}]},
+     "wait_s must be from 0 to 30 seconds"),
+    ({"name": "x", "decoder": "text", "baud": 9600, "rate": 1, "channels": [{"name": "a", "scale": float("nan")}]},
+     "finite scale"),
     ({"name": "x", "decoder": "text", "baud": "fast", "rate": 1, "channels": [{"name": "a"}]}, "invalid literal"),
-    ({"name": "x", "decoder": "cyton", "baud": 1, "rate": 1, "channels": [{"name": "a", "index": 8}]}, "beyond"),
-    ({"name": "x", "decoder": "text", "decoder_options": {"colour": 1}, "baud": 1, "rate": 1,
+    ({"name": "x", "decoder": "cyton", "baud": 9600, "rate": 1, "channels": [{"name": "a", "index": 8}]}, "beyond"),
+    ({"name": "x", "decoder": "text", "decoder_options": {"colour": 1}, "baud": 9600, "rate": 1,
       "channels": [{"name": "a"}]}, "no option"),
-    ({"name": "x", "decoder": "text", "baud": 1, "rate": 1, "channels": [{"name": "a", "scale": 0}]}, "scale 0"),
+    ({"name": "x", "decoder": "text", "baud": 9600, "rate": 1, "channels": [{"name": "a", "scale": 0}]}, "scale 0"),
 ])
 def test_bad_profiles_give_one_line(doc, words):
     with pytest.raises(ProfileError) as err:

@@ -1,18 +1,21 @@
 """SerialSource over real pseudo-terminals: exact samples, gaps, garbage, unplug/reconnect, errors, quick stop."""
 from __future__ import annotations
 
+import math
 import os
 import time
 
 import numpy as np
 import pytest
 import serial
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from biofeedback.emulate import DeviceEmulator
 from biofeedback.errors import SourceError
 from biofeedback.sources import open_source
 from biofeedback.sources.serial import SerialSource
-from devices.profiles import find_profile
+from devices.profiles import LIMITS, find_profile
 from tests.serial_helpers import (ALL_DEVICES, align, drain, forbidden_port, noise_signal, run_as_ordinary_user,
                                   stack, wait_until)
 
@@ -267,13 +270,96 @@ def test_wrong_device_does_not_answer(emulators):
     ("serial:?device=arduino-emg", "needs a port"),
     ("serial:/dev/ttyUSB0", "device=NAME"),
     ("serial:/dev/ttyUSB0?device=no-such-thing", "unknown device"),
-    ("serial:/dev/ttyUSB0?device=arduino-emg&baud=fast", "not a number"),
+    ("serial:/dev/ttyUSB0?device=arduino-emg&baud=fast", "not a whole number"),
     ("serial:/dev/ttyUSB0?device=arduino-emg&colour=red", "unknown option"),
+    ("serial:/dev/ttyUSB0?device=generic-text&rate=nan", "rate must be from 1 to 20000 samples per second"),
+    ("serial:/dev/ttyUSB0?device=generic-text&rate=inf", "rate must be from 1 to 20000"),
+    ("serial:/dev/ttyUSB0?device=generic-text&rate=-inf", "rate must be from 1 to 20000"),
+    ("serial:/dev/ttyUSB0?device=generic-text&rate=0", "rate must be from 1 to 20000"),
+    ("serial:/dev/ttyUSB0?device=generic-text&rate=20001", "rate must be from 1 to 20000"),
+    ("serial:/dev/ttyUSB0?device=generic-text&baud=99999999999", "baud must be from 300 to 12000000 baud"),
+    ("serial:/dev/ttyUSB0?device=generic-text&baud=0", "baud must be from 300"),
+    ("serial:/dev/ttyUSB0?device=generic-text&baud=nan", "not a whole number"),
+    ("serial:/dev/ttyUSB0?device=generic-text&wait=1e9", "wait must be from 0 to 30 seconds"),
+    ("serial:/dev/ttyUSB0?device=generic-text&wait=nan", "wait must be from 0 to 30 seconds"),
+    ("serial:/dev/ttyUSB0?device=generic-text&wait=-1", "wait must be from 0 to 30 seconds"),
+    ("serial:/dev/ttyUSB0?device=generic-text&watchdog=0", "watchdog must be from 0.2 to 60 seconds"),
+    ("serial:/dev/ttyUSB0?device=generic-text&watchdog=inf", "watchdog must be from 0.2 to 60 seconds"),
+    ("serial:/dev/ttyUSB0?device=generic-text&watchdog=1e400", "watchdog must be from 0.2 to 60 seconds"),
 ])
 def test_bad_specs(spec, words):
     with pytest.raises(SourceError) as err:
         open_source(spec)
     assert words in _one_line(err.value)
+
+
+@pytest.mark.parametrize("spec", [
+    "serial:/dev/ttyUSB0?device=generic-text&rate=20000&baud=300&wait=30&watchdog=60",
+    "serial:/dev/ttyUSB0?device=generic-text&rate=1&baud=12000000&wait=0&watchdog=0.2",
+])
+def test_specs_at_the_limits_are_accepted(spec):
+    src = open_source(spec)
+    assert src.info.rate in (1.0, 20000.0) and src.baud in (300, 12_000_000)
+
+
+@settings(max_examples=150, deadline=None)
+@given(key=st.sampled_from(["rate", "wait", "watchdog"]),
+       value=st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(["nan", "inf", "-inf", "1e400", "-0"]))
+def test_any_number_in_a_spec_is_a_source_or_one_line(key, value):
+    """Whatever number the user types, the source either holds a finite value in range or refuses in one line."""
+    text = value if isinstance(value, str) else repr(value)
+    try:
+        src = open_source(f"serial:/dev/ttyUSB0?device=generic-text&{key}={text}")
+    except SourceError as exc:
+        assert f"{key} must be from" in _one_line(exc)
+        return
+    got = {"rate": src.info.rate, "wait": src.wait_s, "watchdog": src.watchdog_s}[key]
+    low, high = LIMITS[key]
+    assert math.isfinite(got) and low <= got <= high
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=-10 ** 20, max_value=10 ** 20))
+def test_any_baud_in_a_spec_is_a_source_or_one_line(baud):
+    try:
+        src = open_source(f"serial:/dev/ttyUSB0?device=generic-text&baud={baud}")
+    except SourceError as exc:
+        assert "baud must be from 300 to 12000000 baud" in _one_line(exc)
+        assert not 300 <= baud <= 12_000_000
+        return
+    assert src.baud == baud and 300 <= baud <= 12_000_000
+
+
+def test_the_source_checks_its_own_settings():
+    """Code that builds a SerialSource directly gets the same one-line check as --source."""
+    profile = find_profile("generic-text")
+    for kw, words in [({"rate": float("nan")}, "rate must be"), ({"baud": 10 ** 11}, "baud must be"),
+                      ({"wait_s": float("inf")}, "wait must be"), ({"watchdog_s": 0.0}, "watchdog must be"),
+                      ({"baud": 9600.5}, "whole number")]:
+        with pytest.raises(SourceError) as err:
+            SerialSource("/dev/ttyUSB0", profile, **kw)
+        assert words in _one_line(err.value)
+
+
+def test_a_speed_the_port_refuses_is_one_line(emulators):
+    """A speed inside the accepted range that the port itself cannot be set to: SourceError, not a traceback."""
+    em = emulators("generic-text")
+    src = SerialSource(em.path, find_profile("generic-text"), baud=12_000_000, wait_s=0)
+    try:
+        src.start()  # some systems accept any speed on a pseudo-terminal; then it simply streams
+    except SourceError as exc:
+        assert "speed" in _one_line(exc) or "not a serial port" in _one_line(exc)
+    finally:
+        src.stop()
+    # pyserial itself raises OverflowError for a speed termios cannot hold; the open path turns it into one line
+    src = SerialSource(em.path, find_profile("generic-text"), wait_s=0)
+    src.baud = 99_999_999_999  # bypasses the range check on purpose: what pyserial does with it must not escape
+    with pytest.raises(SourceError) as err:
+        src.start()
+    assert "cannot be set to this speed" in _one_line(err.value)
+    assert src.status.state == "error"
+    holder = serial.Serial(em.path, exclusive=True)  # the failed open left nothing holding the port
+    holder.close()
 
 
 def test_no_permission(emulators):

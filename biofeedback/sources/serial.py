@@ -21,7 +21,8 @@ How it behaves:
   an ``Event(kind="gap", data={"samples": n})``.
 * No samples for ``watchdog`` seconds, or a read error (cable pulled), makes the
   state ``disconnected`` and emits ``Event("disconnected")``. The thread then
-  tries to reopen the same path every 0.5 s. When samples flow again it emits
+  tries to reopen the same path every 0.5 s; the state stays ``disconnected``
+  until samples flow again (an open port alone is not a device). Then it emits
   ``Event("reconnected", data={"after_s": ..., "samples": n})``. The samples lost
   during the outage cannot be counted (the device's counter restarts), so their
   number is **estimated from the host clock** (outage time x rate, to within a
@@ -29,7 +30,18 @@ How it behaves:
   data={"samples": n, "estimated": True})``, so the stream's clock stays in step
   with the room's clock and everything recorded before stays as it was.
 * :meth:`stop` sends the stop command, closes the port and joins the thread
-  within about 0.1 s (always well under 1 s).
+  within about 0.1 s (always well under 1 s). It is final: a port the reader
+  thread opens after ``stop()`` (it was busy reconnecting) is closed at once,
+  never kept, and the status stays ``idle``.
+* After ``stop()`` the state is ``idle``; :attr:`SerialSource.last_state` keeps the
+  last live state (``"streaming"``, ``"disconnected"``, ``"connecting"`` or
+  ``"error"``) and :attr:`SerialSource.last_message` its message, so a caller can
+  still tell that the device was gone when the session ended.
+* :meth:`start` waits in the calling thread (after-open wait, reset reply);
+  a ``KeyboardInterrupt`` raised there by a signal handler comes out of
+  ``start()`` at once, with the port closed.
+* ``baud``, ``rate``, ``wait`` and ``watchdog`` must be finite and within
+  :data:`devices.profiles.LIMITS`; anything else is a one-line :class:`SourceError`.
 """
 from __future__ import annotations
 
@@ -46,9 +58,10 @@ import serial
 from biofeedback.errors import SourceError
 from biofeedback.sources.base import Source, SourceStatus
 from biofeedback.stream import Block, Channel, Event, StreamInfo
-from devices.profiles import BUILTIN_DIR, DeviceProfile, ProfileError, find_profile
+from devices.profiles import BUILTIN_DIR, DeviceProfile, ProfileError, find_profile, out_of_range
 
 READ_TIMEOUT_S = 0.05
+JOIN_TIMEOUT_S = 2.0
 REPLY_TIMEOUT_S = 3.0
 RATE_WINDOW_S = 5.0
 OPTIONS = ("device", "baud", "rate", "wait", "watchdog")
@@ -87,6 +100,8 @@ def explain_open_error(port: str, exc: BaseException) -> str:
             return f"cannot open {port}: access denied, probably another program has it open; close it and try again"
         return (f"no permission to open serial port {port}: add yourself to the port's group "
                 f"(on most Linux systems: sudo usermod -aG dialout $USER, then log in again)")
+    if isinstance(exc, OverflowError) or "baud" in lowered:
+        return f"serial port {port} cannot be set to this speed ({text}): check baud= and the device's profile"
     if code in (errno.ENOTTY, errno.EINVAL) or "could not configure port" in lowered:
         return f"{port} is not a serial port: pick a port that 'biofeedback devices' lists"
     return f"cannot open serial port {port}: {text}"
@@ -102,19 +117,33 @@ class SerialSource(Source):
         super().__init__()
         self.port = port
         self.profile = profile
-        self.baud = int(baud or profile.baud)
-        self.wait_s = profile.wait_s if wait_s is None else float(wait_s)
+        baud = profile.baud if baud is None else baud
+        rate = profile.rate if rate is None else rate
+        wait_s = profile.wait_s if wait_s is None else wait_s
+        for key, value in (("baud", baud), ("rate", rate), ("wait", wait_s), ("watchdog", watchdog_s)):
+            problem = out_of_range(key, value)
+            if problem:
+                raise SourceError(f"serial source {port}: {problem}")
+        if int(baud) != baud:
+            raise SourceError(f"serial source {port}: baud must be a whole number, not {baud!r}")
+        self.baud = int(baud)
+        self.wait_s = float(wait_s)
         self.watchdog_s = float(watchdog_s)
         self.retry_s = float(retry_s)
         self.reply_timeout_s = float(reply_timeout_s)
-        rate = float(rate or profile.rate)
+        rate = float(rate)
         self.info = StreamInfo(channels=tuple(Channel(c.name, c.kind, c.unit) for c in profile.channels),
                                rate=rate, source=spec_text or f"serial:{port}?device={profile.name}",
                                device=profile.name)
         self.stats = SerialStats()
         self._status = SourceStatus(state="idle")
+        #: the last live state and its message, kept when stop() makes the state "idle" ("" before stop())
+        self.last_state = ""
+        self.last_message = ""
         self._blocks: list[Block] = []
         self._lock = threading.Lock()
+        self._port_lock = threading.Lock()  # guards _serial and _closing
+        self._closing = False               # set by stop(): no port may be kept after that
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
         self._serial: serial.Serial | None = None
@@ -122,11 +151,16 @@ class SerialSource(Source):
         self._rate_points: deque[tuple[float, int]] = deque()
         self._last_sample_at: float | None = None   # host time of the last delivered sample
         self._outage_started: float | None = None
+        self._outage_reason = ""
 
     # ------------------------------------------------------------------ Source interface
     def start(self) -> None:
         if self._thread is not None:
             return
+        with self._port_lock:
+            self._closing = False
+        self._stop_event.clear()
+        self.last_state = self.last_message = ""
         self._status.state = "connecting"
         self._status.message = f"opening {self.port}"
         try:
@@ -136,14 +170,15 @@ class SerialSource(Source):
             raise
         try:
             self._handshake(ser)
-        except SourceError as exc:
-            ser.close()
-            self._status.state, self._status.message = "error", str(exc)
+        except BaseException as exc:  # SourceError, or Ctrl-C while waiting for the device: never keep the port
+            _quiet_close(ser)
+            self._status.state = "error" if isinstance(exc, SourceError) else "idle"
+            self._status.message = str(exc) if isinstance(exc, SourceError) else "interrupted while opening"
             raise
-        self._serial = ser
+        if not self._keep(ser):  # stop() was called (from another thread) while the port was opening
+            return
         self._status.state = "streaming"
         self._status.message = f"{self.profile.name} on {self.port}"
-        self._stop_event.clear()
         self._thread = threading.Thread(target=self._run, name=f"serial {self.port}", daemon=True)
         self._thread.start()
 
@@ -153,29 +188,48 @@ class SerialSource(Source):
         return blocks
 
     def stop(self) -> None:
-        self._stop_event.set()
+        with self._port_lock:
+            self._closing = True
+            self._stop_event.set()
+            if self._status.state not in ("idle", ""):
+                self.last_state, self.last_message = self._status.state, self._status.message
         if self._thread is not None:
-            self._thread.join(timeout=2.0)
+            self._thread.join(timeout=JOIN_TIMEOUT_S)
             self._thread = None
         self._close(send_stop=True)
         if self._status.state != "error":
             self._status.state = "idle"
-            self._status.message = "stopped"
+            self._status.message = "stopped" + (f" (was {self.last_state}: {self.last_message})"
+                                                if self.last_state not in ("", "streaming") else "")
 
     # ------------------------------------------------------------------ opening and talking
     def _open(self) -> serial.Serial:
         ser = serial.Serial()
-        ser.port = self.port
-        ser.baudrate = self.baud
-        ser.timeout = READ_TIMEOUT_S
-        ser.write_timeout = 1.0
-        if os.name == "posix":
-            ser.exclusive = True  # a second program on the same port is an error, not a silent tug of war
         try:
+            ser.port = self.port
+            ser.baudrate = self.baud
+            ser.timeout = READ_TIMEOUT_S
+            ser.write_timeout = 1.0
+            if os.name == "posix":
+                ser.exclusive = True  # a second program on the same port is an error, not a silent tug of war
             ser.open()
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (serial.SerialException, OSError, ValueError, OverflowError, TypeError) as exc:
+            # OverflowError/ValueError: pyserial or termios refusing the speed
+            _quiet_close(ser)
             raise SourceError(explain_open_error(self.port, exc)) from None
+        except BaseException:  # Ctrl-C right while opening: never leave the port held
+            _quiet_close(ser)
+            raise
         return ser
+
+    def _keep(self, ser: serial.Serial) -> bool:
+        """Make ``ser`` the open port unless stop() came first; then close it and say no."""
+        with self._port_lock:
+            if not self._closing:
+                self._serial = ser
+                return True
+        _quiet_close(ser)
+        return False
 
     def _write(self, ser: serial.Serial, command: str) -> None:
         if command:
@@ -197,7 +251,8 @@ class SerialSource(Source):
                                       f"{self.reply_timeout_s:g} s: is it a {p.title or p.name}, switched on?")
             ser.reset_input_buffer()
             self._write(ser, p.start)
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, ValueError, TypeError) as exc:
+            # ValueError/TypeError: pyserial using a port that stop() closed under it
             raise SourceError(f"lost serial port {self.port} while starting the device: {exc}") from None
 
     def _wait_for(self, ser: serial.Serial, reply: bytes) -> bool:
@@ -210,18 +265,16 @@ class SerialSource(Source):
         return False
 
     def _close(self, send_stop: bool = False) -> None:
-        ser, self._serial = self._serial, None
+        with self._port_lock:
+            ser, self._serial = self._serial, None
         if ser is None:
             return
         try:
             if send_stop and ser.is_open:
                 self._write(ser, self.profile.stop)
-        except (serial.SerialException, OSError):
+        except (serial.SerialException, OSError, ValueError, TypeError):
             pass
-        try:
-            ser.close()
-        except (serial.SerialException, OSError):
-            pass
+        _quiet_close(ser)
 
     # ------------------------------------------------------------------ reader thread
     def _run(self) -> None:
@@ -272,23 +325,37 @@ class SerialSource(Source):
             ser = self._open()
         except SourceError:
             return False
+        if self._stop_event.is_set():  # stop() came while the port was opening: do not even talk to the device
+            _quiet_close(ser)
+            return False
         try:
             self._handshake(ser)
         except SourceError:
-            ser.close()
+            _quiet_close(ser)
             return False
-        self._serial = ser
-        self._status.state = "connecting"
-        self._status.message = f"{self.port} is back; waiting for data"
-        return True
+        with self._port_lock:
+            if self._closing:
+                kept = False
+            else:
+                kept = True
+                self._serial = ser
+                # still "disconnected" until samples flow again: an open port is not yet a device
+                self._status.message = (f"{self.port} disconnected ({self._outage_reason}); "
+                                        f"port open again, waiting for data")
+        if not kept:
+            _quiet_close(ser)
+        return kept
 
     def _lost_port(self, reason: str) -> None:
         self._close()
+        if self._stop_event.is_set():  # stop() closed the port under the reader: not a disconnection
+            return
+        self._outage_reason = reason
+        self._status.state = "disconnected"
+        self._status.message = f"{self.port} disconnected ({reason}); reconnecting"
         if self._outage_started is None:
             self._outage_started = time.monotonic()
             self.stats.disconnects += 1
-            self._status.state = "disconnected"
-            self._status.message = f"{self.port} disconnected ({reason}); reconnecting"
             self._rate_points.clear()
             self.emit(Event(time_s=self._next_index / self.info.rate, kind="disconnected",
                             label=f"{self.port} disconnected", data={"reason": reason, "port": self.port}))
@@ -352,6 +419,13 @@ class SerialSource(Source):
                                         f"{self.info.rate:g}: times will be off; add &rate=N to the source")
             elif self._status.message.endswith("add &rate=N to the source"):
                 self._status.message = f"{self.profile.name} on {self.port}"
+
+
+def _quiet_close(ser: serial.Serial) -> None:
+    try:
+        ser.close()
+    except (serial.SerialException, OSError, ValueError, TypeError):
+        pass
 
 
 def list_serial_ports() -> list[tuple[str, str, str]]:
@@ -418,15 +492,18 @@ def open_serial(spec, speed: float | None = None) -> SerialSource:
     def number(key: str, cast):
         if key not in spec.options:
             return None
+        text = spec.options[key]
         try:
-            value = cast(spec.options[key])
+            value = cast(text.strip().replace(" ", "+"))  # a "+" in a query string arrives as a space
         except ValueError:
-            raise SourceError(f"option {key}={spec.options[key]!r} in --source is not a number") from None
-        if value < 0 or (key in ("baud", "rate") and value == 0):
-            raise SourceError(f"option {key}={spec.options[key]!r} in --source must be positive")
+            kind = "a whole number" if cast is int else "a number"
+            raise SourceError(f"option {key}={text!r} in --source is not {kind}") from None
+        problem = out_of_range(key, value)
+        if problem:
+            raise SourceError(f"option {key}={text!r} in --source is out of range: {problem.split(', not ')[0]}")
         return value
 
     watchdog = number("watchdog", float)
     return SerialSource(spec.name, profile, baud=number("baud", int), rate=number("rate", float),
-                        wait_s=number("wait", float), watchdog_s=watchdog if watchdog else 2.0,
+                        wait_s=number("wait", float), watchdog_s=watchdog if watchdog is not None else 2.0,
                         spec_text=spec.text)
