@@ -260,15 +260,19 @@ def _read(path: Path, notes: list[str]):
             raise RecordingError(f"cannot read {path} as EDF/BDF ({type(exc).__name__}: {exc}); "
                                  f"check that the file is complete") from None
     complete = int(edf.num_data_records)
-    truncated = any(_is_truncation(w) for w in caught) or (declared is not None and 0 < complete < declared)
+    truncated = (any("Incomplete data record" in str(w.message) for w in caught)
+                 or (declared is not None and 0 <= complete < declared))
     if truncated:
-        of = f"{declared}" if declared is not None and declared > complete else "more"
+        known = declared is not None and declared > complete
         if complete == 0:
-            raise RecordingError(f"{path} is truncated: it holds no complete data record (of {of}); "
-                                 f"nothing to import; copy the whole file again")
+            raise RecordingError(f"{path} is truncated: it holds no complete data record"
+                                 f"{f' (of {declared})' if known else ''}; nothing to import; copy the whole file again")
         seconds = complete * float(edf.data_record_duration)
-        notes.append(f"{path} is truncated: imported {complete} of {of} records ({seconds:g} s)")
-    notes.extend(f"{path}: {' '.join(str(w.message).split())}" for w in caught if not _is_truncation(w))
+        notes.append(f"{path} is truncated: imported {complete} of {declared} records ({seconds:g} s)" if known else
+                     f"{path} is truncated: imported its {complete} complete records ({seconds:g} s); "
+                     f"the last one was cut off")
+    notes.extend(f"{path}: {' '.join(str(w.message).split())}" for w in caught
+                 if not ((truncated or declared == -1) and _is_truncation(w)))   # -1: count left open (legal)
     return edf, fmt, (complete, declared) if truncated else None
 
 

@@ -96,6 +96,7 @@ def test_edf_without_one_complete_record_is_refused_in_one_line(tmp_path):
 
 
 def test_library_warnings_go_to_warn_never_to_python_warnings(tmp_path):
+    (tmp_path / "sub").mkdir()
     cut = truncated_copy(tmp_path, 7)
     lines: list[str] = []
     with warnings.catch_warnings(record=True) as escaped:
@@ -104,6 +105,19 @@ def test_library_warnings_go_to_warn_never_to_python_warnings(tmp_path):
         import_edf(cut, tmp_path / "b.bfr")                     # no warn function: still nothing raw
     assert escaped == []
     assert lines == [f"{cut} is truncated: imported 7 of 20 records (7 s)"]
+    # a header that does not say how many records follow (-1, as while recording): still told, once
+    raw = bytearray(truncated_copy(tmp_path / "sub", 7.5).read_bytes())
+    raw[236:244] = b"-1".ljust(8)
+    unknown = tmp_path / "unknown.edf"
+    unknown.write_bytes(bytes(raw))
+    lines.clear()
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        out = import_edf(unknown, tmp_path / "c.bfr", warn=lines.append)
+    assert escaped == [] and len(lines) == 1
+    assert lines[0] == f"{unknown} is truncated: imported its 7 complete records (7 s); the last one was cut off"
+    with Recording.open(out) as rec:
+        assert rec.n_samples == 7 * RATE
 
 
 def test_import_says_what_is_wrong_with_the_input(tmp_path, capsys):
