@@ -30,7 +30,6 @@ def report_format(out: str | os.PathLike) -> str:
 def _check_output(out: str | os.PathLike, inputs: list) -> Path:
     """The report file: a new file (never over an existing one or an input) in a writable folder."""
     from biofeedback.outputs import new_output
-    report_format(out)
     return new_output(out, inputs=[p for p in inputs if p], what="report")
 
 
