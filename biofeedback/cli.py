@@ -139,15 +139,50 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _add_import(sub) -> None:
-    p = sub.add_parser("import", help="import a CSV file as a recording", description="Import a file from another program as a recording.")
+    p = sub.add_parser("import", help="import a CSV, EDF(+) or BDF(+) file as a recording",
+                       description="Import a file from this or another program (.csv, .edf, .bdf) as a new recording. "
+                                   "A truncated EDF/BDF file (cut off while copying or recording) is imported up to "
+                                   "its last complete data record, with one warning line saying how much; a file "
+                                   "without a single complete record is refused.")
     p.add_argument("path", metavar="PATH")
     p.add_argument("--out", required=True, metavar="FILE")
     _import_edf_options(p)
     p.set_defaults(func=cmd_import)
 
 
+#: What ``import`` reads, by file name ending.
+_IMPORT_KINDS = {".csv": "csv", ".edf": "edf", ".bdf": "edf", ".rec": "edf"}
+_IMPORTABLE = ".csv, .edf or .bdf"
+
+
+def _import_kind(path: Path) -> str:
+    """'csv' or 'edf' for a file ``import`` can read; one clear line for anything else."""
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a file; give a {_IMPORTABLE} file to import")
+    if not path.exists():
+        raise UserError(f"no such file: {path}")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if head.startswith(b"SQLite format 3\x00") or path.suffix.lower() == ".bfr":
+        raise UserError(f"{path} is already a recording; nothing to import (use it directly, e.g. "
+                        f"biofeedback info {path.name}; import reads {_IMPORTABLE} files)")
+    kind = _IMPORT_KINDS.get(path.suffix.lower())
+    if kind is None and (head.startswith(b"0       ") or head.startswith(b"\xffBIOSEMI")):
+        kind = "edf"                                # an EDF/BDF file under another name
+    if kind is None:
+        raise UserError(f"cannot import {path.name}: unsupported file type {path.suffix or '(no extension)'!r}; "
+                        f"import reads {_IMPORTABLE} files")
+    return kind
+
+
 def cmd_import(args: argparse.Namespace) -> int:
-    if Path(args.path).suffix.lower() in (".edf", ".bdf", ".rec"):
+    from biofeedback.outputs import new_output
+    kind = _import_kind(Path(args.path))
+    new_output(args.out, inputs=[args.path], what="recording")
+    if kind == "edf":
         return cmd_import_edf(args)
     from biofeedback.csvio import import_csv
     n = import_csv(args.path, args.out)
@@ -357,9 +392,12 @@ def cmd_report(args) -> int:
     from biofeedback.library import Library, parse_day, resolve_library_path
     from biofeedback.reports import progress_report, report_format, session_report
 
+    from biofeedback.outputs import new_output
+
     report_format(args.out)
     if bool(args.file) == bool(args.client):
         raise UserError("give either a recording FILE (session report) or --client NAME (progress report)")
+    new_output(args.out, inputs=[args.file] if args.file else [], what="report")   # before any rendering
     if args.file:
         lib_path = resolve_library_path(args.library)
         library = Library.open(lib_path, create=False) if lib_path.exists() else None
@@ -371,10 +409,17 @@ def cmd_report(args) -> int:
     else:
         start = parse_day(args.start) if args.start else None
         end = parse_day(args.end) if args.end else None
+        _check_period(start, end)
         with Library.open(args.library, create=False) as library:
             out = progress_report(library, args.client, args.out, start, end, progress=_progress_line("report"))
     print(out)
     return 0
+
+
+def _check_period(start, end) -> None:
+    """``--from`` must not come after ``--to`` (the same message as the progress report)."""
+    if start and end and end < start:
+        raise UserError(f"--from {start} is after --to {end}; swap them")
 
 
 def _add_history(sub) -> None:
@@ -393,9 +438,11 @@ def cmd_history(args) -> int:
     from biofeedback.library import Library, parse_day
     from biofeedback.progress import METRICS, client_progress
 
+    start = parse_day(args.start) if args.start else None
+    end = parse_day(args.end) if args.end else None
+    _check_period(start, end)
     with Library.open(args.library, create=False) as library:
-        p = client_progress(library, args.name, parse_day(args.start) if args.start else None,
-                            parse_day(args.end) if args.end else None)
+        p = client_progress(library, args.name, start, end)
     if args.json:
         print(json.dumps(p.to_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -460,9 +507,13 @@ def _add_clients(sub) -> None:
 
 
 def cmd_clients(args) -> int:
-    from biofeedback.library import Library, register_recording
+    from biofeedback.library import Library, check_goal_target, register_recording
     from biofeedback.progress import parse_goal, update_milestones
 
+    goal = None
+    if args.goal:
+        goal = parse_goal(args.goal)                      # checked before anything is changed
+        check_goal_target(goal[2])
     with Library.open(args.library) as library:
         if not args.name:
             if args.add or args.goal or args.add_recording:
@@ -473,8 +524,8 @@ def cmd_clients(args) -> int:
         client = library.add_client(args.name, notes=args.notes or "") if args.add else library.client(args.name)
         if args.notes is not None and not args.add:
             library.update_client(client, notes=args.notes)
-        if args.goal:
-            metric, comparison, target = parse_goal(args.goal)
+        if goal is not None:
+            metric, comparison, target = goal
             library.add_goal(client, metric, comparison, target, args.label)
         for path in args.add_recording or []:
             session = register_recording(library, path, client)
@@ -495,10 +546,15 @@ def cmd_export_edf(args) -> int:
     from biofeedback.edf import export_edf
     fmt = _interchange_format(args)
     out = export_edf(args.file, args.out, fmt=fmt, anonymize=args.anonymize,
-                     progress=_progress_line(f"export {fmt.upper()}"))
+                     progress=_progress_line(f"export {fmt.upper()}"), warn=_warn)
     print(f"exported {args.file} to {out} ({'BDF+' if fmt == 'bdf' else 'EDF+'}"
           f"{', anonymised' if args.anonymize else ''})")
     return 0
+
+
+def _warn(line: str) -> None:
+    """A warning the user should see (the command still succeeds): one line on stderr."""
+    print(f"biofeedback: warning: {line}", file=sys.stderr)
 
 
 def _import_edf_options(p) -> None:
@@ -511,7 +567,7 @@ def _import_edf_options(p) -> None:
 def cmd_import_edf(args) -> int:
     from biofeedback.edf import import_edf
     out = import_edf(args.path, args.out, channels=args.channel, anonymize=args.anonymize,
-                     progress=_progress_line("import"))
+                     progress=_progress_line("import"), warn=_warn)
     print(f"imported {args.path} into {out}")
     return 0
 

@@ -9,6 +9,16 @@ annotation holds the true end, which import honours.
 Import reads EDF+, EDF, BDF+ or BDF, keeps the chosen channels (by label, or the first
 signal), converts their units to µV / cmH2O, resamples to one rate and writes a recording
 file with :class:`~biofeedback.recording.RecordingWriter`; annotations become events.
+
+A truncated file (cut off while copying, or while another program was recording) is
+imported up to its last complete data record and the caller is warned once with how
+much was imported (``PATH is truncated: imported N of M records (X s)``); the recording's
+meta keeps ``truncated: {"records": N, "of": M}``. A file without one complete record is
+refused. edfio's own warnings never reach the terminal raw: they are caught and passed to
+the caller's ``warn`` function as single lines.
+
+Both directions write through :func:`biofeedback.outputs.new_output` (never over an
+existing file or the input) and :func:`~biofeedback.outputs.atomic_output` (never half-written).
 """
 from __future__ import annotations
 
@@ -18,6 +28,7 @@ import math
 import os
 import re
 import unicodedata
+import warnings
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Sequence
@@ -25,9 +36,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from biofeedback.errors import RecordingError, UserError
+from biofeedback.outputs import atomic_output, new_output
 from biofeedback.stream import Block, Channel, Event, StreamInfo
 
 ProgressFn = Callable[[float], None]
+WarnFn = Callable[[str], None]
 
 END_ANNOTATION = "Recording ends"
 LOST_ANNOTATION = "signal lost"
@@ -46,6 +59,14 @@ _UNITS = {
 
 def _noop(_: float) -> None:
     pass
+
+
+def _pass_on(caught: list[warnings.WarningMessage], warn: WarnFn | None, where: object) -> None:
+    """Hand caught library warnings to ``warn`` as single lines (each message once)."""
+    if warn is None:
+        return
+    for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+        warn(f"{where}: {text}")
 
 
 # --------------------------------------------------------------------------- export
@@ -103,8 +124,12 @@ def _lost_runs(column: np.ndarray) -> list[tuple[int, int]]:
 
 
 def export_edf(recording_path: str | os.PathLike, out_path: str | os.PathLike, *, fmt: str = "edf",
-               anonymize: bool = False, progress: ProgressFn | None = None) -> Path:
-    """Write a recording as EDF+ (16 bit) or BDF+ (24 bit) with events as annotations."""
+               anonymize: bool = False, progress: ProgressFn | None = None, warn: WarnFn | None = None) -> Path:
+    """Write a recording as EDF+ (16 bit) or BDF+ (24 bit) with events as annotations.
+
+    ``out_path`` must be a new file ending in .edf (or .bdf); an existing file, the recording itself or a
+    missing folder is refused with one line before anything is read.
+    """
     import edfio
     from biofeedback.recording import Recording
 
@@ -112,6 +137,7 @@ def export_edf(recording_path: str | os.PathLike, out_path: str | os.PathLike, *
     fmt = fmt.lower()
     if fmt not in ("edf", "bdf"):
         raise UserError(f"unknown export format {fmt!r}; use edf or bdf")
+    out = new_output(out_path, inputs=[recording_path], suffixes=[f".{fmt}"], what=f"{fmt.upper()} export")
     rec = Recording.open(recording_path)
     try:
         info, meta, events = rec.info, dict(rec.meta), list(rec.events)
@@ -163,19 +189,15 @@ def export_edf(recording_path: str | os.PathLike, out_path: str | os.PathLike, *
     recording = edfio.Recording(startdate=start.date() if start else None, equipment_code="biofeedback",
                                 additional=(_ascii(str(protocol)),) if protocol else ())
     cls = edfio.Edf if fmt == "edf" else edfio.Bdf
-    edf = cls(signals, patient=patient, recording=recording,
-              starttime=start.time().replace(microsecond=0, tzinfo=None) if start else None,
-              data_record_duration=_record_seconds(rate), annotations=sorted(annotations))
-    out = Path(out_path)
-    tmp = out.with_name(out.name + ".part")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            edf.write(fh)
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        edf = cls(signals, patient=patient, recording=recording,
+                  starttime=start.time().replace(microsecond=0, tzinfo=None) if start else None,
+                  data_record_duration=_record_seconds(rate), annotations=sorted(annotations))
+        with atomic_output(out) as tmp:
+            with open(tmp, "wb") as fh:
+                edf.write(fh)
+    _pass_on(caught, warn, out)
     progress(1.0)
     return out
 
@@ -209,17 +231,49 @@ def _match_label(label: str) -> str:
     return folded if folded in ("pfm", "abd") else ""
 
 
-def _read(path: Path):
+def _header_int(field: bytes) -> int | None:
+    try:
+        return int(field.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _is_truncation(w: warnings.WarningMessage) -> bool:
+    text = str(w.message)
+    return "Incomplete data record" in text or ("header indicates" in text and "data records" in text)
+
+
+def _read(path: Path, notes: list[str]):
+    """Open an EDF/BDF file; a truncated file keeps its complete records and adds one line to ``notes``."""
     import edfio
     with open(path, "rb") as fh:
-        head = fh.read(8)
-    try:
-        if head[:1] == b"\xff":
-            return edfio.read_bdf(path), "bdf"
-        return edfio.read_edf(path, lazy_load_data=True), "edf"
-    except Exception as exc:  # edfio raises ValueError, IndexError, UnicodeDecodeError... on damaged files
-        raise RecordingError(f"cannot read {path} as EDF/BDF ({type(exc).__name__}: {exc}); "
-                             f"check that the file is complete") from None
+        head = fh.read(256)
+    declared = _header_int(head[236:244])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if head[:1] == b"\xff":
+                edf, fmt = edfio.read_bdf(path), "bdf"
+            else:
+                edf, fmt = edfio.read_edf(path, lazy_load_data=True), "edf"
+        except Exception as exc:  # edfio raises ValueError, IndexError, UnicodeDecodeError... on damaged files
+            raise RecordingError(f"cannot read {path} as EDF/BDF ({type(exc).__name__}: {exc}); "
+                                 f"check that the file is complete") from None
+    complete = int(edf.num_data_records)
+    truncated = (any("Incomplete data record" in str(w.message) for w in caught)
+                 or (declared is not None and 0 <= complete < declared))
+    if truncated:
+        known = declared is not None and declared > complete
+        if complete == 0:
+            raise RecordingError(f"{path} is truncated: it holds no complete data record"
+                                 f"{f' (of {declared})' if known else ''}; nothing to import; copy the whole file again")
+        seconds = complete * float(edf.data_record_duration)
+        notes.append(f"{path} is truncated: imported {complete} of {declared} records ({seconds:g} s)" if known else
+                     f"{path} is truncated: imported its {complete} complete records ({seconds:g} s); "
+                     f"the last one was cut off")
+    notes.extend(f"{path}: {' '.join(str(w.message).split())}" for w in caught
+                 if not ((truncated or declared == -1) and _is_truncation(w)))   # -1: count left open (legal)
+    return edf, fmt, (complete, declared) if truncated else None
 
 
 def choose_signals(labels: Sequence[str], wanted: Sequence[str] | None) -> list[int]:
@@ -241,16 +295,35 @@ def choose_signals(labels: Sequence[str], wanted: Sequence[str] | None) -> list[
 
 
 def import_edf(in_path: str | os.PathLike, out_path: str | os.PathLike, *, channels: Sequence[str] | None = None,
-               client: str | None = None, anonymize: bool = False, progress: ProgressFn | None = None) -> Path:
-    """Turn an EDF(+)/BDF(+) file into a recording file; returns the recording's path."""
+               client: str | None = None, anonymize: bool = False, progress: ProgressFn | None = None,
+               warn: WarnFn | None = None) -> Path:
+    """Turn an EDF(+)/BDF(+) file into a new recording file; returns the recording's path.
+
+    ``warn(line)`` receives one line for a truncated file (what was imported) and for each warning
+    of the EDF library; they are never printed raw.
+    """
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = _import_edf(in_path, out_path, channels, client, anonymize, progress or _noop, notes)
+    notes.extend(f"{in_path}: {' '.join(str(w.message).split())}" for w in caught)
+    if warn is not None:
+        for line in dict.fromkeys(notes):
+            warn(line)
+    return out
+
+
+def _import_edf(in_path, out_path, channels, client, anonymize, progress: ProgressFn, notes: list[str]) -> Path:
     from biofeedback.recording import RecordingWriter
     from scipy.signal import resample_poly
 
-    progress = progress or _noop
     src = Path(in_path)
+    if src.is_dir():
+        raise RecordingError(f"{src} is a folder, not an EDF/BDF file")
     if not src.is_file():
         raise RecordingError(f"no such file: {src}")
-    edf, fmt = _read(src)
+    out = new_output(out_path, inputs=[src], what="recording")
+    edf, fmt, truncation = _read(src, notes)
     signals = [s for s in edf.signals]
     if not signals:
         raise RecordingError(f"{src} holds only annotations, no signals to import")
@@ -330,18 +403,22 @@ def import_edf(in_path: str | os.PathLike, out_path: str | os.PathLike, *, chann
         meta["client"] = name
     if started_at:
         meta["started_at"] = started_at
-    writer = RecordingWriter(out_path, info, meta)
-    try:
-        step = max(1, int(rate))
-        for i in range(0, n, step):
-            writer.append(Block(i, data[i:i + step]))
-            progress(0.4 + 0.55 * min(n, i + step) / max(1, n))
-        for e in sorted(events, key=lambda e: e.time_s):
-            writer.add_event(e)
-    finally:
-        writer.close()
+    if truncation is not None:
+        meta["truncated"] = {"records": truncation[0], "of": truncation[1]}
+    with atomic_output(out) as tmp:
+        tmp.unlink()                                   # the writer creates its own file (never over one)
+        writer = RecordingWriter(tmp, info, meta)
+        try:
+            step = max(1, int(rate))
+            for i in range(0, n, step):
+                writer.append(Block(i, data[i:i + step]))
+                progress(0.4 + 0.55 * min(n, i + step) / max(1, n))
+            for e in sorted(events, key=lambda e: e.time_s):
+                writer.add_event(e)
+        finally:
+            writer.close()
     progress(1.0)
-    return Path(out_path)
+    return out
 
 
 def _record_onsets(edf, src: Path) -> list[float] | None:

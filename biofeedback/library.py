@@ -14,6 +14,7 @@ passes is opened for writing.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import math
 import os
@@ -25,6 +26,8 @@ from typing import Any, Callable
 
 from biofeedback.errors import UserError
 
+#: Longest practice a diary entry may record, in minutes (a whole day's practice is not plausible).
+MAX_MINUTES_PRACTISED = 600
 #: ``PRAGMA application_id`` of a biofeedback library ("BFLB").
 APPLICATION_ID = 0x42464C42
 ENV_VAR = "BIOFEEDBACK_LIBRARY"
@@ -256,9 +259,16 @@ def _inspect(path: Path) -> tuple[int, int, list[str]]:
 
 
 def _create_file(path: Path) -> None:
-    """Create an empty file readable by the user only, in a folder only the user can enter."""
+    """Create an empty file readable by the user only, in a folder only the user can enter.
+
+    Only the platform's default folder is created when missing; a folder named with ``--library`` or
+    ``$BIOFEEDBACK_LIBRARY`` must exist already (a typo must not create folders anywhere on the disk).
+    """
     folder = path.parent
     if not folder.exists():
+        if path != default_library_path():
+            raise LibraryError(f"the folder {folder} for the library {path.name} does not exist; "
+                               f"create it first or choose another --library / ${ENV_VAR}")
         try:
             folder.mkdir(mode=0o700, parents=True)
         except OSError as exc:
@@ -384,11 +394,7 @@ class Library:
 
     def client(self, name: str) -> Client:
         """The client called ``name`` (case-insensitive); a clear error if there is none."""
-        found = self.find_client(name)
-        if found is None:
-            known = ", ".join(c.name for c in self.clients()[:8]) or "none yet"
-            raise UserError(f"no client called {name!r} in the library {self.path} (clients: {known})")
-        return found
+        return require_client(self, name)
 
     def get_or_add_client(self, name: str) -> Client:
         return self.find_client(name) or self.add_client(name)
@@ -472,12 +478,20 @@ class Library:
         """Add a diary entry (days without a session are fine); out-of-range scores are refused."""
         cid = client if isinstance(client, int) else client.id
         day = parse_day(day) if day is not None else dt.date.today()
+        latest = dt.date.today() + dt.timedelta(days=1)
+        if day > latest:
+            raise UserError(f"the diary date {day.isoformat()} is in the future; give a day up to {latest.isoformat()}")
         for label, value, lo, hi in (("pain during intercourse or dilator use", pain_intercourse, 0, 10),
-                                     ("pelvic pain", pain_pelvic, 0, 10), ("mood", mood, 1, 5)):
-            if value is not None and not (lo <= value <= hi):
-                raise UserError(f"{label} must be between {lo} and {hi}, got {value:g}")
-        if minutes_practised is not None and minutes_practised < 0:
-            raise UserError(f"minutes practised cannot be negative, got {minutes_practised:g}")
+                                     ("pelvic pain", pain_pelvic, 0, 10), ("mood", mood, 1, 5),
+                                     ("minutes practised", minutes_practised, 0, MAX_MINUTES_PRACTISED)):
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)
+                                          and lo <= value <= hi):
+                shown = f"{value:g}" if isinstance(value, (int, float)) else repr(value)
+                raise UserError(f"{label} must be between {lo} and {hi}, got {shown}")
+        notes = (notes or "").strip()
+        if all(v is None for v in (pain_intercourse, pain_pelvic, mood, minutes_practised)) and not notes:
+            raise UserError("the diary entry is empty; give at least one of pain, pelvic pain, mood, "
+                            "minutes practised or notes")
         cur = self._write("""INSERT INTO diary (client_id, day, pain_intercourse, pain_pelvic, mood,
                              minutes_practised, notes, session_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)""",
                           (cid, day.isoformat(), pain_intercourse, pain_pelvic, mood, minutes_practised,
@@ -517,6 +531,7 @@ class Library:
             raise UserError(f"unknown goal metric {metric!r}; choose one of {', '.join(METRICS)}")
         if comparison not in ("<", "<=", ">", ">="):
             raise UserError(f"a goal compares with <, <=, > or >=, got {comparison!r}")
+        check_goal_target(target)
         cid = client if isinstance(client, int) else client.id
         cur = self._write("INSERT INTO goals (client_id, metric, comparison, target, label, created_on) "
                           "VALUES (?,?,?,?,?,?)", (cid, metric, comparison, float(target), label,
@@ -538,19 +553,67 @@ class Library:
         self._write("UPDATE goals SET met_on = ? WHERE id = ?", (day.isoformat() if day else None, gid))
 
 
+def check_goal_target(target: float) -> float:
+    """A goal's target as a finite number; NaN, infinity or text is refused with one line."""
+    try:
+        value = float(target)
+    except (TypeError, ValueError):
+        raise UserError(f"a goal's target must be a number, got {target!r}") from None
+    if not math.isfinite(value):
+        raise UserError(f"a goal's target must be a finite number, got {target!r}; e.g. release_latency_s<=1")
+    return value
+
+
+def require_client(library: Library, name: str) -> Client:
+    """The existing client called ``name`` (case-insensitive); an unknown name is one clear line with close matches.
+
+    Use this before recording, so a typo never files a session under a new, misspelt client.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise UserError("a client needs a name or an alias")
+    found = library.find_client(name)
+    if found is not None:
+        return found
+    names = [c.name for c in library.clients()]
+    by_fold = {n.casefold(): n for n in names}
+    close = [by_fold[m] for m in difflib.get_close_matches(name.casefold(), list(by_fold), n=3, cutoff=0.6)]
+    if close:
+        hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    elif names:
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        hint = f"clients: {shown}"
+    else:
+        hint = "the library has no clients yet"
+    raise UserError(f"no client called {name!r} in the library {library.path} ({hint}); "
+                    f"to add her: biofeedback clients {_shell_word(name)} --add")
+
+
+def _shell_word(text: str) -> str:
+    import shlex
+    return shlex.quote(text)
+
+
 def register_recording(library: Library, recording_path: str | os.PathLike, client: Client | str | None = None,
-                       summary: dict[str, Any] | None = None) -> SessionRecord:
-    """Put a recording file into the library under its client (from the recording's meta unless given)."""
+                       summary: dict[str, Any] | None = None, *, create: bool = False) -> SessionRecord:
+    """Put a recording file into the library under its client (from the recording's meta unless given).
+
+    An unknown client name is refused (see :func:`require_client`) unless ``create`` is True, which only
+    callers that explicitly add a client should pass.
+    """
     from biofeedback.recording import Recording
 
     rec = Recording.open(recording_path)
     try:
-        name = client.name if isinstance(client, Client) else (client or rec.meta.get("client"))
-        if not name:
-            raise UserError(f"{recording_path} names no client; give one (e.g. --client NAME)")
+        if isinstance(client, Client):
+            target = library.client_by_id(client.id)
+        else:
+            name = str(client or rec.meta.get("client") or "").strip()
+            if not name:
+                raise UserError(f"{recording_path} names no client; give one (e.g. --client NAME)")
+            target = library.get_or_add_client(name) if create else require_client(library, name)
         if summary is None:
             summary = session_summary(rec)
-        target = library.get_or_add_client(str(name))
         protocol = rec.meta.get("protocol") or ""
         if isinstance(protocol, dict):
             protocol = protocol.get("name") or ""

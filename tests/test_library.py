@@ -36,12 +36,29 @@ def test_default_path_macos(monkeypatch):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
-def test_created_private(tmp_path):
-    path = tmp_path / "new" / "deeper" / "lib.sqlite"
-    with Library.open(path) as lib:
+def test_created_private(tmp_path, monkeypatch):
+    """The default place (the user data folder) is created when missing, private to the user."""
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "new" / "deeper"))
+    monkeypatch.delenv("BIOFEEDBACK_LIBRARY", raising=False)
+    with Library.open() as lib:
         lib.add_client("A")
+        path = lib.path
+    assert path == tmp_path / "new" / "deeper" / "biofeedback" / "library.sqlite"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_named_library_in_a_missing_folder_creates_no_folder(tmp_path, monkeypatch):
+    """--library or BIOFEEDBACK_LIBRARY with a typo in the folder: one line, and no folder appears anywhere."""
+    for how in ("argument", "environment"):
+        missing = tmp_path / "nonexist" / "x.sqlite"
+        if how == "environment":
+            monkeypatch.setenv("BIOFEEDBACK_LIBRARY", str(missing))
+        with pytest.raises(LibraryError, match=r"folder .*nonexist.* does not exist") as info:
+            Library.open(missing if how == "argument" else None)
+        assert "\n" not in str(info.value)
+        assert not (tmp_path / "nonexist").exists()
 
 
 def test_schema_version_and_tag(tmp_path):

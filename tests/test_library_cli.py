@@ -66,6 +66,7 @@ def test_damaged_library_through_the_cli_changes_nothing(tmp_path):
 
 def test_library_from_environment(tmp_path):
     lib = tmp_path / "env" / "lib.sqlite"
+    lib.parent.mkdir()                    # a named library's folder must exist (only the default one is created)
     r = run("clients", "Cy", "--add", env_extra={"BIOFEEDBACK_LIBRARY": str(lib)})
     assert r.returncode == 0, r.stderr
     assert lib.exists()

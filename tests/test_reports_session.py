@@ -37,6 +37,7 @@ def record_session(path, started_at, seed=1, client="Mira", profile="hypertonic"
 @pytest.fixture()
 def session_files(tmp_path):
     lib = Library.open(tmp_path / "lib.sqlite")
+    lib.add_client("Mira")                 # recordings are filed only under clients that exist
     first = record_session(tmp_path / "first.bfr", "2026-03-02T10:00:00+01:00", seed=1)
     second = record_session(tmp_path / "second.bfr", "2026-03-16T10:00:00+01:00", seed=2)
     for path in (first, second):
@@ -83,8 +84,9 @@ def test_session_report_cli(session_files, tmp_path, cli):
     r = cli("report", str(first), "--out", str(out), "--library", str(lib.path))
     assert r.returncode == 0, r.stderr
     assert out.read_bytes().startswith(b"%PDF")
-    r = cli("report", str(tmp_path / "missing.bfr"), "--out", str(out), "--library", str(lib.path))
+    r = cli("report", str(tmp_path / "missing.bfr"), "--out", str(tmp_path / "r2.pdf"), "--library", str(lib.path))
     assert r.returncode == 2 and "no such recording" in r.stderr
+    assert not (tmp_path / "r2.pdf").exists()
 
 
 def test_export_import_cli(session_files, tmp_path, capsys):

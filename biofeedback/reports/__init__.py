@@ -27,12 +27,10 @@ def report_format(out: str | os.PathLike) -> str:
     raise UserError(f"cannot tell the report format from {str(out)!r}; end the file name in .pdf or .html")
 
 
-def _check_folder(out: Path) -> None:
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"the folder {folder} does not exist; create it or choose another --out")
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"cannot write into {folder}; choose another --out")
+def _check_output(out: str | os.PathLike, inputs: list) -> Path:
+    """The report file: a new file (never over an existing one or an input) in a writable folder."""
+    from biofeedback.outputs import new_output
+    return new_output(out, inputs=[p for p in inputs if p], what="report")
 
 
 def session_report(recording_path: str | os.PathLike, out: str | os.PathLike, library: Library | None = None,
@@ -44,9 +42,8 @@ def session_report(recording_path: str | os.PathLike, out: str | os.PathLike, li
     from biofeedback.reports.render import write_html, write_pdf
 
     progress = progress or (lambda f: None)
-    out = Path(out)
     fmt = report_format(out)
-    _check_folder(out)
+    out = _check_output(out, [recording_path, library.path if library is not None else None])
     report = gather_session(recording_path, library, progress=lambda f: progress(0.7 * f))
     images = {"session": session_png(report)}
     progress(0.85)
@@ -66,9 +63,8 @@ def progress_report(library: Library, client: str, out: str | os.PathLike, start
     from biofeedback.reports.render import write_html, write_pdf
 
     progress = progress or (lambda f: None)
-    out = Path(out)
     fmt = report_format(out)
-    _check_folder(out)
+    out = _check_output(out, [library.path])
     if start and end and end < start:
         raise UserError(f"--from {start} is after --to {end}; swap them")
     report = gather_progress(library, client, start, end)

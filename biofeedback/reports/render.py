@@ -1,27 +1,21 @@
 """Turn a report page into a file: self-contained HTML, or PDF through Qt's QTextDocument and QPdfWriter."""
 from __future__ import annotations
 
-import os
+import contextlib
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from biofeedback.errors import UserError
+from biofeedback.outputs import atomic_output
 from biofeedback.reports.html import data_uri
 
 PageFn = Callable[[Callable[[str], str]], str]
 
 
 def _write_private(out: Path, data: bytes) -> None:
-    """Write atomically, readable by the user only (reports hold health data)."""
-    tmp = out.with_name(out.name + ".part")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    """Write atomically, readable by the user only (reports hold health data), never over an existing file."""
+    with atomic_output(out) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_html(page: PageFn, images: dict[str, bytes], out: Path) -> Path:
@@ -46,23 +40,35 @@ def write_pdf(page: PageFn, images: dict[str, bytes], out: Path, title: str = ""
     font.setPointSizeF(9.5)
     doc.setDefaultFont(font)
     doc.setHtml(page(lambda name: name))
-    tmp = out.with_name(out.name + ".part")
-    writer = QtGui.QPdfWriter(str(tmp))
-    writer.setTitle(title)
-    writer.setCreator("biofeedback")
-    writer.setPageSize(QtGui.QPageSize(QtGui.QPageSize.A4))
-    writer.setPageMargins(QtCore.QMarginsF(14, 14, 14, 14), QtGui.QPageLayout.Millimeter)
-    writer.setResolution(300)
-    # lay the page out 700 px wide (A4 minus margins at about 96 px per inch), printed at 300 dpi
-    doc.setPageSize(QtCore.QSizeF(700, 700 * 269 / 182))
-    doc.print_(writer)
-    del writer
-    if not tmp.exists() or tmp.stat().st_size == 0:
-        raise UserError(f"cannot write {out}: Qt's PDF writer produced nothing; check the folder is writable")
-    try:
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    with atomic_output(out) as tmp, _qt_messages() as messages:
+        writer = QtGui.QPdfWriter(str(tmp))
+        writer.setTitle(title)
+        writer.setCreator("biofeedback")
+        writer.setPageSize(QtGui.QPageSize(QtGui.QPageSize.A4))
+        writer.setPageMargins(QtCore.QMarginsF(14, 14, 14, 14), QtGui.QPageLayout.Millimeter)
+        writer.setResolution(300)
+        # lay the page out 700 px wide (A4 minus margins at about 96 px per inch), printed at 300 dpi
+        doc.setPageSize(QtCore.QSizeF(700, 700 * 269 / 182))
+        doc.print_(writer)
+        del writer
+        if tmp.stat().st_size == 0:
+            why = f" ({messages[-1]})" if messages else ""
+            raise UserError(f"cannot write {out}: Qt's PDF writer produced nothing{why}; check the folder is writable")
     return out
+
+
+@contextlib.contextmanager
+def _qt_messages() -> Iterator[list[str]]:
+    """Keep Qt's own warnings (e.g. "QPainter::begin(): Returned false") off the terminal; yield them as a list."""
+    from PySide6 import QtCore
+
+    seen: list[str] = []
+
+    def handler(_kind, _context, message: str) -> None:
+        seen.append(message)
+
+    previous = QtCore.qInstallMessageHandler(handler)
+    try:
+        yield seen
+    finally:
+        QtCore.qInstallMessageHandler(previous)

@@ -199,6 +199,8 @@ class HistoryView(QtWidgets.QWidget):
         if not out:
             return
         fmt = "bdf" if out.lower().endswith(".bdf") or "BDF" in chosen else "edf"
+        if not Path(out).suffix:
+            out += f".{fmt}"                     # a name typed without its ending
         answer = QtWidgets.QMessageBox.question(self, "Leave the name out?",
                                                 "Leave the client's name out of the exported file?",
                                                 QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No)
@@ -226,7 +228,9 @@ class HistoryView(QtWidgets.QWidget):
             self.refresh()
 
     def _ask_out(self, title: str, default: str) -> Path | None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, default, "PDF (*.pdf);;Web page (*.html)")
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(self, title, default, "PDF (*.pdf);;Web page (*.html)")
+        if path and not Path(path).suffix:
+            path += ".html" if "html" in chosen else ".pdf"       # a name typed without its ending
         return Path(path) if path else None
 
     def _progress_report(self) -> None:
