@@ -73,21 +73,12 @@ def _add_record(sub) -> None:
     p.set_defaults(func=cmd_record)
 
 
-def _known_client(library, name: str):
-    found = library.find_client(name)
-    if found is None:
-        known = ", ".join(c.name for c in library.clients()[:8]) or "none yet"
-        raise UserError(f"no client called {name!r} in the library (clients: {known}); "
-                        f"add her first with: biofeedback clients {name!r} --add")
-    return found
-
-
 def cmd_record(args: argparse.Namespace) -> int:
     from biofeedback.session import record_headless
     if args.client:  # before recording: a typo must not split a patient's history, a damaged library must show now
-        from biofeedback.library import Library
+        from biofeedback.library import Library, require_client
         with Library.open(args.library) as library:
-            args.client = _known_client(library, args.client).name
+            args.client = require_client(library, args.client).name
     result = record_headless(args.source, args.out, duration_s=args.duration, speed=args.speed,
                              settings=_chain_settings(args), client=args.client, protocol=args.protocol)
     print(result.summary_line())
