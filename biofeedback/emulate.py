@@ -301,8 +301,8 @@ class DeviceEmulator:
         for byte in data:
             self.commands.append(bytes([byte]))
             self._command_buf = (self._command_buf + bytes([byte]))[-16:]
-            for text, name in known:
-                if not self._command_buf.endswith(text):
+            for command, name in known:
+                if not self._command_buf.endswith(command):
                     continue
                 self._command_buf = b""
                 if name == "reset":

@@ -1,5 +1,4 @@
 """Calibration: rest baseline, MVC from three efforts, default bands, %MVC conversion, guided run."""
-import math
 
 import numpy as np
 import pytest

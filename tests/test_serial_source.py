@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
 import time
 
 import numpy as np
