@@ -118,3 +118,21 @@ def join_results(results: list[DecodeResult], n_columns: int) -> DecodeResult:
         total.samples = np.concatenate(parts, axis=0)
     total.gaps = gaps
     return total
+
+
+class PacketDecoder:
+    """What the binary packet decoders share: the bytes not yet decoded, the device's sample
+    counter, and whether the stream is in step. Subclasses set ``counter_modulo`` and write ``feed``."""
+
+    counter_modulo = 256
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._counter = CounterTracker(self.counter_modulo)
+        self._in_sync = False
+
+    def reset(self) -> None:
+        """Forget everything seen so far (a new connection)."""
+        self._buf.clear()
+        self._counter.reset()
+        self._in_sync = False

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from devices.base import CounterTracker, DecodeResult, RowCollector
+from devices.base import DecodeResult, PacketDecoder, RowCollector
 
 RATES = (1.0, 10.0, 100.0, 1000.0)
 _WIDTHS = (10, 10, 10, 10, 6, 6)
@@ -53,17 +53,17 @@ def start_command(rate: float, channels: int) -> bytes:
     return bytes([(code << 6) | 0x03, (mask << 2) | 0x01])
 
 
-class BitalinoDecoder:
+class BitalinoDecoder(PacketDecoder):
     """Incremental decoder; see :mod:`devices.base` for the result contract."""
+
+    counter_modulo = 16  # a 4-bit sequence number
 
     def __init__(self, channels: int = 1) -> None:
         if not 1 <= int(channels) <= 6:
             raise ValueError(f"BITalino has 1 to 6 analog channels, not {channels}")
         self.n_columns = int(channels)
         self.frame = frame_size(self.n_columns)
-        self._buf = bytearray()
-        self._counter = CounterTracker(16)
-        self._in_sync = False
+        super().__init__()
 
     def _valid(self, i: int) -> bool:
         frame = self._buf[i:i + self.frame]
@@ -125,11 +125,6 @@ class BitalinoDecoder:
             i += 1
         del buf[:i]
         return out.result()
-
-    def reset(self) -> None:
-        self._buf.clear()
-        self._counter.reset()
-        self._in_sync = False
 
 
 def encode(counts: np.ndarray, counter_start: int = 0, digital: int = 0) -> bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from devices.base import CounterTracker, DecodeResult, RowCollector
+from devices.base import DecodeResult, PacketDecoder, RowCollector
 
 HEADER = 0xA0
 FOOTER = 0xC0
@@ -38,15 +38,10 @@ def _channels(packet: bytes | bytearray) -> np.ndarray:
     return np.where(value >= 1 << 23, value - (1 << 24), value).astype(np.float64)
 
 
-class CytonDecoder:
+class CytonDecoder(PacketDecoder):
     """Incremental decoder; see :mod:`devices.base` for the result contract."""
 
     n_columns = N_CHANNELS
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-        self._counter = CounterTracker(256)
-        self._in_sync = False
 
     def feed(self, data: bytes) -> DecodeResult:
         buf = self._buf
@@ -88,11 +83,6 @@ class CytonDecoder:
             i += PACKET
         del buf[:i]
         return out.result()
-
-    def reset(self) -> None:
-        self._buf.clear()
-        self._counter.reset()
-        self._in_sync = False
 
 
 def encode(counts: np.ndarray, counter_start: int = 0, aux: bytes = bytes(6)) -> bytes:

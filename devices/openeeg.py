@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from devices.base import CounterTracker, DecodeResult, RowCollector
+from devices.base import DecodeResult, PacketDecoder, RowCollector
 
 SYNC = b"\xa5\x5a"
 VERSION = 2
@@ -25,15 +25,10 @@ def _valid(buf: bytearray, i: int) -> bool:
     return buf[i + 2] == VERSION and all(buf[i + 4 + 2 * k] <= 0x03 for k in range(N_CHANNELS))
 
 
-class P2Decoder:
+class P2Decoder(PacketDecoder):
     """Incremental decoder; see :mod:`devices.base` for the result contract."""
 
     n_columns = N_CHANNELS
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-        self._counter = CounterTracker(256)
-        self._in_sync = False
 
     def feed(self, data: bytes) -> DecodeResult:
         buf = self._buf
@@ -75,11 +70,6 @@ class P2Decoder:
             i += PACKET
         del buf[:i]
         return out.result()
-
-    def reset(self) -> None:
-        self._buf.clear()
-        self._counter.reset()
-        self._in_sync = False
 
 
 def encode(counts: np.ndarray, counter_start: int = 0, switches: int = 0) -> bytes:
