@@ -161,17 +161,26 @@ def _band_from_calibration(meta: dict, channel: str) -> tuple[float, float] | No
     return lo * mvc, hi * mvc
 
 
-def _calibrated_rest(meta: dict, channel: str) -> float | None:
-    """The resting pressure stored with the recording (bands' ``zero`` or the calibration's rest), if any."""
-    for key, names in (("bands", ("zero",)), ("calibration", ("rest_cmh2o", "rest_mean_cmh2o", "rest_mean", "rest"))):
+#: where the stored bands and calibration keep the resting level (pressure zero)
+_REST_NAMES = {"bands": ("zero",), "calibration": ("rest_cmh2o", "rest_mean_cmh2o", "rest_mean", "rest")}
+
+
+def _stored_for_channel(meta: dict, channel: str):
+    """(key, dict) of the stored ``bands`` then ``calibration`` that apply to ``channel`` (maybe keyed by it)."""
+    for key in ("bands", "calibration"):
         d = meta.get(key) if isinstance(meta, dict) else None
         if not isinstance(d, dict):
             continue
         if isinstance(d.get(channel), dict):
             d = d[channel]
-        if d.get("channel") not in (None, "", channel):
-            continue
-        value = next((_number(d.get(k)) for k in names if _number(d.get(k)) is not None), None)
+        if d.get("channel") in (None, "", channel):
+            yield key, d
+
+
+def _calibrated_rest(meta: dict, channel: str) -> float | None:
+    """The resting pressure stored with the recording (bands' ``zero`` or the calibration's rest), if any."""
+    for key, d in _stored_for_channel(meta, channel):
+        value = next((_number(d.get(k)) for k in _REST_NAMES[key] if _number(d.get(k)) is not None), None)
         if value is not None and value > 0:
             return value
     return None
@@ -182,21 +191,13 @@ def _mvc_reference(meta: dict, channel: str, pressure: bool) -> tuple[float, flo
 
     0 % is zero for EMG and the resting pressure for pressure (as :class:`~biofeedback.calibration.Bands` has it).
     """
-    for key in ("bands", "calibration"):
-        d = meta.get(key) if isinstance(meta, dict) else None
-        if not isinstance(d, dict):
-            continue
-        if isinstance(d.get(channel), dict):
-            d = d[channel]
-        if d.get("channel") not in (None, "", channel):
-            continue
+    for key, d in _stored_for_channel(meta, channel):
         mvc = next((_number(d.get(k)) for k in ("mvc_uv", "mvc_cmh2o", "mvc") if _number(d.get(k)) is not None), None)
         if mvc is None or mvc <= 0:
             continue
         zero = 0.0
         if pressure:
-            names = ("zero",) if key == "bands" else ("rest_cmh2o", "rest_mean_cmh2o", "rest_mean", "rest")
-            zero = next((_number(d.get(k)) for k in names if _number(d.get(k)) is not None), 0.0)
+            zero = next((_number(d.get(k)) for k in _REST_NAMES[key] if _number(d.get(k)) is not None), 0.0)
         if mvc > zero:
             return zero, mvc
     return None
