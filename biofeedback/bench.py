@@ -109,6 +109,18 @@ def format_report(f: dict[str, Any]) -> str:
     if d is None:
         lines.append("  live display: not measured (the Qt user interface is not available)")
     else:
-        lines.append("  live display: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                                    for k, v in d.items()))
+        def met(ok: bool) -> str:
+            return "met" if ok else "MISSED"
+        p99, cpu = d["display_latency_ms_p99"], d["display_cpu_pct_of_one_core"]
+        grew = d["display_rss_mb_end"] - d["display_rss_mb_start"]
+        lines += [
+            f"  live display, {d['display_channels']} EMG ch x {d['display_rate_hz'] / 1000:g} kHz, "
+            f"{d['display_window_s']} s window, offscreen, {d['display_seconds']:.0f} s:",
+            f"    {d['display_fps']:.1f} frames per second; latency per sample p50 {d['display_latency_ms_p50']:.1f} ms, "
+            f"p99 {p99:.1f} ms (target <= 25 at 60 fps: {met(p99 <= 25 and d['display_fps'] >= 59)})",
+            f"    CPU {cpu:.1f} % of one core for the whole process, {d['display_gui_thread_cpu_pct']:.1f} % in the "
+            f"GUI thread (target <= 15: {met(cpu <= 15)})",
+            f"    memory {d['display_rss_mb_start']:.0f} -> {d['display_rss_mb_end']:.0f} MB "
+            f"({grew:+.1f} MB; target no growth: {met(grew < 5)}), {d['display_dropped_samples']} samples dropped",
+        ]
     return "\n".join(lines)
