@@ -165,6 +165,10 @@ def test_session_summary_shows_at_the_end(panel):
     text = panel.summary_label.text()
     assert "Resting tone 8.4 µV, at the end 7.9 µV" in text and "9 of 11" in text and "1.8 s" in text
     assert summary_lines({"unit": "cmH2O", "resting_tone_cmh2o": 20.0, "trials": 0}) == ["Resting tone 20.0 cmH2O"]
+    pressure = summary_lines({"unit": "cmH2O", "resting_tone_cmh2o": 20.0, "trials": 0,
+                              "contraction_peak_cmh2o": 23.94, "contraction_baseline_cmh2o": 20.0})
+    assert pressure == ["Resting tone 20.0 cmH2O", "Squeeze peak 23.9 cmH2O above rest"]
+    assert "Contraction peak 41.3 µV" in text
     panel.set_time(75.0)  # a new session takes the screen back
     assert not panel.summary_label.isVisible() and panel.countdown.isVisible()
 

@@ -11,7 +11,8 @@ from typing import Any, Callable
 import numpy as np
 
 from biofeedback.library import DiaryEntry, Goal, Library, SessionRecord, session_summary
-from biofeedback.progress import METRICS, GoalStatus, Trend, client_progress, summary_value
+from biofeedback.progress import (METRICS, PRESSURE, GoalStatus, Trend, client_progress, metric_value,
+                                  session_modality, summary_value)
 from biofeedback.reports.notes import MEANINGS, change_note, metric_note
 from biofeedback.stream import Event, StreamInfo
 
@@ -185,6 +186,23 @@ def _phases(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+def earlier_value(summary: dict[str, Any], key: str, modality: str) -> float | None:
+    """An earlier session's figure for a session-table row, read as the progress trends read it.
+
+    Unit-suffixed keys name their modality; release time, time in band ... of a pressure session are
+    the pressure twins (``pressure_release_latency_s``). Only sessions of the same modality are passed in.
+    """
+    if key.endswith(("_uv", "_cmh2o")):
+        return metric_value(summary, key)
+    twin = f"pressure_{key}"
+    if modality == PRESSURE and twin in METRICS:
+        return metric_value(summary, twin)
+    metric = METRICS.get(key)
+    if metric is not None and metric.modality == modality:
+        return metric_value(summary, key)
+    return summary_value(summary, key)
+
+
 def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list[Event], meta: dict[str, Any],
                          summary: dict[str, Any], started_at: str, duration_s: float,
                          history: list[SessionRecord] | None = None, goals: list[Goal] | None = None,
@@ -199,7 +217,9 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
         traces.append(Trace(ch.name, ch.unit, tt, yy))
     markers = [(e.time_s, e.label or e.kind) for e in events if e.kind in ("marker", "disconnected", "gap")]
     this_path = str(Path(recording_path).resolve()) if recording_path else None
-    earlier = [s for s in (history or []) if s.recording_path != this_path and s.started_at < (started_at or "~")]
+    modality = session_modality(summary)
+    earlier = [s for s in (history or []) if s.recording_path != this_path and s.started_at < (started_at or "~")
+               and session_modality(s.summary) == modality]      # µV and cmH2O figures are never compared
     first = earlier[0] if earlier else None
     previous = earlier[-1] if earlier else None
     rows = []
@@ -208,8 +228,8 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
         if value is None and key not in summary:
             continue
         label, unit, lower = _label_unit(key)
-        f = summary_value(first.summary, key) if first else None
-        p = summary_value(previous.summary, key) if previous else None
+        f = earlier_value(first.summary, key, modality) if first else None
+        p = earlier_value(previous.summary, key, modality) if previous else None
         row = MetricRow(key, label, unit, value, f, p, metric_note(key, summary, unit, goals))
         changes = [c for c in (change_note(key, value, f, unit, lower, "the first session"),
                                change_note(key, value, p, unit, lower, "last time") if previous is not first else "")

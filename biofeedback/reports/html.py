@@ -112,6 +112,10 @@ _PHASE_COLUMNS = {"rest_mean": "rest", "rest_cv_pct": "rest CV (%)", "work_mean"
                   "time_in_band_pct": "in band (%)"}  # also the column order
 
 
+#: Phase figures that, for pressure, are measured from the resting pressure (see biofeedback.analysis).
+_ABOVE_REST = ("peak", "work_mean")
+
+
 def _column_name(key: str) -> str:
     """'rest_mean_uv' -> 'rest (µV)', 'release_latency_s' -> 'release (s)'."""
     if key in _PHASE_COLUMNS:
@@ -119,7 +123,10 @@ def _column_name(key: str) -> str:
     for suffix, unit in (("_uv", "µV"), ("_cmh2o", "cmH2O"), ("_pct", "%"), ("_s", "s")):
         if key.endswith(suffix):
             stem = key[: -len(suffix)]
-            return f"{_PHASE_COLUMNS.get(stem, stem.replace('_', ' '))} ({unit})"
+            name = _PHASE_COLUMNS.get(stem, stem.replace('_', ' '))
+            if suffix == "_cmh2o" and stem in _ABOVE_REST:
+                name += " above rest"          # pressure peaks and work means are the rise above resting pressure
+            return f"{name} ({unit})"
     return key.replace("_", " ")
 
 

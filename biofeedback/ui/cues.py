@@ -80,8 +80,8 @@ def summary_lines(summary: dict) -> list[str]:
     if band:
         lines.append(f"In the target band {band} % of the time")
     peak = num(f"contraction_peak_{u}")
-    if peak:
-        lines.append(f"Contraction peak {peak} {unit}")
+    if peak:   # pressure: the rise above the resting pressure, not the probe's absolute reading
+        lines.append(f"Squeeze peak {peak} {unit} above rest" if u == "cmh2o" else f"Contraction peak {peak} {unit}")
     return lines
 
 
