@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from biofeedback.protocols import Step
 from biofeedback.stream import Event
 from biofeedback.ui.liveplot import primary_channel
 from biofeedback.ui.replay_bar import fmt_time
@@ -33,7 +34,7 @@ class FrameLoop:
         if self.patient_view_active:
             snap = engine.snapshot(0.25)
             value = self._last_value(snap)
-            self.patient.set_level(value, self.bands, band)
+            self.patient.set_level(value, self.plot.shown_bands, band)   # a step's own band, as the plot shows it
         elif not self.view_paused:
             snap = engine.snapshot(self.plot.needed_seconds(t_now, engine.info.rate), raw=self.plot.wants_raw)
             if self.plot.update_from(snap):
@@ -69,14 +70,35 @@ class FrameLoop:
             if t_s < start + duration:
                 step = (start, duration, band, cue)
         if step is None:
+            self.plot.set_step_band_pct(None)
             if self.cue_text != "" or self.cue_detail != "":
                 self._set_cue("", "")
             return None
         start, duration, band, cue = step
+        self.plot.set_step_band_pct(self._recorded_band_pct(start) if band == "contraction" else None)
         detail = f"{math.ceil(start + duration - t_s):.0f} s"
         if cue != self.cue_text or detail != self.cue_detail:
             self._set_cue(cue, detail)
         return band
+
+    def _recorded_band_pct(self, start_s: float) -> tuple[float, float] | None:
+        """The own contraction band (``band_pct``, % of the maximum) of the recorded step starting at ``start_s``."""
+        source = self.source
+        cached = getattr(self, "_band_pct_cache", None)
+        if cached is None or cached[0] is not source:
+            found: dict[float, tuple[float, float]] = {}
+            recording = getattr(source, "recording", None)
+            for e in (list(recording.events) if recording is not None else []):
+                if e.kind != "step" or not isinstance(e.data, dict):
+                    continue
+                try:
+                    pct = Step.from_event_data(e.data, e.label).band_pct
+                except (TypeError, ValueError):       # a damaged step event: the session's band applies
+                    pct = None
+                if pct is not None:
+                    found[float(e.time_s)] = pct
+            cached = self._band_pct_cache = (source, found)
+        return cached[1].get(float(start_s))
 
     def _last_value(self, snap) -> float:
         env = np.asarray(snap.envelope)

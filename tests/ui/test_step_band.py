@@ -67,3 +67,57 @@ def test_window_shows_the_gentle_squeeze_band_during_the_step(make_window, qtbot
     win.stop_protocol()
     qtbot.waitUntil(lambda: not win.plot.step_overrides_band, timeout=5000)
     assert win.plot._regions["contraction"].getRegion() == pytest.approx((20.0, 35.0))
+
+
+GENTLE = {"name": "gentle", "title": "Gentle", "steps": [
+    {"kind": "rest", "duration_s": 0.5, "cue": "Rest"},
+    {"kind": "contract", "duration_s": 30, "cue": "Gently squeeze, about a third", "effort": 0.3,
+     "band_pct": [20, 40]},
+    {"kind": "contract", "duration_s": 30, "cue": "Squeeze"}]}
+
+
+def test_patient_view_shows_the_steps_own_band(make_window, qtbot):  # noqa: F811
+    win = make_window(source="sim:healthy?rate=1000", speed=1.0)
+    win.set_bands(Bands(20.0, 35.0, 6.0, mvc=50.0))
+    win.protocols = list(win.protocols) + [parse_protocol(GENTLE)]
+    win.set_patient_view(True, full_screen=False)
+    win.start_protocol("gentle")
+    qtbot.waitUntil(lambda: win.patient.bar.target == "contraction" and win.plot.step_overrides_band, timeout=5000)
+    qtbot.waitUntil(lambda: win.patient.bar.bands.limits("contraction") == pytest.approx((10.0, 20.0)), timeout=2000)
+    assert win.patient.bar.bands.limits("contraction") == win.plot.shown_bands.limits("contraction")
+    win.stop_protocol()
+    qtbot.waitUntil(lambda: win.patient.bar.bands.limits("contraction") == pytest.approx((20.0, 35.0)), timeout=5000)
+
+
+def _recording_with_step_band(path):
+    from biofeedback.recording import RecordingWriter
+    from biofeedback.sim import SimulatedPatient
+    from biofeedback.stream import Block, Event
+    patient = SimulatedPatient("healthy", rate=1000.0, seed=3)
+    bands = Bands(20.0, 35.0, 6.0, mvc=50.0).to_dict()
+    steps = parse_protocol(GENTLE).steps
+    with RecordingWriter(path, patient.info, {"bands": bands}) as w:
+        for start in range(0, 20_000, 1000):
+            w.append(Block(start, patient.generate(1000)))
+        t = 0.0
+        for i, (step, duration) in enumerate(zip(steps, (2.0, 8.0, 8.0))):
+            data = dict(step.to_event_data(i, "gentle"), duration_s=duration)
+            w.add_event(Event(t, "step", step.cue, data))
+            t += duration
+    return path
+
+
+def test_replay_shows_the_recorded_steps_own_band(make_window, qtbot, tmp_path):  # noqa: F811
+    path = _recording_with_step_band(tmp_path / "gentle.bfr")
+    win = make_window(source=f"replay:{path}", speed=1.0)
+    win.replay_bar.toggle()                                   # pause, then look inside each step
+    win.replay_bar.seek(5.0)                                  # the gentle squeeze with its own band
+    qtbot.waitUntil(lambda: win.plot.step_overrides_band, timeout=3000)
+    assert win.plot._regions["contraction"].getRegion() == pytest.approx((10.0, 20.0))
+    assert win.plot.active_band == "contraction"
+    win.set_patient_view(True, full_screen=False)
+    qtbot.waitUntil(lambda: win.patient.bar.bands.limits("contraction") == pytest.approx((10.0, 20.0)), timeout=3000)
+    win.set_patient_view(False)
+    win.replay_bar.seek(13.0)                                 # the ordinary squeeze: the session's band again
+    qtbot.waitUntil(lambda: not win.plot.step_overrides_band, timeout=3000)
+    assert win.plot._regions["contraction"].getRegion() == pytest.approx((20.0, 35.0))
