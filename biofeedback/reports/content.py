@@ -334,6 +334,29 @@ def gather_progress(library: Library, client: str, start: dt.date | None = None,
                           summary_lines=lines)
 
 
+#: Fixed scales for diary scores: (bottom, top) of the scale, and the margin around it (no tick falls in it).
+_SCORE_SCALES = {"/10": (0.0, 10.0, 0.9), "/5": (1.0, 5.0, 0.38)}
+
+
+def trend_y_range(unit: str, values: list[float], goal_targets: list[float] = (),
+                  label_room: bool = False) -> tuple[float, float]:
+    """The y-range a trend plot shows: whole diary scales (pain 0-10, mood 1-5), else from 0 with a little headroom.
+
+    Amplitudes, latencies and percentages start at 0, so that three sessions of 47.7, 48.7 and 48.7 µV
+    look as alike as they are; the range takes in every goal line. A small margin below keeps the
+    0 tick's label inside the axis. ``label_room`` leaves more headroom (for a goal's or a "met" label).
+    """
+    if unit in _SCORE_SCALES:
+        lo, hi, margin = _SCORE_SCALES[unit]
+        return lo - margin, hi + margin
+    finite = [float(v) for v in (*values, *goal_targets) if v is not None and math.isfinite(float(v))]
+    lo, hi = min([0.0, *finite]), max([0.0, *finite])
+    span = hi - lo
+    if span <= 0:
+        span = 1.0
+    return lo - 0.08 * span, hi + span * (0.3 if label_room else 0.12)
+
+
 def fmt_duration(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "—"
@@ -342,4 +365,5 @@ def fmt_duration(seconds: float) -> str:
 
 
 __all__ = ["SessionReport", "ProgressReport", "MetricRow", "StepSpan", "Trace", "build_session_report",
-           "gather_session", "gather_progress", "step_spans", "reduce_trace", "fmt_duration", "MEANINGS"]
+           "gather_session", "gather_progress", "step_spans", "reduce_trace", "fmt_duration", "trend_y_range",
+           "MEANINGS"]
