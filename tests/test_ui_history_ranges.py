@@ -68,3 +68,23 @@ def test_trend_y_range_rules():
     lo, hi = trend_y_range("/5", [3])
     assert 0 < lo < 1 and 5 < hi < 6
     assert trend_y_range("µV", [40.0], label_room=True)[1] > trend_y_range("µV", [40.0])[1]
+
+
+def test_pressure_squeeze_in_the_sessions_table_says_above_rest(qtbot, tmp_path):
+    from biofeedback.reports.content import gather_progress
+    from biofeedback.reports.html import progress_html
+    lib = Library.open(tmp_path / "p.sqlite")
+    try:
+        c = lib.add_client("Bea")
+        lib.add_session(c, tmp_path / "p.bfr", "2026-04-01T09:00:00", "glazer", 300,
+                        {"unit": "cmH2O", "resting_tone_cmh2o": 30.0, "contraction_peak_cmh2o": 23.9})
+        lib.add_session(c, tmp_path / "e.bfr", "2026-04-02T09:00:00", "glazer", 300,
+                        {"unit": "uV", "resting_tone_uv": 5.0, "contraction_peak_uv": 41.0})
+        view = HistoryView(lib, "Bea")
+        qtbot.addWidget(view)
+        assert view.table.item(1, 5).text() == "23.9 cmH2O above rest"     # oldest row last
+        assert view.table.item(0, 5).text() == "41.0 µV"
+        page = progress_html(gather_progress(lib, "Bea"), lambda name: name)
+        assert "23.9 cmH2O above rest" in page and "41.0 µV above rest" not in page
+    finally:
+        lib.close()

@@ -208,7 +208,8 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
 def _session_value(summary: dict, keys: tuple[str, ...]) -> str:
     """The first of ``keys`` the session has (EMG, else pressure), formatted with its unit."""
     key = next((k for k in keys if _f(summary.get(k)) is not None), keys[0])
-    return METRICS[key].format(_f(summary.get(key)))
+    text = METRICS[key].format(_f(summary.get(key)))
+    return text + " above rest" if key.startswith("contraction_") and key.endswith("_cmh2o") and text != "—" else text
 
 
 def _f(value: object) -> float | None:

@@ -143,7 +143,10 @@ class HistoryView(QtWidgets.QWidget):
             for keys in (("resting_tone_uv", "resting_tone_cmh2o"), ("release_latency_s",),
                          ("contraction_peak_uv", "contraction_peak_cmh2o")):
                 key = next((k for k in keys if _num(s.summary.get(k)) is not None), keys[0])
-                values.append(METRICS[key].format(_num(s.summary.get(key))))
+                text = METRICS[key].format(_num(s.summary.get(key)))
+                if key == "contraction_peak_cmh2o" and text != "—":
+                    text += " above rest"            # a pressure squeeze is the rise above resting pressure
+                values.append(text)
             values.append(METRICS["pain_intercourse"].format(entry.pain_intercourse) if entry and
                           entry.pain_intercourse is not None else "")
             values.append(METRICS["mood"].format(entry.mood) if entry and entry.mood is not None else "")
