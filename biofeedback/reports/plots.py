@@ -15,7 +15,7 @@ from pyqtgraph.exporters import ImageExporter
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from biofeedback.progress import GoalStatus, Trend
-from biofeedback.reports.content import SessionReport
+from biofeedback.reports.content import SessionReport, trend_y_range
 
 #: Shading per step kind (RGBA), legible in print.
 STEP_COLOURS = {"contract": (230, 150, 60, 60), "release": (70, 170, 110, 60), "rest": (150, 150, 150, 35),
@@ -101,7 +101,6 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus]) -> None
     y = np.asarray(trend.values, dtype=float)
     plot.plot(x, y, pen=pg.mkPen((30, 80, 160), width=2), symbol="o", symbolSize=8,
               symbolBrush=(30, 80, 160), symbolPen=None)
-    lows, highs = list(y), list(y)
     for g in goals:
         if g.goal.metric != m.key:
             continue
@@ -109,8 +108,6 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus]) -> None
                                label=f"goal: {g.description}",
                                labelOpts={"position": 0.02, "color": (46, 120, 70), "anchors": [(0, 1), (0, 1)]})
         plot.addItem(line)
-        lows.append(g.goal.target)
-        highs.append(g.goal.target)
         if g.met_on is not None:
             hit = [p for p in trend.points if p.day == g.met_on]
             if hit:
@@ -122,16 +119,9 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus]) -> None
                                    anchor=(0.5, -0.4) if below else (0.5, 1.4))
                 text.setPos(float(mx[0]), hit[0].value)
                 plot.addItem(text)
-    if m.unit == "/10":
-        plot.setYRange(0, 10, padding=0.05)
-    elif m.unit == "/5":
-        plot.setYRange(1, 5, padding=0.08)
-    elif lows:
-        lo, hi = min(lows), max(highs)
-        pad = (hi - lo) * 0.15 or max(abs(hi) * 0.2, 1.0)
-        room = 2.2 * pad if any(g.met_on for g in goals if g.goal.metric == m.key) else pad  # for "met …"
-        low_pad, high_pad = (room, pad) if m.lower_is_better else (pad, room)
-        plot.setYRange(max(0.0, lo - low_pad) if lo >= 0 else lo - low_pad, hi + high_pad, padding=0)
+    # one rule for the window and the reports: from 0 (whole diary scales), taking in every goal line
+    targets = [g.goal.target for g in goals if g.goal.metric == m.key]
+    plot.setYRange(*trend_y_range(m.unit, list(y), targets, label_room=bool(targets)), padding=0)
     if len(x):
         span = max(float(x.max() - x.min()), 7 * 86400.0)
         plot.setXRange(float(x.min()) - 0.06 * span, float(x.min()) + 1.06 * span, padding=0)

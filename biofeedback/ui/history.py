@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtWidgets
 from biofeedback.errors import UserError
 from biofeedback.library import Client, Library
 from biofeedback.progress import METRICS, Progress, client_progress, plotted_keys
-from biofeedback.reports.content import fmt_duration, trend_y_range
+from biofeedback.reports.content import fmt_duration
 from biofeedback.reports.plots import date_axis, draw_trend
 
 _COLUMNS = ("Date", "Programme", "Length", "Resting tone", "Release time", "Contraction peak", "Pain", "Mood")
@@ -173,11 +173,7 @@ class HistoryView(QtWidgets.QWidget):
         for i, key in enumerate(keys):
             plot = self.plots_widget.addPlot(row=i // 2, col=i % 2, axisItems={"bottom": date_axis()})
             trend = p.trends[key]
-            draw_trend(plot, trend, p.goals)
-            goals = [g for g in p.goals if g.goal.metric == key]
-            # a goal line carries its words above it; a star for a goal met carries "met ..." above it
-            plot.setYRange(*trend_y_range(trend.metric.unit, trend.values, [g.goal.target for g in goals],
-                                          label_room=bool(goals)), padding=0)
+            draw_trend(plot, trend, p.goals)  # sets the y-range by the shared rule (reports.content.trend_y_range)
             if first_x is None:
                 first_x = plot
             else:
