@@ -193,6 +193,17 @@ class SignalChain:
                 tare = np.array([self.settings.tare.get(info.channels[i].name, 0.0) for i in cols])
                 self._stages[kind] = (lp, tare)
 
+    def set_tare(self, channel: str, offset: float) -> None:
+        """Zero a pressure channel from now on: ``offset`` (e.g. the reading in air) is subtracted."""
+        kind = self.info.channels[self.info.index_of(channel)].kind
+        if kind != "pressure":
+            raise UserError(f"only a pressure channel can be zeroed, not {channel!r} ({kind})")
+        self.settings.tare[channel] = float(offset)
+        lp, _ = self._stages["pressure"]
+        cols = dict(self._groups)["pressure"]
+        tare = np.array([self.settings.tare.get(self.info.channels[i].name, 0.0) for i in cols])
+        self._stages["pressure"] = (lp, tare)
+
     @property
     def delay_s(self) -> float:
         """Approximate lag of the EMG envelope behind the muscle (half the RMS window)."""

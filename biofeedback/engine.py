@@ -299,6 +299,30 @@ class SessionEngine:
             except UserError:
                 pass
 
+    # ----------------------------------------------------------------- pressure zero
+    def zero_pressure(self, channel: str = "pressure", seconds: float = 1.0) -> float:
+        """Zero a pressure channel to its mean raw reading over the last ``seconds`` (the probe in air).
+
+        The recording keeps the raw pressure; the zero is recorded as a ``tare`` event and applies to the
+        display from now on. Returns the offset in the channel's unit.
+        """
+        info = self.info
+        if channel not in info.names:
+            raise UserError(f"there is no {channel!r} channel to zero")
+        col = info.index_of(channel)
+        with self._pump_lock:
+            with self._lock:
+                m = min(int(seconds * info.rate), self._raw.count)
+                recent = self._raw.last(m)[:, col] + self.settings.tare.get(channel, 0.0)  # back to raw
+            finite = recent[np.isfinite(recent)]
+            if finite.size == 0:
+                raise UserError("no pressure reading yet to zero from; wait a moment and try again")
+            offset = float(finite.mean())
+            self.chain.set_tare(channel, offset)
+            self.settings = self.chain.settings
+        self._add_event(Event(self.time_s, "tare", channel, {"offset": offset, "unit": info.channels[col].unit}))
+        return offset
+
     # ----------------------------------------------------------------- events, protocol
     def add_marker(self, label: str = "") -> Event:
         event = Event(self.time_s, "marker", label.strip())

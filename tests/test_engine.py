@@ -143,3 +143,27 @@ def test_a_snapshot_pulls_in_what_has_arrived_without_waiting_for_the_thread(tmp
     assert snap.end_index == 500 and snap.time_s == pytest.approx(0.5)
     assert snap.arrival == pytest.approx(0.5)  # when the newest sample became due
     engine.stop()
+
+
+def test_zeroing_a_pressure_channel_applies_to_the_display_and_is_recorded(tmp_path):
+    src = open_source("sim:healthy?pressure=1&emg=0&seed=1", speed=8.0)
+    engine = SessionEngine(src)
+    engine.start_recording(tmp_path / "p.bfr", duration_s=10.0)
+    engine.start()
+    _wait(lambda: engine.time_s > 2.0)
+    before = float(np.nanmean(engine.snapshot(0.5).envelope[:, 0]))
+    assert 20.0 < before < 30.0  # resting pressure of the healthy profile, un-zeroed
+    offset = engine.zero_pressure("pressure")
+    assert offset == pytest.approx(before, abs=1.5)
+    t0 = engine.time_s
+    _wait(lambda: engine.time_s > t0 + 1.0)
+    after = float(np.nanmean(engine.snapshot(0.3).envelope[:, 0]))
+    assert abs(after) < 1.5
+    assert engine.recording_finished.wait(20)
+    engine.stop()
+    with Recording.open(tmp_path / "p.bfr") as rec:
+        assert float(np.nanmean(rec.read()[-1000:, 0])) > 15.0  # the file keeps the raw pressure
+        tare = [e for e in rec.events if e.kind == "tare"]
+        assert tare and tare[0].data["offset"] == pytest.approx(offset)
+    with pytest.raises(Exception, match="only a pressure channel"):
+        SessionEngine(open_source("sim", speed=None)).chain.set_tare("pfm", 1.0)
