@@ -21,16 +21,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from biofeedback.calibration import Bands, placeholder_bands
 from biofeedback.stream import StreamInfo
 from biofeedback.ui.decimate import bucket_size, peak_decimate
+from biofeedback.ui.display_units import display_factor, display_unit, unit_text
 from biofeedback.ui.readout import Readout
 from biofeedback.ui.sweep import SweepCurve
 from biofeedback.ui.theme import LIGHT, Theme
 
 CHANNEL_TITLES = {"pfm": "Pelvic floor", "abd": "Abdominal (accessory)", "pressure": "Pressure"}
-UNIT_TEXT = {"uV": "µV", "cmH2O": "cmH₂O"}
-
-
-def unit_text(unit: str) -> str:
-    return UNIT_TEXT.get(unit, unit)
+__all__ = ["LivePlot", "primary_channel", "nice_ceiling", "unit_text", "CHANNEL_TITLES"]
 
 
 def primary_channel(info: StreamInfo) -> int:
@@ -102,6 +99,7 @@ class LivePlot(QtWidgets.QWidget):
             raise ValueError(f"unknown plot mode {mode!r}; choose sweep or scroll")
         self.mode = mode
         self.theme = theme
+        self.pressure_unit = "cmH2O"    # display only: data, bands and y-range stay in the stored unit
         self.window_s = float(window_s)
         self.raw_visible = False
         self.info: StreamInfo | None = None
@@ -157,7 +155,8 @@ class LivePlot(QtWidgets.QWidget):
         r = 0
         for i in order:
             c = info.channels[i]
-            plot = self._new_plot(r, CHANNEL_TITLES.get(c.name, c.name), unit_text(c.unit))
+            plot = self._new_plot(r, CHANNEL_TITLES.get(c.name, c.name), display_unit(c.unit, self.pressure_unit),
+                                  display_factor(c.unit, self.pressure_unit))
             pen = pg.mkPen(self.theme.trace if i == main else self.theme.accessory,
                            width=self.MAIN_PEN_PX if i == main else 1)
             band_pen = pg.mkPen(self.theme.trace_in_band, width=self.MAIN_PEN_PX) if i == main else None
@@ -177,12 +176,13 @@ class LivePlot(QtWidgets.QWidget):
             self._overlay = None
         self._build_bands(main_plot)
         self._cache_static_items()
-        self.readout.set_channel(CHANNEL_TITLES.get(ch.name, ch.name), unit_text(ch.unit))
+        self.readout.set_channel(CHANNEL_TITLES.get(ch.name, ch.name), display_unit(ch.unit, self.pressure_unit),
+                                 display_factor(ch.unit, self.pressure_unit))
         self._apply_row_visibility()
         self.set_window(self.window_s)
         self.set_bands(self.bands)
 
-    def _new_plot(self, row: int, title: str, unit: str) -> pg.PlotItem:
+    def _new_plot(self, row: int, title: str, unit: str, factor: float = 1.0) -> pg.PlotItem:
         plot = self.view.ci.addPlot(row=row, col=0)
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=False, y=False)
@@ -203,6 +203,7 @@ class LivePlot(QtWidgets.QWidget):
             ax.setTextPen(pg.mkPen(self.theme.foreground))
             ax.setStyle(tickFont=self._tick_font)       # readable from across the room and on a projector
             ax.label.setFont(self._tick_font)
+        plot.getAxis("left").setScale(factor)   # the curve stays in the stored unit; the ticks read in the shown one
         plot.getAxis("left").setWidth(72)
         plot.getAxis("bottom").setHeight(28)
         plot.setYRange(0, 1, padding=0)
@@ -268,6 +269,24 @@ class LivePlot(QtWidgets.QWidget):
         self.readout.set_theme(theme)
         if self.info is not None:
             self.configure(self.info)
+
+    def set_pressure_unit(self, unit: str) -> None:
+        """Show pressure in ``cmH2O`` (default) or ``mmHg``: axis ticks, axis label and readout; nothing stored changes."""
+        display_factor("cmH2O", unit)          # refuses an unknown unit
+        if unit == self.pressure_unit:
+            return
+        self.pressure_unit = unit
+        if self.info is None:
+            return
+        for row in self._rows:                  # relabel in place: the trace (even a paused one) stays
+            c = self.info.channels[row.channel]
+            row.plot.getAxis("left").setScale(display_factor(c.unit, unit))
+            row.plot.setLabel("left", display_unit(c.unit, unit))
+        ch = self.info.channels[primary_channel(self.info)]
+        self.readout.set_channel(CHANNEL_TITLES.get(ch.name, ch.name), display_unit(ch.unit, unit),
+                                 display_factor(ch.unit, unit))
+        self._last_readout = 0.0                # redraw the digits in the new unit now
+        self._update_value(np.array([self.current_value]))
 
     @property
     def sweeping(self) -> bool:

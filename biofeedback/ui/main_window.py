@@ -12,6 +12,7 @@ from biofeedback.errors import UserError
 from biofeedback.stream import Event
 from biofeedback.ui.calibration_wizard import CalibrationWizard
 from biofeedback.ui.client_menu import ClientLink
+from biofeedback.ui.display_units import display_factor, display_unit
 from biofeedback.ui.frame_loop import FrameLoop
 from biofeedback.ui.liveplot import primary_channel
 from biofeedback.ui.replay_bar import fmt_time
@@ -79,6 +80,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self._summary_shown = False
         self._replay_steps: list[tuple[float, float, str | None, str]] = []
         self._protocol_recorded = False
+        self.pressure_unit = "cmH2O"            # how pressure is shown; stored values are always cmH2O
 
         self._build()
         self.timer = QtCore.QTimer(self)
@@ -133,6 +135,8 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         live = not self.is_replay
         self.calibrate_button.setEnabled(live)
         self.calibrate_button.setVisible(live)
+        self.zero_button.setVisible(live and "pressure" in info.names)
+        self.raw_check.setVisible(ch.kind == "emg")     # a pressure probe has no band-passed EMG row
         if self.protocol_box is not None:
             self.protocol_box.setVisible(live)
         for w in (self.record_button, self.record_name, self.record_time, self.marker_button, self.marker_label):
@@ -381,6 +385,21 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
                                         {"calibration": cal.to_dict(), "bands": self.bands.to_dict()}))
         self.clients.save(calibration=cal, bands=self.bands)
 
+    def zero_pressure(self) -> float | None:
+        """Zero the pressure probe to its reading in air over the last second (display only; raw kept, tare event)."""
+        if self.engine is None or self.is_replay or "pressure" not in self.engine.info.names:
+            return None                         # the button is hidden then: nothing to zero
+        try:
+            offset = self.engine.zero_pressure("pressure", seconds=1.0)
+        except UserError as exc:
+            self.show_banner(str(exc))
+            return None
+        self.hide_banner()
+        shown = offset * display_factor("cmH2O", self.pressure_unit)
+        self.statusBar().showMessage(f"Pressure zeroed at {shown:.1f} {display_unit('cmH2O', self.pressure_unit)}",
+                                     6000)
+        return offset
+
     # ================================================================== practice and protocol
     def set_practice(self, held: bool) -> None:
         """Space bar / big button: the simulated patient squeezes (effort 0.6) while held."""
@@ -471,6 +490,16 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         i = self.window_box.findData(int(seconds))
         if i >= 0 and i != self.window_box.currentIndex():
             self.window_box.setCurrentIndex(i)
+
+    def set_pressure_unit(self, unit: str) -> None:
+        """Show pressure in ``cmH2O`` (default) or ``mmHg`` everywhere in the window; nothing stored changes."""
+        display_factor("cmH2O", unit)          # refuses an unknown unit
+        self.pressure_unit = unit
+        self.plot.set_pressure_unit(unit)
+        self.bands_panel.set_pressure_unit(unit)
+        act = self.pressure_unit_actions.get(unit)
+        if act is not None and not act.isChecked():
+            act.setChecked(True)
 
     def set_view_paused(self, paused: bool) -> None:
         """Freeze the plot only: the engine keeps recording and running the exercise."""

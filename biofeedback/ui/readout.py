@@ -17,6 +17,7 @@ class Readout(QtWidgets.QFrame):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(12, 16, 12, 16)
         lay.setSpacing(2)
+        self.factor = 1.0           # stored unit -> shown unit (see ui/display_units.py)
         self.title = QtWidgets.QLabel("Pelvic floor")
         self.value = QtWidgets.QLabel("–")
         self.unit = QtWidgets.QLabel("µV")
@@ -50,11 +51,14 @@ class Readout(QtWidgets.QFrame):
         self.title.setStyleSheet(f"color:{theme.muted};")
         self.unit.setStyleSheet(f"color:{theme.muted};")
 
-    def set_channel(self, title: str, unit: str) -> None:
+    def set_channel(self, title: str, unit: str, factor: float = 1.0) -> None:
+        """The channel's title and shown unit; values given in the stored unit are multiplied by ``factor``."""
         self.title.setText(title)
         self.unit.setText(unit)
+        self.factor = float(factor)
 
     def show_value(self, value: float, pct: float | None, band: str | None, inside: bool | None) -> None:
+        value = value * self.factor
         if not math.isfinite(value):
             self.value.setText("–")
         else:

@@ -110,6 +110,12 @@ class WindowLayout:
         self.calibrate_button.setToolTip("Rest baseline and three maximal squeezes set the bands")
         self.calibrate_button.clicked.connect(self.open_calibration)
         sl.addWidget(self.calibrate_button)
+        self.zero_button = QtWidgets.QPushButton("Zero pressure (probe in air)")
+        self.zero_button.setToolTip("With the probe in air, before insertion: the pressure shown reads 0 from now on."
+                                    " The recording keeps the raw pressure and notes the zero.")
+        self.zero_button.clicked.connect(self.zero_pressure)
+        self.zero_button.setVisible(False)
+        sl.addWidget(self.zero_button)
         self.bands_panel = BandsPanel()
         self.bands_panel.bandsChanged.connect(self._bands_from_panel)
         sl.addWidget(self.bands_panel)
@@ -242,6 +248,15 @@ class WindowLayout:
         raw.setCheckable(True)
         raw.toggled.connect(self.raw_check.setChecked)
         self.raw_check.toggled.connect(raw.setChecked)
+        vm.addSeparator()
+        self.pressure_unit_actions = {}
+        units = QtGui.QActionGroup(self)
+        for unit, title in (("cmH2O", "Pressure in cmH₂O"), ("mmHg", "Pressure in mmHg")):
+            act = vm.addAction(title, lambda u=unit: self.set_pressure_unit(u))
+            act.setCheckable(True)
+            act.setChecked(unit == self.pressure_unit)
+            units.addAction(act)
+            self.pressure_unit_actions[unit] = act
         vm.addSeparator()
         group = QtGui.QActionGroup(self)
         for name in ("light", "dark"):
