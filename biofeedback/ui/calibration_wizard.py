@@ -12,7 +12,8 @@ import math
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from biofeedback.calibration import Calibration, CalibrationPlan, CalibrationRun
-from biofeedback.ui.liveplot import primary_channel, unit_text
+from biofeedback.ui.display_units import display_factor, display_unit
+from biofeedback.ui.liveplot import primary_channel
 
 
 class CalibrationWizard(QtWidgets.QDialog):
@@ -20,9 +21,10 @@ class CalibrationWizard(QtWidgets.QDialog):
     cueChanged = QtCore.Signal(str, str)     # cue words, countdown / detail
 
     def __init__(self, engine, patient=None, plan: CalibrationPlan | None = None,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+                 parent: QtWidgets.QWidget | None = None, pressure_unit: str = "cmH2O") -> None:
         super().__init__(parent)
         self.setWindowTitle("Calibration")
+        self.pressure_unit = pressure_unit     # how the results are shown; the calibration stays in its unit
         self.setModal(False)
         self.engine, self.patient = engine, patient
         self.plan = plan or CalibrationPlan()
@@ -140,15 +142,15 @@ class CalibrationWizard(QtWidgets.QDialog):
             return
         self.result = cal
         bands = cal.default_bands()
-        u = unit_text(cal.unit)
+        u, k = display_unit(cal.unit, self.pressure_unit), display_factor(cal.unit, self.pressure_unit)
         self.cue.setText("Done — well done")
         self.countdown.setText("")
-        peaks = ", ".join(f"{p:.1f}" for p in cal.effort_peaks)
+        peaks = ", ".join(f"{p * k:.1f}" for p in cal.effort_peaks)
         self.summary.setText(
-            f"Resting tone {cal.rest_mean:.1f} ± {cal.rest_sd:.1f} {u} (SD)\n"
-            f"Squeezes {peaks} {u}; maximum {cal.mvc:.1f} {u}\n"
-            f"Contraction band {bands.contraction_low:.1f}–{bands.contraction_high:.1f} {u}, "
-            f"release band up to {bands.release_high:.1f} {u}")
+            f"Resting tone {cal.rest_mean * k:.1f} ± {cal.rest_sd * k:.1f} {u} (SD)\n"
+            f"Squeezes {peaks} {u}; maximum {cal.mvc * k:.1f} {u}\n"
+            f"Contraction band {bands.contraction_low * k:.1f}–{bands.contraction_high * k:.1f} {u}, "
+            f"release band up to {bands.release_high * k:.1f} {u}")
         self.cueChanged.emit("Rest and breathe", "")
         self.calibrated.emit(cal)
 

@@ -366,7 +366,8 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
             return self.wizard
         self.stop_protocol()
         self.set_practice(False)
-        self.wizard = CalibrationWizard(self.engine, self.patient_sim, self.calibration_plan, self)
+        self.wizard = CalibrationWizard(self.engine, self.patient_sim, self.calibration_plan, self,
+                                        pressure_unit=self.pressure_unit)
         self.wizard.calibrated.connect(self.apply_calibration)
         self.wizard.cueChanged.connect(self._set_cue)
         self.wizard.finished.connect(self._wizard_closed)

@@ -7,6 +7,7 @@ import pty
 import numpy as np
 import pytest
 
+from biofeedback.calibration import CalibrationPlan
 from biofeedback.recording import Recording
 from biofeedback.ui.display_units import CMH2O_PER_MMHG, display_factor, display_unit
 from biofeedback.ui.main_window import MainWindow
@@ -95,8 +96,8 @@ def test_zero_in_mmhg_reports_the_offset_in_mmhg(make_window, qtbot):
 
 def test_zero_without_a_reading_says_so_in_the_banner(make_window, qtbot):
     master, slave = pty.openpty()                              # a pressure sensor that has sent nothing yet
+    win = make_window(source=f"serial:{os.ttyname(slave)}?device=arduino-pressure&wait=0")
     try:
-        win = make_window(source=f"serial:{os.ttyname(slave)}?device=arduino-pressure&wait=0")
         assert win.engine is not None and win.zero_button.isVisible()
         assert win.zero_pressure() is None
         assert win.banner.isVisible() and "no pressure reading yet" in win.banner.text()
@@ -162,3 +163,20 @@ def test_band_typed_in_mmhg_is_stored_in_cmh2o(make_window, qtbot, tmp_path):
     with Recording.open(path) as rec:
         stored = rec.meta["bands"]
     assert stored["unit"] == "cmH2O" and stored["contraction_high"] == pytest.approx(27.2)
+
+
+def test_calibration_results_read_in_mmhg(make_window, qtbot):
+    plan = CalibrationPlan(rest_s=4.0, rest_skip_s=1.0, efforts=3, prepare_s=1.0, contract_s=2.0, release_s=2.0)
+    win = make_window(speed=8.0, calibration_plan=plan)
+    win.set_pressure_unit("mmHg")
+    qtbot.waitUntil(lambda: win.engine.time_s > 0.5, timeout=5000)
+    win.zero_pressure()
+    wizard = win.open_calibration()
+    wizard.start_button.click()
+    qtbot.waitUntil(lambda: wizard.result is not None or bool(wizard.error), timeout=15000)
+    assert not wizard.error
+    cal = wizard.result
+    assert cal.unit == "cmH2O" and win.bands.mvc == pytest.approx(cal.mvc)   # stored in cmH2O
+    text = wizard.summary.text()
+    assert "cmH" not in text and f"maximum {cal.mvc / 1.36:.1f} mmHg" in text
+    assert f"{win.bands.contraction_high / 1.36:.1f} mmHg" in text
