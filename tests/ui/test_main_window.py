@@ -264,11 +264,12 @@ def test_patient_view_shows_the_current_cue(make_window, qtbot):
 
 
 def test_patient_view_follows_calibration_cues(make_window, qtbot):
-    win = make_window(source="sim:healthy", speed=8.0, calibration_plan=FAST_PLAN)
+    # 4x: each 3 s squeeze stays on screen for 0.75 s, long enough to be seen on a loaded machine
+    win = make_window(source="sim:healthy", speed=4.0, calibration_plan=FAST_PLAN)
     wizard = win.open_calibration()
     wizard.start_button.click()
     win.set_patient_view(True)
-    qtbot.waitUntil(lambda: win.patient.cue.text() == "Squeeze as hard as you can", timeout=10000)
+    qtbot.waitUntil(lambda: win.patient.cue.text() == "Squeeze as hard as you can", timeout=30000)
     assert " s · squeeze " in win.patient.detail.text()
     wizard.reject()
 
