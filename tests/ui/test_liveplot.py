@@ -6,18 +6,9 @@ import pytest
 
 from biofeedback.calibration import Bands
 from biofeedback.ui.decimate import bucket_size, peak_decimate
-from biofeedback.ui.liveplot import LivePlot, nice_ceiling
+from biofeedback.ui.liveplot import nice_ceiling
 from biofeedback.ui.theme import DARK, LIGHT
 from tests.ui.numpy_feed import NumpyFeed
-
-
-@pytest.fixture
-def plot(qtbot):
-    p = LivePlot(LIGHT, mode="scroll")
-    qtbot.addWidget(p)
-    p.resize(1200, 600)
-    p.show()
-    return p
 
 
 def test_plot_draws_envelope_rows_with_gaps(plot, qtbot):
@@ -136,15 +127,6 @@ def test_peak_decimate_keeps_extremes_gaps_and_alignment():
     assert np.array_equal(a, b, equal_nan=True)
     assert bucket_size(20000, 1000, 2.0) == 20
     assert nice_ceiling(7.3) == 8.0 and nice_ceiling(0.21) == 0.25 and nice_ceiling(120) == 150
-
-
-@pytest.fixture
-def sweep_plot(qtbot):
-    p = LivePlot(LIGHT, mode="sweep")
-    qtbot.addWidget(p)
-    p.resize(1200, 600)
-    p.show()
-    return p
 
 
 def test_sweep_writes_new_points_in_place_with_a_blank_gap_ahead(sweep_plot):

@@ -21,22 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 FAST_PLAN = CalibrationPlan(rest_s=6.0, rest_skip_s=1.0, efforts=3, prepare_s=1.0, contract_s=3.0, release_s=3.0)
 
 
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    windows = []
-
-    def make(source="sim:healthy", speed=1.0, **kw):
-        win = MainWindow(source=source, speed=speed, recordings_dir=tmp_path / "recordings", **kw)
-        qtbot.addWidget(win)
-        win.show()
-        windows.append(win)
-        return win
-
-    yield make
-    for win in windows:
-        win.close()
-
-
 def current_envelope(win: MainWindow) -> float:
     snap = win.engine.snapshot(0.3)
     return float(np.nanmean(snap.envelope[-20:, 0])) if snap.envelope.shape[0] else math.nan

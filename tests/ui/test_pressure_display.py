@@ -16,19 +16,11 @@ PRESSURE = "sim:healthy?pressure=1&emg=0"
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path):
-    windows = []
-
+def make_window(make_window):
+    """The shared window fixture, on a pressure probe at 4x by default."""
     def make(source=PRESSURE, speed=4.0, **kw):
-        win = MainWindow(source=source, speed=speed, recordings_dir=tmp_path / "recordings", **kw)
-        qtbot.addWidget(win)
-        win.show()
-        windows.append(win)
-        return win
-
-    yield make
-    for win in windows:
-        win.close()
+        return make_window(source=source, speed=speed, **kw)
+    return make
 
 
 def shown_value(win: MainWindow) -> float:

@@ -6,19 +6,7 @@ import pytest
 
 from biofeedback.calibration import Bands
 from biofeedback.protocols import parse_protocol
-from biofeedback.ui.liveplot import LivePlot
-from biofeedback.ui.theme import LIGHT
 from tests.ui.numpy_feed import NumpyFeed
-from tests.ui.test_main_window import make_window  # noqa: F401  (the window fixture)
-
-
-@pytest.fixture
-def plot(qtbot):
-    p = LivePlot(LIGHT, mode="scroll")
-    qtbot.addWidget(p)
-    p.resize(1200, 600)
-    p.show()
-    return p
 
 
 def test_step_band_replaces_the_contraction_band_only_while_it_runs(plot):
