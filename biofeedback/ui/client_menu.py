@@ -123,16 +123,25 @@ class ClientLink(QtCore.QObject):
         except UserError as exc:
             self.show_error(str(exc))
 
-    def show_history(self) -> None:
+    def _ensure_client(self) -> bool:
+        """A client is chosen (asking for one if none is); False if the user cancelled."""
         if self.client is None:
             self.choose()
-            if self.client is None:
-                return
+        return self.client is not None
+
+    def show_history(self) -> None:
+        if not self._ensure_client():
+            return
         from biofeedback.ui.history import HistoryView
         try:
             library = self._library()
+        except UserError as exc:
+            self.show_error(str(exc))
+            return
+        try:
             view = HistoryView(library, self.client)
         except UserError as exc:
+            library.close()
             self.show_error(str(exc))
             return
         view.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -142,10 +151,8 @@ class ClientLink(QtCore.QObject):
         self._history = view
 
     def diary_entry(self) -> None:
-        if self.client is None:
-            self.choose()
-            if self.client is None:
-                return
+        if not self._ensure_client():
+            return
         from biofeedback.ui.diary import ask_diary
         try:
             library = self._library()
