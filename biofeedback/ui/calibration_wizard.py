@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from biofeedback.calibration import Calibration, CalibrationPlan, CalibrationRun
 from biofeedback.ui.display_units import display_factor, display_unit
 from biofeedback.ui.liveplot import primary_channel
+from biofeedback.ui.theme import cue_label
 
 
 class CalibrationWizard(QtWidgets.QDialog):
@@ -43,18 +44,8 @@ class CalibrationWizard(QtWidgets.QDialog):
             "The contraction band is set to 40–70 % of the best squeeze, the release band to "
             "resting tone + 2 SD.")
         self.intro.setWordWrap(True)
-        self.cue = QtWidgets.QLabel("Press Start when the client is comfortable")
-        self.cue.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.cue.setWordWrap(True)
-        f = QtGui.QFont()
-        f.setPointSize(22)
-        f.setBold(True)
-        self.cue.setFont(f)
-        self.countdown = QtWidgets.QLabel("")
-        self.countdown.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        f2 = QtGui.QFont()
-        f2.setPointSize(16)
-        self.countdown.setFont(f2)
+        self.cue = cue_label("Press Start when the client is comfortable", 22, bold=True)
+        self.countdown = cue_label("", 16)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)

@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from biofeedback.calibration import Bands, placeholder_bands
 from biofeedback.ui.liveplot import nice_ceiling
-from biofeedback.ui.theme import LIGHT, Theme, blend
+from biofeedback.ui.theme import LIGHT, Theme, blend, cue_label
 
 
 class LevelBar(QtWidgets.QWidget):
@@ -81,18 +81,8 @@ class PatientView(QtWidgets.QWidget):
 
     def __init__(self, theme: Theme = LIGHT, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.cue = QtWidgets.QLabel("Rest and breathe")
-        self.cue.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.cue.setWordWrap(True)
-        f = QtGui.QFont()
-        f.setPointSize(40)
-        f.setBold(True)
-        self.cue.setFont(f)
-        self.detail = QtWidgets.QLabel("")
-        self.detail.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        f2 = QtGui.QFont()
-        f2.setPointSize(22)
-        self.detail.setFont(f2)
+        self.cue = cue_label("Rest and breathe", 40, bold=True)
+        self.detail = cue_label("", 22)
         self.bar = LevelBar(theme)
         self.hint = QtWidgets.QLabel("Esc: clinic view")
         self.hint.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 # Okabe & Ito (2008), "Color Universal Design"
 OKABE_ITO = {
@@ -57,6 +57,18 @@ DARK = Theme(
     raw="#9a9a9a", contraction=OKABE_ITO["orange"], release=OKABE_ITO["sky_blue"], marker=OKABE_ITO["vermillion"],
 )
 THEMES = {"light": LIGHT, "dark": DARK}
+
+
+def cue_label(text: str, point_size: int, bold: bool = False) -> QtWidgets.QLabel:
+    """A centred, wrapping label in a large font, for cues and countdowns read from across the room."""
+    label = QtWidgets.QLabel(text)
+    label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    font = QtGui.QFont()
+    font.setPointSize(point_size)
+    font.setBold(bold)
+    label.setFont(font)
+    return label
 
 
 def get_theme(name: str) -> Theme:

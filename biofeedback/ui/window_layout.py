@@ -9,6 +9,7 @@ from biofeedback.ui.bands_panel import BandsPanel
 from biofeedback.ui.liveplot import LivePlot
 from biofeedback.ui.patient_view import PatientView
 from biofeedback.ui.replay_bar import ReplayBar
+from biofeedback.ui.theme import cue_label
 
 WINDOWS_S = (5, 10, 30)
 
@@ -97,13 +98,7 @@ class WindowLayout:
         side.setFixedWidth(290)
         self.side_layout = sl = QtWidgets.QVBoxLayout(side)
         sl.setContentsMargins(8, 8, 8, 8)
-        self.cue_big = QtWidgets.QLabel(self.cue_text)
-        self.cue_big.setWordWrap(True)
-        self.cue_big.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        cf = QtGui.QFont()
-        cf.setPointSize(18)
-        cf.setBold(True)
-        self.cue_big.setFont(cf)
+        self.cue_big = cue_label(self.cue_text, 18, bold=True)
         self.cue_big.setMinimumHeight(64)
         sl.addWidget(self.cue_big)
         self.calibrate_button = QtWidgets.QPushButton("Calibrate…")
