@@ -8,7 +8,7 @@ Lost samples are NaN, never interpolated.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,7 @@ class Channel:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Channel":
+    def from_dict(cls, d: dict[str, Any]) -> Channel:
         return cls(name=str(d["name"]), kind=str(d.get("kind", "emg")), unit=str(d.get("unit", "uV")))
 
 
@@ -76,7 +76,7 @@ class StreamInfo:
                 "source": self.source, "device": self.device}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "StreamInfo":
+    def from_dict(cls, d: dict[str, Any]) -> StreamInfo:
         return cls(channels=tuple(Channel.from_dict(c) for c in d["channels"]), rate=float(d["rate"]),
                    source=str(d.get("source", "")), device=str(d.get("device", "")))
 
@@ -129,7 +129,7 @@ class Event:
         return {"time_s": self.time_s, "kind": self.kind, "label": self.label, "data": self.data}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Event":
+    def from_dict(cls, d: dict[str, Any]) -> Event:
         return cls(time_s=float(d["time_s"]), kind=str(d["kind"]), label=str(d.get("label", "")),
                    data=dict(d.get("data") or {}))
 

@@ -32,11 +32,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from biofeedback.paths import user_config_dir
 from devices.decoders import DECODERS, Decoder, make_decoder
 
 #: same kinds and units as biofeedback.stream (devices/ imports numpy only)
@@ -218,13 +218,7 @@ def user_profile_dirs() -> list[Path]:
     env = os.environ.get("BIOFEEDBACK_DEVICES")
     if env:
         return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
-    if sys.platform.startswith("win"):
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return [base / "biofeedback" / "devices"]
+    return [user_config_dir("devices")]
 
 
 def list_profiles() -> tuple[dict[str, DeviceProfile], list[str]]:

@@ -39,13 +39,15 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from biofeedback.errors import UserError
+from biofeedback.paths import from_env_or, user_config_dir
 from biofeedback.stream import Event
 
 __all__ = [
@@ -101,7 +103,7 @@ class Step:
                 "band_pct": None if self.band_pct is None else list(self.band_pct)}
 
     @classmethod
-    def from_event_data(cls, data: dict[str, Any], label: str = "") -> "Step":
+    def from_event_data(cls, data: dict[str, Any], label: str = "") -> Step:
         """Rebuild a step from a recorded ``step`` event (tolerant of missing fields)."""
         kind = str(data.get("kind") or "free")
         trial = data.get("trial")
@@ -179,16 +181,7 @@ def builtin_dir() -> Path:
 
 def user_protocol_dir() -> Path:
     """The user's own protocols: ``$BIOFEEDBACK_PROTOCOLS`` or the platform's config folder."""
-    env = os.environ.get("BIOFEEDBACK_PROTOCOLS")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform.startswith("win"):
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "biofeedback" / "protocols"
+    return from_env_or("BIOFEEDBACK_PROTOCOLS", user_config_dir("protocols"))
 
 
 def _fail(where: str, what: str) -> UserError:

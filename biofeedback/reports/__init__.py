@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from biofeedback.clinic.library import Library
 from biofeedback.errors import UserError
-from biofeedback.library import Library
 
 ProgressFn = Callable[[float], None]
 
@@ -29,7 +29,7 @@ def report_format(out: str | os.PathLike) -> str:
 
 def _check_output(out: str | os.PathLike, inputs: list) -> Path:
     """The report file: a new file (never over an existing one or an input) in a writable folder."""
-    from biofeedback.outputs import new_output
+    from biofeedback.files.outputs import new_output
     return new_output(out, inputs=[p for p in inputs if p], what="report")
 
 
@@ -56,7 +56,7 @@ def session_report(recording_path: str | os.PathLike, out: str | os.PathLike, li
 def progress_report(library: Library, client: str, out: str | os.PathLike, start: dt.date | None = None,
                     end: dt.date | None = None, progress: ProgressFn | None = None) -> Path:
     """Write a client's progress between two days: trends with goals, sessions and diary."""
-    from biofeedback.progress import plotted_keys
+    from biofeedback.clinic.progress import plotted_keys
     from biofeedback.reports.content import gather_progress
     from biofeedback.reports.html import progress_html
     from biofeedback.reports.plots import trend_png

@@ -4,15 +4,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from biofeedback.library import DiaryEntry, Goal, Library, SessionRecord, session_summary
-from biofeedback.progress import (METRICS, PRESSURE, GoalStatus, Trend, client_progress, metric_value,
-                                  session_modality, summary_value)
+from biofeedback.clinic.library import DiaryEntry, Goal, Library, SessionRecord, session_summary
+from biofeedback.clinic.progress import (
+    METRICS,
+    PRESSURE,
+    GoalStatus,
+    Trend,
+    client_progress,
+    metric_value,
+    session_modality,
+    summary_value,
+)
 from biofeedback.reports.notes import MEANINGS, change_note, metric_note
 from biofeedback.stream import Event, StreamInfo
 
@@ -276,8 +285,8 @@ def protocol_title(meta: dict[str, Any], events: list[Event] | None = None) -> s
 def gather_session(recording_path: str | os.PathLike, library: Library | None = None,
                    progress: ProgressFn | None = None) -> SessionReport:
     """Read a recording (and, if it is in the library, the client's history) into a :class:`SessionReport`."""
-    from biofeedback.chain import ChainSettings, envelope_offline
-    from biofeedback.recording import Recording
+    from biofeedback.files.recording import Recording
+    from biofeedback.signal.chain import ChainSettings, envelope_offline
 
     progress = progress or (lambda f: None)
     rec = Recording.open(recording_path)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Callable
 from html import escape
-from typing import Callable
 
 from biofeedback import __version__
-from biofeedback.progress import METRICS, plotted_keys
+from biofeedback.clinic.progress import METRICS, plotted_keys
 from biofeedback.reports.content import ProgressReport, SessionReport, fmt_duration
 
 Src = Callable[[str], str]
@@ -58,7 +58,7 @@ def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
     """The session report page."""
     r = report
     when = r.started_at[:16].replace("T", " at ") if r.started_at else "unknown date"
-    parts = [f"<h1>Session report</h1>",
+    parts = ["<h1>Session report</h1>",
              f"<p class=\"meta\"><b>{escape(r.client or 'Anonymous')}</b> · {escape(when)} · "
              f"{escape(r.protocol)} · {escape(fmt_duration(r.duration_s))}"
              f"{(' · ' + escape(r.device)) if r.device else ''}</p>"]
@@ -112,7 +112,7 @@ _PHASE_COLUMNS = {"rest_mean": "rest", "rest_cv_pct": "rest CV (%)", "work_mean"
                   "time_in_band_pct": "in band (%)"}  # also the column order
 
 
-#: Phase figures that, for pressure, are measured from the resting pressure (see biofeedback.analysis).
+#: Phase figures that, for pressure, are measured from the resting pressure (see biofeedback.clinic.analysis).
 _ABOVE_REST = ("peak", "work_mean")
 
 

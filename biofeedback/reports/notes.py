@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from biofeedback.library import Goal
+from biofeedback.clinic.library import Goal
 
 #: The release criterion clinical devices use when no personal goal is set (trials over 2 s are flagged).
 DEFAULT_RELEASE_GOAL_S = 2.0

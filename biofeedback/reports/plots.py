@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from pyqtgraph.exporters import ImageExporter
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from biofeedback.progress import GoalStatus, Trend
+from biofeedback.clinic.progress import GoalStatus, Trend
 from biofeedback.reports.content import SessionReport, trend_y_range
 
 #: Shading per step kind (RGBA), legible in print.

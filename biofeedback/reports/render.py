@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from biofeedback.errors import UserError
-from biofeedback.outputs import atomic_output
+from biofeedback.files.outputs import atomic_output
 from biofeedback.reports.html import data_uri
 
 PageFn = Callable[[Callable[[str], str]], str]

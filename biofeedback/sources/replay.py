@@ -5,7 +5,7 @@ import threading
 import time
 
 from biofeedback.errors import SourceError
-from biofeedback.recording import Recording
+from biofeedback.files.recording import Recording
 from biofeedback.sources.base import Pacer, Source
 from biofeedback.stream import Block
 

@@ -6,8 +6,8 @@ import time
 import numpy as np
 
 from biofeedback.errors import SourceError
-from biofeedback.sim import PROFILES, SimulatedPatient
 from biofeedback.sources.base import Pacer, Source
+from biofeedback.sources.patient import PROFILES, SimulatedPatient
 from biofeedback.stream import Block
 
 _TRUE = {"1", "true", "yes", "on"}

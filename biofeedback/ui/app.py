@@ -4,8 +4,7 @@ from __future__ import annotations
 import sys
 
 from biofeedback.errors import UserError
-from biofeedback.outputs import atomic_output, new_output
-
+from biofeedback.files.outputs import atomic_output, new_output
 
 _NOISE = ("propagateSizeHints",)  # the offscreen platform's harmless complaints (screenshots, tests)
 
@@ -27,8 +26,8 @@ def _quiet_platform_noise() -> None:
 
 def ensure_app():
     """The QApplication (created once), with pyqtgraph set up for fast, opaque drawing."""
-    from PySide6 import QtWidgets
     import pyqtgraph as pg
+    from PySide6 import QtWidgets
     app = QtWidgets.QApplication.instance()
     if app is None:
         _quiet_platform_noise()
@@ -49,6 +48,7 @@ def run_gui(source: str | None = None, theme: str = "light", screenshot: str | N
         screenshot = str(new_output(screenshot, suffixes=[".png"], what="screenshot"))
     app = ensure_app()
     from PySide6 import QtCore
+
     from biofeedback.ui.main_window import DEFAULT_SOURCE, MainWindow
     from biofeedback.ui.theme import apply_theme, get_theme
     try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from biofeedback.calibration import Bands, placeholder_bands
+from biofeedback.signal.calibration import Bands, placeholder_bands
 from biofeedback.ui.display_units import display_factor, display_unit
 
 

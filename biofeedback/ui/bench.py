@@ -36,6 +36,7 @@ def run_display_bench(seconds: float = 20.0, warmup_s: float = 2.0, source: str 
     if QtWidgets.QApplication.instance() is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6 import QtCore
+
     from biofeedback.ui.app import ensure_app
     from biofeedback.ui.main_window import MainWindow
 

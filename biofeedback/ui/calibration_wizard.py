@@ -1,6 +1,6 @@
 """Guided calibration: rest baseline, then three maximal squeezes, then the default bands.
 
-The dialog shows :class:`biofeedback.calibration.CalibrationRun`'s cues and feeds
+The dialog shows :class:`biofeedback.signal.calibration.CalibrationRun`'s cues and feeds
 it envelope samples from engine snapshots. With the simulated patient the
 squeezes follow the cues by themselves (the run becomes the simulator's
 script), so calibration also works, faster than real time, without a sensor.
@@ -11,7 +11,7 @@ import math
 
 from PySide6 import QtCore, QtWidgets
 
-from biofeedback.calibration import Calibration, CalibrationPlan, CalibrationRun
+from biofeedback.signal.calibration import Calibration, CalibrationPlan, CalibrationRun
 from biofeedback.ui.display_units import display_factor, display_unit
 from biofeedback.ui.liveplot import primary_channel
 from biofeedback.ui.theme import cue_label

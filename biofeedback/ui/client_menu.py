@@ -6,13 +6,13 @@ modules (``biofeedback.ui.clients``, ``ui.history``, ``ui.diary``) are installed
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6 import QtCore, QtWidgets
 
-from biofeedback.calibration import Bands, Calibration
 from biofeedback.errors import UserError
+from biofeedback.signal.calibration import Bands, Calibration
 
 
 def _available(name: str) -> bool:
@@ -39,10 +39,10 @@ class ClientLink(QtCore.QObject):
 
     @staticmethod
     def available() -> bool:
-        return _available("biofeedback.library") and _available("biofeedback.ui.clients")
+        return _available("biofeedback.clinic.library") and _available("biofeedback.ui.clients")
 
     def _library(self):
-        from biofeedback.library import Library
+        from biofeedback.clinic.library import Library
         return Library.open(self.library_path)
 
     def add_menu(self, menubar: QtWidgets.QMenuBar) -> QtWidgets.QMenu | None:

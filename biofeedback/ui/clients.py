@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from biofeedback.clinic.library import Client, Library
 from biofeedback.errors import UserError
-from biofeedback.library import Client, Library
 
 
 class ClientDialog(QtWidgets.QDialog):
@@ -115,7 +115,7 @@ class GoalDialog(QtWidgets.QDialog):
     WORDS = (("under", "<"), ("at most", "<="), ("over", ">"), ("at least", ">="))
 
     def __init__(self, library: Library, client: Client, parent: QtWidgets.QWidget | None = None) -> None:
-        from biofeedback.progress import METRICS
+        from biofeedback.clinic.progress import METRICS
         super().__init__(parent)
         self.library, self.client = library, client
         self.goal = None
@@ -152,7 +152,7 @@ class GoalDialog(QtWidgets.QDialog):
 
     def _defaults(self) -> None:
         """Sensible starting points: lower is better for tone, release time and pain."""
-        from biofeedback.progress import METRICS
+        from biofeedback.clinic.progress import METRICS
         m = METRICS[self.metric.currentData()]
         self.direction.setCurrentIndex(1 if m.lower_is_better else 3)
         self.target.setDecimals(1 if m.unit in ("s", "µV", "cmH2O") else 0)
@@ -160,7 +160,7 @@ class GoalDialog(QtWidgets.QDialog):
                               "pain_pelvic": 3, "mood": 4}.get(m.key, self.target.value()))
 
     def _save(self) -> None:
-        from biofeedback.progress import update_milestones
+        from biofeedback.clinic.progress import update_milestones
         try:
             self.goal = self.library.add_goal(self.client, self.metric.currentData(), self.direction.currentData(),
                                               self.target.value(), self.label.text().strip())

@@ -24,8 +24,17 @@ import math
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
-from PySide6.QtWidgets import (QApplication, QBoxLayout, QFrame, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QBoxLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from biofeedback.protocols import INHALE_FRACTION, Protocol, ProtocolRunner, Step, StepState
 
@@ -380,7 +389,7 @@ class CuePanel(QFrame):
             self.stepChanged.emit(state.index)
 
     def show_summary(self, summary: dict) -> None:
-        """Show a finished session's key numbers (the dict from :func:`biofeedback.analysis.summarize`)."""
+        """Show a finished session's key numbers (the dict from :func:`biofeedback.clinic.analysis.summarize`)."""
         self._state = None
         self._show_idle("Well done: session complete", "Rest, breathe, and let go", done=True)
         self.countdown.setText("")

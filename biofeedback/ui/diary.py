@@ -5,8 +5,8 @@ import datetime as dt
 
 from PySide6 import QtCore, QtWidgets
 
-from biofeedback.library import Client, DiaryEntry, Library
-from biofeedback.progress import GoalStatus, update_milestones
+from biofeedback.clinic.library import Client, DiaryEntry, Library
+from biofeedback.clinic.progress import GoalStatus, update_milestones
 
 MOODS = ("very low", "low", "so-so", "good", "very good")
 
@@ -106,7 +106,7 @@ def finish_session(library: Library, recording_path: str, parent: QtWidgets.QWid
 
     Raises :class:`~biofeedback.errors.UserError` when the recording names no client or cannot be read.
     """
-    from biofeedback.library import register_recording
+    from biofeedback.clinic.library import register_recording
     session = register_recording(library, recording_path)
     client = library.client_by_id(session.client_id)
     update_milestones(library, client)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from biofeedback.clinic.library import Client, Library
+from biofeedback.clinic.progress import METRICS, Progress, client_progress, plotted_keys
 from biofeedback.errors import UserError
-from biofeedback.library import Client, Library
-from biofeedback.progress import METRICS, Progress, client_progress, plotted_keys
 from biofeedback.reports.content import fmt_duration
 from biofeedback.reports.plots import date_axis, draw_trend
 
@@ -193,7 +193,7 @@ class HistoryView(QtWidgets.QWidget):
         self.export_button.setEnabled(chosen)
 
     def _export(self) -> None:
-        from biofeedback.edf import export_edf
+        from biofeedback.files.edf import export_edf
         path = self._selected_recording()
         if not path:
             return

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from biofeedback.calibration import Bands, placeholder_bands
+from biofeedback.signal.calibration import Bands, placeholder_bands
 from biofeedback.stream import StreamInfo
 from biofeedback.ui.decimate import bucket_size, peak_decimate
 from biofeedback.ui.display_units import display_factor, display_unit, unit_text
@@ -446,7 +446,7 @@ class LivePlot(QtWidgets.QWidget):
         return self.raw_visible and any(r.kind == "raw" for r in self._rows)
 
     def update_from(self, snap) -> bool:
-        """Draw an engine :class:`~biofeedback.engine.Snapshot`; False if nothing new arrived.
+        """Draw an engine :class:`~biofeedback.session.engine.Snapshot`; False if nothing new arrived.
 
         The envelope rows use ``snap.t``/``snap.envelope`` (the engine keeps the envelope at
         about 200 points a second); the raw row uses ``snap.raw_t``/``snap.filtered``.

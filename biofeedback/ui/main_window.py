@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from biofeedback.calibration import Bands, Calibration, CalibrationPlan, placeholder_bands
 from biofeedback.errors import UserError
+from biofeedback.signal.calibration import Bands, Calibration, CalibrationPlan, placeholder_bands
 from biofeedback.stream import Event
 from biofeedback.ui.calibration_wizard import CalibrationWizard
 from biofeedback.ui.client_menu import ClientLink
@@ -100,7 +100,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
     # ================================================================== source
     def connect_source(self, spec: str) -> bool:
         """Open and start ``spec``; on failure show one clear line and keep the window usable."""
-        from biofeedback.engine import SessionEngine
+        from biofeedback.session.engine import SessionEngine
         from biofeedback.sources import open_source
         self.disconnect_source()
         speed = self.speed
@@ -296,7 +296,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         if self._protocol_recorded:
             self._protocol_recorded = False
             try:
-                from biofeedback.session import store_summary
+                from biofeedback.session.headless import store_summary
                 summary = store_summary(path)
             except (ImportError, UserError, ValueError) as exc:
                 summary = None

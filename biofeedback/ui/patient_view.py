@@ -5,7 +5,7 @@ import math
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from biofeedback.calibration import Bands, placeholder_bands
+from biofeedback.signal.calibration import Bands, placeholder_bands
 from biofeedback.ui.liveplot import nice_ceiling
 from biofeedback.ui.theme import LIGHT, Theme, blend, cue_label
 

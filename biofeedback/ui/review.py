@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from biofeedback.calibration import Bands
+from biofeedback.signal.calibration import Bands
 from biofeedback.ui.decimate import bucket_size, peak_decimate
 from biofeedback.ui.liveplot import CHANNEL_TITLES, primary_channel, unit_text
 from biofeedback.ui.replay_bar import fmt_time
@@ -16,8 +16,8 @@ from biofeedback.ui.theme import LIGHT, Theme, blend
 
 def load_envelope(path: str | Path):
     """(recording info, meta, events, duration_s, envelope (n, c)) computed with the same chain as live."""
-    from biofeedback.chain import ChainSettings, envelope_offline
-    from biofeedback.recording import Recording
+    from biofeedback.files.recording import Recording
+    from biofeedback.signal.chain import ChainSettings, envelope_offline
     rec = Recording.open(path)
     try:
         data = rec.read()

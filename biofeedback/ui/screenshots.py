@@ -17,6 +17,7 @@ SIZE = (1280, 800)
 
 def _wait(app, until, timeout_s: float = 60.0) -> None:
     import time
+
     from PySide6 import QtCore
     deadline = time.monotonic() + timeout_s
     loop = QtCore.QEventLoop()
@@ -29,7 +30,7 @@ def _wait(app, until, timeout_s: float = 60.0) -> None:
 
 def make_screenshots(out_dir: str | Path, theme: str = "light") -> list[Path]:
     """Write clinic.png, patient.png, replay.png and review.png into ``out_dir``; return their paths."""
-    from biofeedback.calibration import CalibrationPlan
+    from biofeedback.signal.calibration import CalibrationPlan
     from biofeedback.ui.app import ensure_app
     from biofeedback.ui.main_window import MainWindow
     from biofeedback.ui.theme import apply_theme, get_theme

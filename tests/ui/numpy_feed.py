@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from biofeedback.engine import DISPLAY_RATE, Snapshot
+from biofeedback.session.engine import DISPLAY_RATE, Snapshot
 from biofeedback.stream import Channel, StreamInfo
 
 

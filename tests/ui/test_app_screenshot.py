@@ -1,5 +1,5 @@
 """`biofeedback gui --screenshot`: never over an existing file; a PNG appears whole."""
-from conftest import assert_one_line_error, run_cli
+from tests.helpers import assert_one_line_error, run_cli
 
 
 def test_screenshot_refuses_to_overwrite_anything(tmp_path):

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from biofeedback.calibration import Bands
+from biofeedback.signal.calibration import Bands
 from biofeedback.ui.decimate import bucket_size, peak_decimate
 from biofeedback.ui.liveplot import nice_ceiling
 from biofeedback.ui.theme import DARK, LIGHT

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from biofeedback.calibration import CalibrationPlan
-from biofeedback.recording import Recording, RecordingWriter
-from biofeedback.sim import SimulatedPatient
+from biofeedback.files.recording import Recording, RecordingWriter
+from biofeedback.signal.calibration import CalibrationPlan
+from biofeedback.sources.patient import SimulatedPatient
 from biofeedback.stream import Block, Event
 from biofeedback.ui.main_window import MainWindow
 
@@ -111,7 +111,7 @@ def test_calibration_sets_the_bands(make_window, qtbot, tmp_path):
 
 
 def test_bands_typed_as_percent_of_max(make_window, qtbot):
-    from biofeedback.calibration import Bands
+    from biofeedback.signal.calibration import Bands
     win = make_window()
     win.set_bands(Bands(20.0, 40.0, 5.0, mvc=50.0))
     panel = win.bands_panel
@@ -307,8 +307,8 @@ def test_gui_command_saves_a_screenshot(tmp_path):
 
 
 def test_client_keeps_bands_and_recordings_go_into_the_library(qtbot, tmp_path):
-    from biofeedback.calibration import Bands
-    from biofeedback.library import Library
+    from biofeedback.clinic.library import Library
+    from biofeedback.signal.calibration import Bands
     lib_path = tmp_path / "library.sqlite"
     with Library.open(lib_path) as lib:
         ana = lib.add_client("Ana")

@@ -7,8 +7,8 @@ import pty
 import numpy as np
 import pytest
 
-from biofeedback.calibration import CalibrationPlan
-from biofeedback.recording import Recording
+from biofeedback.files.recording import Recording
+from biofeedback.signal.calibration import CalibrationPlan
 from biofeedback.ui.display_units import CMH2O_PER_MMHG, display_factor, display_unit
 from biofeedback.ui.main_window import MainWindow
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biofeedback.calibration import Bands
 from biofeedback.protocols import parse_protocol
+from biofeedback.signal.calibration import Bands
 from tests.ui.numpy_feed import NumpyFeed
 
 
@@ -78,8 +78,8 @@ def test_patient_view_shows_the_steps_own_band(make_window, qtbot):  # noqa: F81
 
 
 def _recording_with_step_band(path):
-    from biofeedback.recording import RecordingWriter
-    from biofeedback.sim import SimulatedPatient
+    from biofeedback.files.recording import RecordingWriter
+    from biofeedback.sources.patient import SimulatedPatient
     from biofeedback.stream import Block, Event
     patient = SimulatedPatient("healthy", rate=1000.0, seed=3)
     bands = Bands(20.0, 35.0, 6.0, mvc=50.0).to_dict()

@@ -1,0 +1,597 @@
+"""The ``biofeedback`` command: one thin function per subcommand.
+
+Each subcommand has an ``_add_<name>(sub)`` that declares its options and a
+``cmd_<name>(args) -> int`` that calls into the core. Errors a user can cause
+are raised as :class:`~biofeedback.errors.UserError` and printed here as one
+line with exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+
+from biofeedback import __version__
+from biofeedback.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option as one line and exit status 2 (argparse's own default)."""
+
+    def error(self, message: str) -> None:  # pragma: no cover - exercised through main()
+        self.exit(2, f"biofeedback: {message} (see 'biofeedback {self.prog.split()[-1]} --help')\n"
+                  if " " in self.prog else f"biofeedback: {message} (see 'biofeedback --help')\n")
+
+
+# --------------------------------------------------------------------------- foundation
+
+def _speed(text: str) -> float | None:
+    """``--speed``: a multiple of real time, or ``max`` for as fast as possible."""
+    if text.strip().lower() == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--speed must be a number (e.g. 8) or max, not {text!r}") from None
+    if not (0 < value <= 1000):
+        raise argparse.ArgumentTypeError(f"--speed must be above 0, got {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
+def _add_chain_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--notch", type=int, choices=(50, 60), help="mains notch filter in Hz (off by default)")
+    p.add_argument("--rms-window", type=float, default=0.2, metavar="S", help="RMS window for the envelope (default 0.2 s)")
+
+
+def _chain_settings(args: argparse.Namespace):
+    from biofeedback.signal.chain import ChainSettings
+    return ChainSettings(notch_hz=args.notch, rms_window_s=args.rms_window)
+
+
+def _add_record(sub) -> None:
+    p = sub.add_parser("record", help="record a session headless", description="Record from a source into a recording file, without a window.")
+    p.add_argument("--source", default="sim", metavar="SPEC", help="KIND[:NAME][?key=value&...], e.g. sim:hypertonic, serial:/dev/ttyUSB0?device=openbci-cyton, replay:FILE (default sim)")
+    p.add_argument("--duration", type=_positive, metavar="SECONDS", help="how long to record (required unless --protocol gives it)")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="X", help="simulated or replayed sources: multiple of real time, or max (default 1)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the new recording file (never overwritten)")
+    p.add_argument("--client", default="", help="client name or alias: stored with the recording, and the session is filed in her history in the client library")
+    p.add_argument("--library", metavar="PATH", help="client library file (default: $BIOFEEDBACK_LIBRARY or the user data folder)")
+    p.add_argument("--protocol", metavar="NAME", help="run a guided protocol (see 'biofeedback protocols'); a simulated patient follows its cues; the duration defaults to the protocol's length")
+    _add_chain_options(p)
+    p.set_defaults(func=cmd_record)
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from biofeedback.session.headless import record_headless
+    if args.client:  # before recording: a typo must not split a patient's history, a damaged library must show now
+        from biofeedback.clinic.library import Library, require_client
+        with Library.open(args.library) as library:
+            args.client = require_client(library, args.client).name
+    result = record_headless(args.source, args.out, duration_s=args.duration, speed=args.speed,
+                             settings=_chain_settings(args), client=args.client, protocol=args.protocol)
+    print(result.summary_line())
+    if args.client and result.duration_s > 0:
+        from biofeedback.clinic.library import Library, register_recording
+        with Library.open(args.library) as library:
+            register_recording(library, result.path, args.client)
+            print(f"filed in {args.client}'s history ({library.path})")
+    if result.error is not None:
+        print(f"biofeedback: stopped early: {result.error}; the {result.duration_s:.1f} s recorded are kept in {result.path}",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+def _add_info(sub) -> None:
+    p = sub.add_parser("info", help="describe a recording", description="Describe a recording: channels, duration, events, and whether it was closed cleanly.")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=cmd_info)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from biofeedback.files.recording import Recording, describe
+    with Recording.open(args.file) as rec:
+        print(describe(rec))
+    return 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a recording to CSV or EDF+/BDF+", description="Export a recording.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=("csv", "edf", "bdf"), default=None,
+                   help="csv, edf (EDF+, 16 bit) or bdf (BDF+, 24 bit); default from the --out extension, else csv")
+    p.add_argument("--anonymize", action="store_true", help="EDF/BDF: leave the client's name out")
+    p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument("--processed", action="store_true", help="CSV: add the envelope columns (<channel>_envelope_<unit>)")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if _interchange_format(args) != "csv":
+        return cmd_export_edf(args)
+    from biofeedback.files.csvio import export_csv
+    from biofeedback.files.recording import Recording
+    with Recording.open(args.file) as rec:
+        rows = export_csv(rec, args.out, processed=args.processed)
+    print(f"exported {rows} samples to {args.out}")
+    return 0
+
+
+def _add_import(sub) -> None:
+    p = sub.add_parser("import", help="import a CSV, EDF(+) or BDF(+) file as a recording",
+                       description="Import a file from this or another program (.csv, .edf, .bdf) as a new recording. "
+                                   "A truncated EDF/BDF file (cut off while copying or recording) is imported up to "
+                                   "its last complete data record, with one warning line saying how much; a file "
+                                   "without a single complete record is refused.")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--out", required=True, metavar="FILE")
+    _import_edf_options(p)
+    p.set_defaults(func=cmd_import)
+
+
+#: What ``import`` reads, by file name ending.
+_IMPORT_KINDS = {".csv": "csv", ".edf": "edf", ".bdf": "edf", ".rec": "edf"}
+_IMPORTABLE = ".csv, .edf or .bdf"
+
+
+def _import_kind(path: Path) -> str:
+    """'csv' or 'edf' for a file ``import`` can read; one clear line for anything else."""
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a file; give a {_IMPORTABLE} file to import")
+    if not path.exists():
+        raise UserError(f"no such file: {path}")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if head.startswith(b"SQLite format 3\x00") or path.suffix.lower() == ".bfr":
+        raise UserError(f"{path} is already a recording; nothing to import (use it directly, e.g. "
+                        f"biofeedback info {path.name}; import reads {_IMPORTABLE} files)")
+    kind = _IMPORT_KINDS.get(path.suffix.lower())
+    if kind is None and (head.startswith(b"0       ") or head.startswith(b"\xffBIOSEMI")):
+        kind = "edf"                                # an EDF/BDF file under another name
+    if kind is None:
+        raise UserError(f"cannot import {path.name}: unsupported file type {path.suffix or '(no extension)'!r}; "
+                        f"import reads {_IMPORTABLE} files")
+    return kind
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from biofeedback.files.outputs import new_output
+    kind = _import_kind(Path(args.path))
+    new_output(args.out, inputs=[args.path], what="recording")
+    if kind == "edf":
+        return cmd_import_edf(args)
+    from biofeedback.files.csvio import import_csv
+    n = import_csv(args.path, args.out)
+    print(f"imported {n} samples into {args.out}")
+    return 0
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="measure speed and memory", description="Measure the signal chain, recording load time and (if the GUI is installed) the live display.")
+    p.add_argument("--quick", action="store_true", help="shorter runs (for a smoke test)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from biofeedback.cli.bench import format_report, run_bench
+    figures = run_bench(quick=args.quick)
+    if args.json:
+        import json
+        print(json.dumps(figures, indent=2))
+    else:
+        print(format_report(figures))
+    return 0
+
+
+# --------------------------------------------------------------------------- serial devices
+
+def _add_devices(sub) -> None:
+    p = sub.add_parser("devices", help="list serial ports and known devices",
+                       description="List the serial ports found and the device profiles the serial source knows.")
+    p.add_argument("--json", action="store_true", help="print the listing as JSON")
+    p.set_defaults(func=cmd_devices)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from biofeedback.sources.serial import describe_devices
+    print(describe_devices(as_json=args.json))
+    return 0
+
+
+def _add_emulate(sub) -> None:
+    def seed(text: str) -> int:
+        """``--seed``: a whole number 0 or more."""
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number 0 or more, not {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be a whole number 0 or more, not {text}")
+        return value
+
+    p = sub.add_parser("emulate", help="pretend to be a sensor on a pseudo-terminal",
+                       description="Stream a simulated patient in a real device's byte format on a pseudo-terminal, "
+                                   "so the program can be tried without hardware. Stop with Ctrl-C.")
+    p.add_argument("device", metavar="DEVICE", help="a device profile name ('biofeedback devices' lists them)")
+    p.add_argument("--profile", default="healthy", metavar="PATIENT",
+                   help="simulated patient: healthy, hypertonic or weak (default healthy)")
+    p.add_argument("--link", metavar="PATH",
+                   help="also make a stable symlink to the pseudo-terminal at PATH (never replaces anything there "
+                        "except a leftover link to a pseudo-terminal that is gone; removed on exit)")
+    p.add_argument("--seed", type=seed, default=0, metavar="N",
+                   help="random seed of the simulated patient: a whole number 0 or more (default 0)")
+    p.add_argument("--duration", type=_positive, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
+    p.set_defaults(func=cmd_emulate)
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    from biofeedback.sources.emulate import run_emulator
+    return run_emulator(args.device, patient=args.profile, seed=args.seed, link=args.link,
+                        duration_s=args.duration, out=lambda line: print(line, flush=True))
+
+
+# --------------------------------------------------------------------------- registry
+
+SUBCOMMANDS: list = [
+    _add_record, _add_info, _add_export, _add_import, _add_bench,
+    _add_devices, _add_emulate,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="biofeedback", description="Pelvic-floor biofeedback with release-first metrics.")
+    parser.add_argument("--version", action="version", version=f"biofeedback {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv and "gui" in parser._subparsers._group_actions[0].choices:  # type: ignore[union-attr]
+        argv = ["gui"]
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:  # e.g. 'biofeedback analyze FILE | head': the reader left, nothing to report
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+    except UserError as exc:
+        print(f"biofeedback: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("biofeedback: interrupted", file=sys.stderr)
+        return 130
+
+
+# --------------------------------------------------------------------------- exercises and metrics
+
+def _add_protocols(sub) -> None:
+    p = sub.add_parser("protocols", help="list the guided exercise protocols (built-in and your own)",
+                       description="List the guided exercise protocols: the built-ins and those in your protocol "
+                                   "folder ($BIOFEEDBACK_PROTOCOLS or the platform's config folder).")
+    p.add_argument("name", nargs="?", help="show the steps of this protocol")
+    p.set_defaults(func=cmd_protocols)
+
+
+def cmd_protocols(args) -> int:
+    from biofeedback.protocols import list_protocols, load_protocol, timeline, user_protocol_dir
+    if args.name:
+        proto = load_protocol(args.name)
+        print(f"{proto.name}: {proto.title} ({proto.total_s / 60:.1f} min)\n{proto.description}\n")
+        for i, (a, _b, s) in enumerate(timeline(proto), start=1):
+            extra = [x for x in (s.band and f"{s.band} band", s.breathing_bpm and f"breathing {s.breathing_bpm:g}/min",
+                                 s.window and f"{s.window}") if x]
+            trial = f" {s.trial}" if s.trial else ""
+            print(f"{i:3d}  {a:6.0f} s  {s.duration_s:5.0f} s  {s.phase + trial:<16} {s.cue}"
+                  + (f"  ({', '.join(extra)})" if extra else ""))
+        return 0
+    errors: list[str] = []
+    protocols = list_protocols(errors=errors)
+    width = max(len(p.name) for p in protocols)
+    for proto in protocols:
+        print(f"{proto.name.ljust(width)}  {proto.total_s / 60:4.1f} min  {proto.title}")
+    print(f"\nYour own protocols go in {user_protocol_dir()}")
+    for line in errors:
+        print(f"biofeedback: skipped {line}", file=sys.stderr)
+    return 0
+
+
+def _add_analyze(sub) -> None:
+    p = sub.add_parser("analyze", help="clinical metrics of a recorded session",
+                       description="Resting tone, contractions, onset and release latencies, time in band, "
+                                   "endurance and co-activation of a recording, per step and per trial.")
+    p.add_argument("file", help="recording file (.bfr)")
+    p.add_argument("--protocol", help="protocol to lay over a recording that has no recorded steps "
+                                      "(name or .json file; see 'biofeedback protocols')")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.set_defaults(func=cmd_analyze)
+
+
+def cmd_analyze(args) -> int:
+    import json
+
+    from biofeedback.clinic.analysis import analyze, format_table
+    result = analyze(args.file, protocol=args.protocol)
+    print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else format_table(result))
+    return 0
+
+
+SUBCOMMANDS += [_add_protocols, _add_analyze]
+
+
+# --------------------------------------------------------------------------- library, diary, history, reports
+
+def _progress_line(label: str):
+    """A ``progress(fraction)`` callback drawing one updating line on stderr (only on a terminal)."""
+    if not sys.stderr.isatty():
+        return lambda fraction: None
+    last = [-1]
+
+    def progress(fraction: float) -> None:
+        pct = int(max(0.0, min(1.0, fraction)) * 100)
+        if pct != last[0]:
+            last[0] = pct
+            sys.stderr.write(f"\r{label}: {pct:3d} %" + ("\n" if pct >= 100 else ""))
+            sys.stderr.flush()
+    return progress
+
+
+def _library_option(p) -> None:
+    p.add_argument("--library", metavar="PATH",
+                   help="client library file (default: $BIOFEEDBACK_LIBRARY or the user data folder)")
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="write a session or progress report (PDF or HTML)",
+                       description="Session report: biofeedback report FILE --out X.pdf. Progress report: "
+                                   "biofeedback report --client NAME [--from DATE] [--to DATE] --out X.html")
+    p.add_argument("file", nargs="?", help="recording file for a session report")
+    p.add_argument("--client", help="client name for a progress report")
+    p.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD) of a progress report")
+    p.add_argument("--to", dest="end", metavar="DATE", help="last day (YYYY-MM-DD) of a progress report")
+    p.add_argument("--out", required=True, metavar="PATH", help="output file ending in .pdf or .html")
+    _library_option(p)
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args) -> int:
+    from biofeedback.clinic.library import Library, parse_day, resolve_library_path
+    from biofeedback.files.outputs import new_output
+    from biofeedback.reports import progress_report, report_format, session_report
+
+    report_format(args.out)
+    if bool(args.file) == bool(args.client):
+        raise UserError("give either a recording FILE (session report) or --client NAME (progress report)")
+    new_output(args.out, inputs=[args.file] if args.file else [], what="report")   # before any rendering
+    if args.file:
+        lib_path = resolve_library_path(args.library)
+        library = Library.open(lib_path, create=False) if lib_path.exists() else None
+        try:
+            out = session_report(args.file, args.out, library, progress=_progress_line("report"))
+        finally:
+            if library is not None:
+                library.close()
+    else:
+        start = parse_day(args.start) if args.start else None
+        end = parse_day(args.end) if args.end else None
+        _check_period(start, end)
+        with Library.open(args.library, create=False) as library:
+            out = progress_report(library, args.client, args.out, start, end, progress=_progress_line("report"))
+    print(out)
+    return 0
+
+
+def _check_period(start, end) -> None:
+    """``--from`` must not come after ``--to`` (the same message as the progress report)."""
+    if start and end and end < start:
+        raise UserError(f"--from {start} is after --to {end}; swap them")
+
+
+def _add_history(sub) -> None:
+    p = sub.add_parser("history", help="a client's sessions, trends and goals")
+    p.add_argument("name", help="client name or alias")
+    p.add_argument("--json", action="store_true", help="print the history as JSON")
+    p.add_argument("--from", dest="start", metavar="DATE")
+    p.add_argument("--to", dest="end", metavar="DATE")
+    _library_option(p)
+    p.set_defaults(func=cmd_history)
+
+
+def cmd_history(args) -> int:
+    import json
+
+    from biofeedback.clinic.library import Library, parse_day
+    from biofeedback.clinic.progress import METRICS, client_progress
+
+    start = parse_day(args.start) if args.start else None
+    end = parse_day(args.end) if args.end else None
+    _check_period(start, end)
+    with Library.open(args.library, create=False) as library:
+        p = client_progress(library, args.name, start, end)
+    if args.json:
+        print(json.dumps(p.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"{p.client.name}: {len(p.sessions)} session(s), {len(p.diary)} diary entries")
+    keys = ("resting_tone_uv", "release_latency_s", "contraction_peak_uv")
+    if p.sessions:
+        print(f"  {'date':<17}{'programme':<16}" + "".join(f"{METRICS[k].label:>20}" for k in keys))
+        for s in p.sessions:
+            print(f"  {s.started_at[:16].replace('T', ' '):<17}{(s.protocol or '-')[:15]:<16}"
+                  + "".join(f"{METRICS[k].format(s.summary.get(k)):>20}" for k in keys))
+    for d in p.diary[-10:]:
+        scores = [f"{label} {v:g}{unit}" for label, v, unit in (("pain", d.pain_intercourse, "/10"),
+                                                              ("pelvic pain", d.pain_pelvic, "/10"),
+                                                              ("mood", d.mood, "/5"),
+                                                              ("practised", d.minutes_practised, " min"))
+                  if v is not None]
+        print(f"  diary {d.day.isoformat()}: {', '.join(scores)}{('  ' + d.notes) if d.notes else ''}")
+    for g in p.goals:
+        state = f"met on {g.met_on.isoformat()}" if g.met_on else "not yet"
+        print(f"  goal: {g.description}: {state}")
+    return 0
+
+
+def _add_diary(sub) -> None:
+    p = sub.add_parser("diary", help="add a diary entry (pain, mood, practice, notes)")
+    p.add_argument("name", help="client name or alias")
+    p.add_argument("--date", help="day of the entry (YYYY-MM-DD, default today)")
+    p.add_argument("--pain", type=float, help="pain during intercourse or dilator use, 0-10")
+    p.add_argument("--pelvic-pain", type=float, help="general pelvic pain, 0-10")
+    p.add_argument("--mood", type=int, help="mood, 1 (very low) to 5 (very good)")
+    p.add_argument("--minutes", type=float, help="minutes practised")
+    p.add_argument("--notes", default="", help="free notes")
+    _library_option(p)
+    p.set_defaults(func=cmd_diary)
+
+
+def cmd_diary(args) -> int:
+    from biofeedback.clinic.library import Library
+    from biofeedback.clinic.progress import update_milestones
+
+    with Library.open(args.library) as library:
+        client = library.client(args.name)
+        entry = library.add_diary(client, args.date, pain_intercourse=args.pain, pain_pelvic=args.pelvic_pain,
+                                  mood=args.mood, minutes_practised=args.minutes, notes=args.notes)
+        newly = update_milestones(library, client)
+    print(f"diary entry for {client.name} on {entry.day.isoformat()} saved")
+    for g in newly:
+        print(f"milestone: {g.description} (first met {g.met_on.isoformat()})")
+    return 0
+
+
+def _add_clients(sub) -> None:
+    p = sub.add_parser("clients", help="list or add clients, set goals, add recordings to the library")
+    p.add_argument("name", nargs="?", help="the client to change")
+    p.add_argument("--add", action="store_true", help="add NAME as a new client")
+    p.add_argument("--notes", help="notes for the client")
+    p.add_argument("--goal", metavar="SPEC", help="add a goal, e.g. release_latency_s<=1 or resting_tone_uv<5")
+    p.add_argument("--label", default="", help="words for the goal, e.g. 'release within 1 s'")
+    p.add_argument("--add-recording", nargs="+", metavar="FILE", help="put recording files into the library")
+    _library_option(p)
+    p.set_defaults(func=cmd_clients)
+
+
+def cmd_clients(args) -> int:
+    from biofeedback.clinic.library import Library, check_goal_target, register_recording
+    from biofeedback.clinic.progress import parse_goal, update_milestones
+
+    goal = None
+    if args.goal:
+        goal = parse_goal(args.goal)                      # checked before anything is changed
+        check_goal_target(goal[2])
+    with Library.open(args.library) as library:
+        if not args.name:
+            if args.add or args.goal or args.add_recording:
+                raise UserError("name the client, e.g. biofeedback clients NAME --add")
+            for c in library.clients():
+                print(f"{c.name}\t{len(library.sessions(c))} session(s)\t{c.notes}")
+            return 0
+        client = library.add_client(args.name, notes=args.notes or "") if args.add else library.client(args.name)
+        if args.notes is not None and not args.add:
+            library.update_client(client, notes=args.notes)
+        if goal is not None:
+            metric, comparison, target = goal
+            library.add_goal(client, metric, comparison, target, args.label)
+        for path in args.add_recording or []:
+            session = register_recording(library, path, client)
+            print(f"added {session.started_at[:16].replace('T', ' ')} {session.recording_path}")
+        update_milestones(library, client)
+        print(f"{client.name}: {len(library.sessions(client))} session(s), {len(library.goals(client))} goal(s)")
+    return 0
+
+
+def _interchange_format(args) -> str:
+    """The export format: --format, else the --out extension (.edf/.bdf), else csv."""
+    if args.format:
+        return args.format
+    return {".edf": "edf", ".bdf": "bdf"}.get(Path(args.out).suffix.lower(), "csv")
+
+
+def cmd_export_edf(args) -> int:
+    from biofeedback.files.edf import export_edf
+    fmt = _interchange_format(args)
+    out = export_edf(args.file, args.out, fmt=fmt, anonymize=args.anonymize,
+                     progress=_progress_line(f"export {fmt.upper()}"), warn=_warn)
+    print(f"exported {args.file} to {out} ({'BDF+' if fmt == 'bdf' else 'EDF+'}"
+          f"{', anonymised' if args.anonymize else ''})")
+    return 0
+
+
+def _warn(line: str) -> None:
+    """A warning the user should see (the command still succeeds): one line on stderr."""
+    print(f"biofeedback: warning: {line}", file=sys.stderr)
+
+
+def _import_edf_options(p) -> None:
+    p.add_argument("--channel", action="append", metavar="LABEL",
+                   help="EDF/BDF: signal to import, by label or number (repeat for more; default: our labels, "
+                        "else the first signal)")
+    p.add_argument("--anonymize", action="store_true", help="EDF/BDF: do not keep the patient's name")
+
+
+def cmd_import_edf(args) -> int:
+    from biofeedback.files.edf import import_edf
+    out = import_edf(args.path, args.out, channels=args.channel, anonymize=args.anonymize,
+                     progress=_progress_line("import"), warn=_warn)
+    print(f"imported {args.path} into {out}")
+    return 0
+
+
+SUBCOMMANDS.extend([_add_report, _add_history, _add_diary, _add_clients])
+
+
+# --------------------------------------------------------------------------- live window
+
+def _add_gui(sub) -> None:
+    p = sub.add_parser("gui", help="open the live window (the default when no command is given)",
+                       description="The live biofeedback window: plot, bands, calibration, recording, replay, "
+                                   "patient view.")
+    p.add_argument("--source", default=None, metavar="SPEC",
+                   help="sim[:PROFILE], replay:FILE or serial:PORT?device=NAME (default: the simulated patient)")
+    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument("--patient-view", action="store_true", help="start in the patient's full-screen view")
+    p.add_argument("--window", type=float, choices=(5.0, 10.0, 30.0), default=None, metavar="SECONDS",
+                   help="seconds of signal shown: 5, 10 or 30 (default 10)")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+                   help="simulated or replayed sources: multiple of real time (default 1)")
+    p.add_argument("--review", metavar="FILE", help="also open the whole-session review of a recording")
+    p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window and exit")
+    p.add_argument("--quit-after", type=_positive, metavar="SECONDS", help="close after this many seconds")
+    p.add_argument("--library", metavar="PATH",
+                   help="client library file (default: $BIOFEEDBACK_LIBRARY or the user data folder)")
+    p.set_defaults(func=cmd_gui)
+
+
+def cmd_gui(args) -> int:
+    from biofeedback.ui.app import run_gui
+    return run_gui(source=args.source, theme=args.theme, screenshot=args.screenshot, quit_after=args.quit_after,
+                   patient_view=args.patient_view, speed=args.speed, window_s=args.window, review=args.review,
+                   library=args.library)
+
+
+SUBCOMMANDS += [_add_gui]

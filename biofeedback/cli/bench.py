@@ -1,0 +1,126 @@
+"""``biofeedback bench``: speed and memory figures (never asserted in tests; reported here)."""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biofeedback.files.recording import Recording, RecordingWriter
+from biofeedback.signal.chain import SignalChain, envelope_offline
+from biofeedback.stream import Block, Channel, StreamInfo
+
+RATE = 2000.0
+INFO = StreamInfo((Channel("pfm"), Channel("abd")), RATE, source="bench")
+
+
+def _signal(seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((int(seconds * RATE), 2)).astype(np.float32) * 10.0
+
+
+def bench_live_chain(seconds: float = 60.0, block_s: float = 0.016) -> dict[str, float]:
+    """2 channels at 2 kHz fed in 16 ms blocks, as the engine does live."""
+    x = _signal(seconds)
+    chain = SignalChain(INFO)
+    step = int(block_s * RATE)
+    blocks = [Block(i, x[i:i + step]) for i in range(0, x.shape[0], step)]
+    t0 = time.process_time()
+    for b in blocks:
+        chain.process(b)
+    cpu = time.process_time() - t0
+    return {"live_chain_x_realtime": seconds / cpu, "live_chain_core_pct": 100.0 * cpu / seconds,
+            "live_chain_block_ms": 1000.0 * cpu / len(blocks)}
+
+
+def bench_offline_hour(hours: float = 1.0) -> dict[str, float]:
+    """One hour of 2 channels at 2 kHz through the chain in one block."""
+    x = _signal(3600.0 * hours)
+    runs = []
+    for _ in range(3):  # median of three: the first touch of fresh memory is noisy on shared machines
+        t0 = time.perf_counter()
+        envelope_offline(x, INFO)
+        runs.append(time.perf_counter() - t0)
+    return {"offline_1h_s": float(np.median(runs)) / hours}
+
+
+def bench_load_hour(hours: float = 1.0, folder: str | None = None) -> dict[str, float]:
+    """Write then load whole a 1-hour 2-channel 2 kHz recording."""
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        path = Path(tmp) / "hour.bfr"
+        x = _signal(3600.0 * hours)
+        t0 = time.perf_counter()
+        with RecordingWriter(path, INFO, commit_every_s=60.0) as writer:
+            for i in range(0, x.shape[0], int(RATE * 60)):
+                writer.append(Block(i, x[i:i + int(RATE * 60)]))
+        write_s = time.perf_counter() - t0
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            with Recording.open(path) as rec:
+                data = rec.read()
+            runs.append(time.perf_counter() - t0)
+        load_s = float(np.median(runs))
+        assert data.shape == x.shape
+        return {"load_1h_s": load_s / hours, "write_1h_s": write_s / hours,
+                "file_1h_mb": os.path.getsize(path) / 1e6 / hours}
+
+
+def run_bench(quick: bool = False) -> dict[str, Any]:
+    hours = 0.1 if quick else 1.0
+    figures: dict[str, Any] = {"quick": quick}
+    figures.update(bench_live_chain(10.0 if quick else 60.0))
+    figures.update(bench_offline_hour(hours))
+    figures.update(bench_load_hour(hours))
+    try:
+        from biofeedback.ui.bench import run_display_bench  # needs Qt; optional for headless installs
+    except ImportError:
+        figures["display"] = None
+    else:
+        figures["display"] = run_display_bench(seconds=5.0 if quick else 20.0)
+    return figures
+
+
+TARGETS = {
+    "live_chain_core_pct": ("<", 1.0, "% of one core"),
+    "offline_1h_s": ("<", 1.0, "s"),
+    "load_1h_s": ("<", 0.5, "s"),
+}
+
+
+def format_report(f: dict[str, Any]) -> str:
+    def mark(key: str) -> str:
+        op, limit, _ = TARGETS[key]
+        ok = f[key] < limit if op == "<" else f[key] > limit
+        return f"(target {op} {limit:g}: {'met' if ok else 'MISSED'})"
+
+    lines = [
+        "biofeedback bench" + (" (quick: shortened runs, figures scaled to 1 hour)" if f["quick"] else ""),
+        f"  live EMG chain, 2 ch x 2 kHz in 16 ms blocks: {f['live_chain_x_realtime']:.0f}x real time, "
+        f"{f['live_chain_core_pct']:.2f} % of one core {mark('live_chain_core_pct')}",
+        f"  1 hour, 2 ch x 2 kHz, processed offline in one call: {f['offline_1h_s']:.2f} s {mark('offline_1h_s')}",
+        f"  1-hour recording ({f['file_1h_mb']:.0f} MB): loaded whole in {f['load_1h_s']:.2f} s {mark('load_1h_s')}, "
+        f"written in {f['write_1h_s']:.2f} s",
+    ]
+    d = f.get("display")
+    if d is None:
+        lines.append("  live display: not measured (the Qt user interface is not available)")
+    else:
+        def met(ok: bool) -> str:
+            return "met" if ok else "MISSED"
+        p99, cpu = d["display_latency_ms_p99"], d["display_cpu_pct_of_one_core"]
+        grew = d["display_rss_mb_end"] - d["display_rss_mb_start"]
+        lines += [
+            f"  live display, {d['display_channels']} EMG ch x {d['display_rate_hz'] / 1000:g} kHz, "
+            f"{d['display_window_s']} s window, offscreen, {d['display_seconds']:.0f} s:",
+            f"    {d['display_fps']:.1f} frames per second; latency per sample p50 {d['display_latency_ms_p50']:.1f} ms, "
+            f"p99 {p99:.1f} ms (target <= 25 at 60 fps: {met(p99 <= 25 and d['display_fps'] >= 59)})",
+            f"    CPU {cpu:.1f} % of one core for the whole process, {d['display_gui_thread_cpu_pct']:.1f} % in the "
+            f"GUI thread (target <= 15: {met(cpu <= 15)})",
+            f"    memory {d['display_rss_mb_start']:.0f} -> {d['display_rss_mb_end']:.0f} MB "
+            f"({grew:+.1f} MB; target no growth: {met(grew < 5)}), {d['display_dropped_samples']} samples dropped",
+        ]
+    return "\n".join(lines)

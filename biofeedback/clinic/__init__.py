@@ -1,0 +1,1 @@
+"""The clinic: analysis of sessions, the client library, progress over the weeks."""

@@ -1,0 +1,654 @@
+"""Recording -> phases -> metrics -> summary: the numbers of a guided session, and a plain table of them.
+
+Public entry points:
+
+- :func:`analyze(recording, protocol=None)` -> result dict (``summary``, ``phases``, ``trials``, ...)
+- :func:`summarize(recording, protocol=None)` -> the ``summary`` dict alone, as stored in a
+  recording's meta ``"summary"`` at the end of a guided session
+- :func:`analyze_arrays(data, info, spans, ...)` -> the same from arrays in memory
+- :func:`format_table(result)` -> readable aligned text
+
+The ``summary`` dict (stable; values are numbers, or None when a measure does not apply or the
+session did not reach it). ``<u>`` is the unit suffix of the main channel: ``uv`` for EMG,
+``cmh2o`` for pressure::
+
+    protocol, channel, unit, phases_from ("events" | "protocol")
+    resting_tone_<u>          pre-baseline mean of the envelope
+    resting_sd_<u>            pre-baseline SD
+    resting_variability_pct   pre-baseline coefficient of variation
+    post_resting_tone_<u>, post_resting_variability_pct, post_pre_ratio (post / pre mean)
+    release_threshold_<u>     top of the release band used for release latency (pre mean + 2 SD)
+    contraction_baseline_cmh2o  pressure only: the resting pressure its contraction figures are measured
+                              from (the pre-baseline mean, else the calibrated rest; None when neither)
+    contraction_peak_<u>      mean over trials of each contraction's peak (the typical squeeze)
+    contraction_max_<u>       highest peak of the session (the strongest squeeze)
+    contraction_mean_<u>      mean over trials of each work mean (first second left out)
+                              For pressure these three are the RISE ABOVE the resting pressure
+                              (contraction_baseline_cmh2o), not the absolute pressure: the probe's
+                              resting pressure is resting_tone_cmh2o. EMG amplitude rises from zero.
+    onset_latency_s           mean over trials (cue -> 75 % of the work mean; for pressure
+                              rest + 75 % of the rise)
+    release_latency_s         mean over trials (rest cue -> release band); a trial that never got there
+                              counts as its whole rest period, and then the mean is only a lower bound:
+    release_latency_lower_bound  True when some trial never released (the figure reads "at least")
+    release_latency_released_s   mean over the trials that did release
+    release_37_latency_s, release_37_latency_lower_bound   the same, to 37.5 % of the work mean
+                              (for pressure: rest + 37.5 % of the rise above rest)
+    trials, trials_released, trials_not_released, trials_slow_release (> 2 s), trials_no_onset
+    time_in_band_pct          mean over steps with a target band of the share spent inside it
+                              (a step with its own ``band_pct`` is scored against that share of the
+                              maximum when meta "bands" or "calibration" give one; its phase row then
+                              carries band_pct and contraction_band_<u>)
+    time_in_release_band_pct, time_in_contraction_band_pct
+    contraction_band_<u> [low, high] (from meta "bands", or 40-70 % of meta "calibration" mvc; else None
+                              and time_in_contraction_band_pct is None), release_band_<u> high (meta "bands",
+                              else the release threshold), bands_from ("recording" | "session")
+    endurance_mean_<u>, endurance_decline_pct (for pressure: of the rise above rest),
+    endurance_median_freq_start_hz, endurance_median_freq_slope_hz_per_s (EMG only; None for pressure)
+    abd_coactivation_pct      abdominal / pelvic-floor mean over contractions, % (when an abd channel exists);
+                              over 100 % means the abdominals worked harder than the pelvic floor
+                              (150 % = abdominals 1.5 x the pelvic floor), the pattern to train away
+    window_means_<u>          dilator practice: {"anticipation"|"during"|"after": mean envelope} (else None)
+    envelope_delay_s          lag of the envelope behind the muscle (half the RMS window; part of the latencies)
+    by_phase                  {phase: {rest_mean_<u>, rest_cv_pct, work_mean_<u>, peak_<u>,
+                                       onset_latency_s, release_latency_s, time_in_band_pct}}
+    channels                  {name: the same keys for every analysed channel}
+
+When a pressure channel is recorded beside EMG, its unit-suffixed keys (``resting_tone_cmh2o``, ...)
+are copied to the top level too.
+
+``phases`` has one row per step (index, phase, trial, kind, cue, band, window, start_s, duration_s,
+mean_<u>, sd_<u>, cv_pct, time_in_band_pct, flags; contraction rows add peak_<u>, work_mean_<u>,
+onset_latency_s (for pressure peak and work mean are the rise above rest) and, for holds of 10 s or more,
+the endurance keys; the rest after a contraction adds
+release_latency_s and release_37_latency_s). ``trials`` has one entry per contraction with the rest that
+follows it. Flags: ``no_onset``, ``no_data`` and ``gap`` (samples lost in the contraction),
+``not_released`` (never reached the release band within the rest), ``slow_release`` (over 2 s),
+``not_below_37``, ``gap_before_release``, ``no_rest_after``, ``no_rest_level`` (pressure with no resting
+level to measure the rise from). This module never imports Qt.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biofeedback.errors import UserError
+from biofeedback.protocols import CONTRACTION_KINDS, Protocol, Step, load_protocol, timeline
+from biofeedback.signal import metrics as m
+from biofeedback.stream import Event, StreamInfo
+
+#: Contraction band from a calibrated maximum: this share of it.
+DEFAULT_CONTRACTION_BAND = (0.40, 0.70)
+_RELEASE_KINDS = ("rest", "release", "breathe")
+
+
+@dataclass(frozen=True)
+class Span:
+    """One step on the recording's clock."""
+
+    index: int
+    start_s: float
+    end_s: float
+    step: Step
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+# --------------------------------------------------------------------------- phases
+
+def spans_from_events(events: Iterable[Event], end_s: float, t0_s: float = 0.0) -> list[Span]:
+    """Steps from recorded ``step`` events; each lasts until the next step, its own end, or the recording's end."""
+    steps = sorted((e for e in events if e.kind == "step"), key=lambda e: e.time_s)
+    ends = [e.time_s - t0_s for e in events if e.kind == "protocol" and e.label == "end"]
+    spans: list[Span] = []
+    for i, ev in enumerate(steps):
+        step = Step.from_event_data(ev.data, ev.label)
+        start = ev.time_s - t0_s
+        stop = start + step.duration_s if step.duration_s > 0 else end_s
+        if i + 1 < len(steps):
+            stop = min(stop, steps[i + 1].time_s - t0_s) if step.duration_s > 0 else steps[i + 1].time_s - t0_s
+        later_ends = [e for e in ends if e > start]
+        if later_ends:
+            stop = min(stop, min(later_ends))
+        stop = min(stop, end_s)
+        if stop > start:
+            spans.append(Span(int(ev.data.get("index", i)), start, stop, step))
+    return spans
+
+
+def spans_from_protocol(protocol: Protocol, end_s: float, start_s: float = 0.0) -> list[Span]:
+    """Steps from a protocol's timeline laid from ``start_s`` (cut at the end of the recording)."""
+    return [Span(i, a, min(b, end_s), st) for i, (a, b, st) in enumerate(timeline(protocol, start_s)) if a < end_s]
+
+
+# --------------------------------------------------------------------------- bands from meta
+
+def _unit_suffix(unit: str) -> str:
+    return "cmh2o" if unit.lower().startswith("cmh2o") else "uv"
+
+
+def _number(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) else None
+
+
+def _band_from_calibration(meta: dict, channel: str) -> tuple[float, float] | None:
+    """40-70 % of a calibrated maximum.
+
+    ``meta["calibration"]`` as the live window stores it (``{"rest_mean", "rest_sd", "mvc", "unit",
+    "channel"}``), or with ``mvc_uv`` / ``mvc_cmh2o``, or keyed by channel name. For pressure the band
+    sits above the resting pressure: rest + 40-70 % of (maximum - rest).
+    """
+    cal = meta.get("calibration") if isinstance(meta, dict) else None
+    if not isinstance(cal, dict):
+        return None
+    if isinstance(cal.get(channel), dict):
+        cal = cal[channel]
+    if cal.get("channel") not in (None, "", channel):
+        return None
+    mvc = next((_number(cal.get(k)) for k in ("mvc_uv", "mvc_cmh2o", "mvc") if _number(cal.get(k)) is not None), None)
+    if mvc is None or mvc <= 0:
+        return None
+    lo, hi = DEFAULT_CONTRACTION_BAND
+    if channel == "pressure" or "mvc_cmh2o" in cal or str(cal.get("unit", "")).lower() == "cmh2o":
+        rest = next((_number(cal.get(k)) for k in ("rest_cmh2o", "rest_mean_cmh2o", "rest_mean", "rest")
+                     if _number(cal.get(k)) is not None), 0.0)
+        return rest + lo * (mvc - rest), rest + hi * (mvc - rest)
+    return lo * mvc, hi * mvc
+
+
+#: where the stored bands and calibration keep the resting level (pressure zero)
+_REST_NAMES = {"bands": ("zero",), "calibration": ("rest_cmh2o", "rest_mean_cmh2o", "rest_mean", "rest")}
+
+
+def _stored_for_channel(meta: dict, channel: str):
+    """(key, dict) of the stored ``bands`` then ``calibration`` that apply to ``channel`` (maybe keyed by it)."""
+    for key in ("bands", "calibration"):
+        d = meta.get(key) if isinstance(meta, dict) else None
+        if not isinstance(d, dict):
+            continue
+        if isinstance(d.get(channel), dict):
+            d = d[channel]
+        if d.get("channel") in (None, "", channel):
+            yield key, d
+
+
+def _calibrated_rest(meta: dict, channel: str) -> float | None:
+    """The resting pressure stored with the recording (bands' ``zero`` or the calibration's rest), if any."""
+    for key, d in _stored_for_channel(meta, channel):
+        value = next((_number(d.get(k)) for k in _REST_NAMES[key] if _number(d.get(k)) is not None), None)
+        if value is not None and value > 0:
+            return value
+    return None
+
+
+def _mvc_reference(meta: dict, channel: str, pressure: bool) -> tuple[float, float] | None:
+    """(where 0 % lies, the maximum) for steps with their own ``band_pct``: from the stored bands, else the calibration.
+
+    0 % is zero for EMG and the resting pressure for pressure (as :class:`~biofeedback.signal.calibration.Bands` has it).
+    """
+    for key, d in _stored_for_channel(meta, channel):
+        mvc = next((_number(d.get(k)) for k in ("mvc_uv", "mvc_cmh2o", "mvc") if _number(d.get(k)) is not None), None)
+        if mvc is None or mvc <= 0:
+            continue
+        zero = 0.0
+        if pressure:
+            zero = next((_number(d.get(k)) for k in _REST_NAMES[key] if _number(d.get(k)) is not None), 0.0)
+        if mvc > zero:
+            return zero, mvc
+    return None
+
+
+def _recorded_bands(meta: dict, channel: str) -> tuple[tuple[float | None, float | None] | None, float | None]:
+    """(contraction (low, high), release high) stored with the recording, if any.
+
+    Accepts ``meta["bands"]`` as the live window stores it (``{"contraction_low", "contraction_high",
+    "release_high", "unit", "mvc", "channel"}``), as ``{"contraction": [lo, hi], "release": hi | [lo, hi]}``,
+    or either keyed by channel name (``{"pfm": {...}}``). Bands stored for another channel are ignored.
+    Without a contraction band there, one comes from ``meta["calibration"]``.
+    """
+    bands = meta.get("bands") if isinstance(meta, dict) else None
+    if not isinstance(bands, dict):
+        return _band_from_calibration(meta, channel), None
+    if isinstance(bands.get(channel), dict):
+        bands = bands[channel]
+    if bands.get("channel") not in (None, "", channel):
+        return _band_from_calibration(meta, channel), None
+    contraction = release = None
+    if _number(bands.get("contraction_low")) is not None and _number(bands.get("contraction_high")) is not None:
+        contraction = (_number(bands["contraction_low"]), _number(bands["contraction_high"]))
+    c = bands.get("contraction")
+    if isinstance(c, (list, tuple)) and len(c) == 2:
+        contraction = (_number(c[0]), _number(c[1]))
+    elif isinstance(c, dict) and ("low" in c or "high" in c):
+        contraction = (_number(c.get("low")), _number(c.get("high")))
+    if contraction is None:
+        contraction = _band_from_calibration(meta, channel)
+    r = bands.get("release", bands.get("release_high"))
+    if _number(r) is not None:
+        release = _number(r)
+    elif isinstance(r, (list, tuple)) and len(r) == 2:
+        release = _number(r[1])
+    elif isinstance(r, dict):
+        release = _number(r.get("high"))
+    return contraction, release
+
+
+# --------------------------------------------------------------------------- one channel
+
+def _round(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, spans: list[Span], unit: str,
+                     meta: dict, channel: str, abd_env: np.ndarray | None) -> dict[str, Any]:
+    u = _unit_suffix(unit)
+    # Baselines: the pre_baseline phase, else the first release-band step before any contraction.
+    pre = [s for s in spans if s.step.phase == "pre_baseline"]
+    if not pre:
+        for s in spans:
+            if s.step.is_contraction:
+                break
+            if s.step.kind in _RELEASE_KINDS:
+                pre = [s]
+                break
+    post = [s for s in spans if s.step.phase == "post_baseline"]
+
+    def pooled(group: list[Span]) -> m.RestStats:
+        parts = [m.window(env, rate, s.start_s + min(m.SETTLE_S, 0.5 * s.duration_s), s.end_s) for s in group]
+        return m.stats_of(np.concatenate(parts)) if parts else m.RestStats(None, None, None, 0)
+
+    pre_stats, post_stats = pooled(pre), pooled(post)
+    threshold = (m.release_threshold(pre_stats.mean, pre_stats.sd)
+                 if pre_stats.mean is not None and pre_stats.sd is not None else None)
+    # Pressure sits on the probe's resting pressure: contractions are measured as the rise above it
+    # (the pre-baseline mean, else the calibrated rest). EMG amplitude rises from zero.
+    pressure = u == "cmh2o"
+    baseline: float | None = 0.0
+    if pressure:
+        baseline = pre_stats.mean if pre_stats.mean is not None else _calibrated_rest(meta, channel)
+
+    # Contractions and the rest that follows each: the trials.
+    rows: list[dict[str, Any]] = []
+    trials: list[dict[str, Any]] = []
+    for k, s in enumerate(spans):
+        row: dict[str, Any] = {"index": s.index, "phase": s.step.phase, "trial": s.step.trial, "kind": s.step.kind,
+                               "cue": s.step.cue, "band": s.step.band, "window": s.step.window,
+                               "start_s": round(s.start_s, 3), "duration_s": round(s.duration_s, 3)}
+        rs = m.rest_stats(env, rate, s.start_s, s.end_s)
+        row[f"mean_{u}"], row[f"sd_{u}"], row["cv_pct"] = _round(rs.mean), _round(rs.sd), _round(rs.cv_pct, 1)
+        row["flags"] = []
+        rows.append(row)
+        if not s.step.is_contraction:
+            continue
+        nxt = spans[k + 1] if k + 1 < len(spans) else None
+        follows = nxt is not None and nxt.step.kind in _RELEASE_KINDS and abs(nxt.start_s - s.end_s) < 0.5
+        if baseline is None:  # pressure without any resting level: no rise to measure
+            cs = m.ContractionStats(None, None, None, ("no_rest_level",))
+        else:
+            cs = m.contraction_stats(env, rate, s.start_s, s.end_s, nxt.end_s if follows else None, baseline)
+        row[f"peak_{u}"], row[f"work_mean_{u}"] = _round(cs.peak), _round(cs.work_mean)
+        row["onset_latency_s"] = _round(cs.onset_latency_s)
+        row["flags"] = list(cs.flags)
+        trial = {"phase": s.step.phase, "trial": s.step.trial, "index": s.index, "start_s": round(s.start_s, 3),
+                 f"peak_{u}": row[f"peak_{u}"], f"work_mean_{u}": row[f"work_mean_{u}"],
+                 "onset_latency_s": row["onset_latency_s"], "release_latency_s": None,
+                 "release_37_latency_s": None, "flags": list(cs.flags)}
+        if abd_env is not None:
+            row["abd_coactivation_pct"] = trial["abd_coactivation_pct"] = _round(
+                m.coactivation_pct(env, abd_env, rate, s.start_s, s.end_s), 1)
+        if s.step.kind == "hold" and s.duration_s >= 10.0 and baseline is not None:
+            es = m.endurance_stats(env, filtered, rate, s.start_s, s.end_s, baseline=baseline)
+            row.update({f"endurance_mean_{u}": _round(es.mean), "endurance_decline_pct": _round(es.amplitude_decline_pct, 1),
+                        "endurance_median_freq_start_hz": _round(es.median_freq_start_hz, 1),
+                        "endurance_median_freq_slope_hz_per_s": _round(es.median_freq_slope_hz_per_s, 4)})
+        if follows:
+            rel = m.release_stats(env, rate, nxt.start_s, nxt.end_s, threshold, cs.work_mean, baseline or 0.0)
+            trial["rest_s"] = round(nxt.duration_s, 3)
+            trial["release_latency_s"] = _round(rel.release_latency_s)
+            trial["release_37_latency_s"] = _round(rel.release_37_latency_s)
+            trial["flags"] += list(rel.flags)
+            trial["_rest_index"] = k + 1
+        else:
+            trial["flags"].append("no_rest_after")
+        trials.append(trial)
+    for t in trials:
+        k = t.pop("_rest_index", None)
+        if k is not None:
+            rows[k]["release_latency_s"] = t["release_latency_s"]
+            rows[k]["release_37_latency_s"] = t["release_37_latency_s"]
+            rows[k]["flags"] = [f for f in t["flags"] if f in ("not_released", "slow_release", "not_below_37",
+                                                              "gap_before_release")]
+
+    # Bands: what the patient aimed at (stored with the recording), else from this session.
+    # Without a calibration there is no honest contraction band (the session's own peaks say nothing about
+    # her maximum), so contraction-band time is then not measured; the release band is this session's.
+    rec_contraction, rec_release = _recorded_bands(meta, channel)
+    peaks = [t[f"peak_{u}"] for t in trials if t[f"peak_{u}"] is not None]
+    bands_from = "recording" if rec_contraction is not None or rec_release is not None else "session"
+    contraction_band = rec_contraction
+    release_high = rec_release if rec_release is not None else threshold
+    mvc_ref = _mvc_reference(meta, channel, pressure)
+    tib_release, tib_contraction = [], []
+    for s, row in zip(spans, rows):
+        tib = None
+        if s.step.band == "release" and release_high is not None:
+            tib = m.time_in_band_pct(env, rate, s.start_s, s.end_s, None, release_high)
+            tib_release.append(tib)
+        elif s.step.band == "contraction":
+            band = contraction_band
+            if s.step.band_pct is not None and mvc_ref is not None:  # the step's own band, % of the maximum
+                zero, mvc = mvc_ref
+                band = tuple(zero + pct / 100.0 * (mvc - zero) for pct in s.step.band_pct)
+                row["band_pct"] = list(s.step.band_pct)
+                row[f"contraction_band_{u}"] = [_round(v) for v in band]
+            if band is not None:
+                tib = m.time_in_band_pct(env, rate, s.start_s, s.end_s, *band)
+                tib_contraction.append(tib)
+        row["time_in_band_pct"] = _round(tib, 1)
+
+    def trial_mean(key: str) -> float | None:
+        return m.mean_of(t[key] for t in trials)
+
+    summary: dict[str, Any] = {
+        "channel": channel, "unit": unit,
+        f"resting_tone_{u}": _round(pre_stats.mean), f"resting_sd_{u}": _round(pre_stats.sd),
+        "resting_variability_pct": _round(pre_stats.cv_pct, 1),
+        f"post_resting_tone_{u}": _round(post_stats.mean), "post_resting_variability_pct": _round(post_stats.cv_pct, 1),
+        "post_pre_ratio": _round(post_stats.mean / pre_stats.mean if post_stats.mean is not None and pre_stats.mean
+                                 else None),
+        f"release_threshold_{u}": _round(threshold),
+        **({f"contraction_baseline_{u}": _round(baseline)} if pressure else {}),
+        f"contraction_peak_{u}": _round(trial_mean(f"peak_{u}")),
+        f"contraction_max_{u}": _round(max(peaks) if peaks else None),
+        f"contraction_mean_{u}": _round(trial_mean(f"work_mean_{u}")),
+        "onset_latency_s": _round(trial_mean("onset_latency_s")),
+        "release_latency_s": _round(censored_mean(trials, "release_latency_s")[0]),
+        "release_latency_lower_bound": censored_mean(trials, "release_latency_s")[1],
+        "release_latency_released_s": _round(trial_mean("release_latency_s")),
+        "release_37_latency_s": _round(censored_mean(trials, "release_37_latency_s")[0]),
+        "release_37_latency_lower_bound": censored_mean(trials, "release_37_latency_s")[1],
+        "trials": len(trials),
+        "trials_released": sum(1 for t in trials if t["release_latency_s"] is not None),
+        "trials_not_released": sum(1 for t in trials if "not_released" in t["flags"]),
+        "trials_slow_release": sum(1 for t in trials if "slow_release" in t["flags"]),
+        "trials_no_onset": sum(1 for t in trials if "no_onset" in t["flags"]),
+        "time_in_band_pct": _round(m.mean_of(tib_release + tib_contraction), 1),
+        "time_in_release_band_pct": _round(m.mean_of(tib_release), 1),
+        "time_in_contraction_band_pct": _round(m.mean_of(tib_contraction), 1),
+        f"contraction_band_{u}": [_round(v) for v in contraction_band] if contraction_band else None,
+        f"release_band_{u}": _round(release_high),
+        "bands_from": bands_from,
+    }
+    endurance = [r for r in rows if f"endurance_mean_{u}" in r]
+    summary[f"endurance_mean_{u}"] = _round(m.mean_of(r[f"endurance_mean_{u}"] for r in endurance))
+    for key in ("endurance_decline_pct", "endurance_median_freq_start_hz", "endurance_median_freq_slope_hz_per_s"):
+        summary[key] = _round(m.mean_of(r[key] for r in endurance), 4)
+    if abd_env is not None:
+        summary["abd_coactivation_pct"] = _round(m.mean_of(t.get("abd_coactivation_pct") for t in trials), 1)
+    windows: dict[str, list[float]] = {}
+    for s_, row in zip(spans, rows):
+        if s_.step.window and row[f"mean_{u}"] is not None:
+            windows.setdefault(s_.step.window, []).append(row[f"mean_{u}"])
+    summary[f"window_means_{u}"] = {k: _round(m.mean_of(v)) for k, v in windows.items()} or None
+    summary["by_phase"] = _by_phase(rows, trials, u)
+    return {"summary": summary, "phases": rows, "trials": trials}
+
+
+def censored_mean(trials: list[dict], key: str) -> tuple[float | None, bool]:
+    """Mean latency over trials followed by a rest; one that never got there counts as its whole rest.
+
+    Returns (mean, lower_bound): ``lower_bound`` is True when any trial was cut off, so the true mean is longer.
+    """
+    values, cut = [], False
+    for t in trials:
+        if "rest_s" not in t:
+            continue
+        if t.get(key) is None:
+            values.append(t["rest_s"])
+            cut = True
+        else:
+            values.append(t[key])
+    return (float(np.mean(values)) if values else None), cut
+
+
+def _by_phase(rows: list[dict], trials: list[dict], u: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for phase in dict.fromkeys(r["phase"] for r in rows):
+        rest = [r for r in rows if r["phase"] == phase and r["band"] == "release"]
+        work = [r for r in rows if r["phase"] == phase and r["kind"] in CONTRACTION_KINDS]
+        tr = [t for t in trials if t["phase"] == phase]
+        band_rows = [r for r in rows if r["phase"] == phase]
+        out[phase] = {
+            f"rest_mean_{u}": _round(m.mean_of(r[f"mean_{u}"] for r in rest)),
+            "rest_cv_pct": _round(m.mean_of(r["cv_pct"] for r in rest), 1),
+            f"work_mean_{u}": _round(m.mean_of(r.get(f"work_mean_{u}") for r in work)),
+            f"peak_{u}": _round(m.mean_of(r.get(f"peak_{u}") for r in work)),
+            "onset_latency_s": _round(m.mean_of(t["onset_latency_s"] for t in tr)),
+            "release_latency_s": _round(censored_mean(tr, "release_latency_s")[0]),
+            "time_in_band_pct": _round(m.mean_of(r.get("time_in_band_pct") for r in band_rows), 1),
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- whole recording
+
+def _chain_settings(meta: dict):
+    from biofeedback.signal.chain import ChainSettings
+    for key in ("chain", "chain_settings", "settings"):
+        value = meta.get(key) if isinstance(meta, dict) else None
+        if isinstance(value, dict):
+            try:
+                return ChainSettings.from_dict(value)
+            except (TypeError, ValueError, KeyError):
+                continue
+    return ChainSettings()
+
+
+def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: dict | None = None,
+                   settings=None, envelope: np.ndarray | None = None, filtered: np.ndarray | None = None,
+                   protocol_name: str = "", phases_from: str = "events") -> dict[str, Any]:
+    """Metrics for every pelvic-floor and pressure channel of a recording held in memory.
+
+    ``data`` is raw (n, channels) in physical units. Pass ``envelope``/``filtered`` when they are already
+    computed; otherwise the signal chain computes them offline with ``settings`` (or those in ``meta``).
+    """
+    meta = dict(meta or {})
+    if envelope is None or filtered is None:
+        from biofeedback.signal.chain import envelope_offline
+        settings = settings if settings is not None else _chain_settings(meta)
+        filtered, envelope = envelope_offline(np.asarray(data, dtype=np.float64), info, settings)
+    rms_window_s = float(getattr(settings, "rms_window_s", 0.2) if settings is not None else 0.2)
+    names = info.names
+    abd_env = envelope[:, names.index("abd")] if "abd" in names else None
+    order = [i for i, c in enumerate(info.channels) if c.name == "pfm"]
+    order += [i for i, c in enumerate(info.channels) if c.is_emg and c.name not in ("pfm", "abd")]
+    order += [i for i, c in enumerate(info.channels) if c.kind == "pressure"]
+    if not order:
+        raise UserError("this recording has no pelvic-floor or pressure channel to analyse")
+    if not spans:
+        raise UserError("no exercise steps fall inside this recording; give --protocol NAME or check the file")
+    per_channel: dict[str, dict[str, Any]] = {}
+    for i in order:
+        ch = info.channels[i]
+        res = _analyze_channel(envelope[:, i], filtered[:, i] if ch.kind == "emg" else None, info.rate, spans,
+                               ch.unit, meta, ch.name, abd_env if ch.is_emg and ch.name != "abd" else None)
+        res["summary"]["envelope_delay_s"] = round(rms_window_s / 2.0, 3) if ch.is_emg else None
+        per_channel[ch.name] = res
+    main_name = info.channels[order[0]].name
+    main = per_channel[main_name]
+    summary = {"protocol": protocol_name, "phases_from": phases_from, **main["summary"]}
+    for name, res in per_channel.items():
+        if name != main_name and info.channels[names.index(name)].kind == "pressure":
+            for key, value in res["summary"].items():
+                if key.endswith("_cmh2o"):
+                    summary[key] = value
+    summary["channels"] = {name: {k: v for k, v in res["summary"].items() if k != "by_phase"}
+                           for name, res in per_channel.items()}
+    return {"summary": summary, "phases": main["phases"], "trials": main["trials"],
+            "channels": {name: {"phases": res["phases"], "trials": res["trials"]} for name, res in per_channel.items()
+                         if name != main_name},
+            "duration_s": round(len(data) / info.rate, 3), "rate": info.rate}
+
+
+def _open(recording):
+    from biofeedback.files.recording import Recording
+    if isinstance(recording, (str, Path)):
+        return Recording.open(recording), True
+    return recording, False
+
+
+def analyze(recording, protocol: str | Protocol | None = None) -> dict[str, Any]:
+    """Full analysis of a recording (a :class:`~biofeedback.files.recording.Recording` or a path).
+
+    Phases come from the recording's ``step`` events; a recording without them takes ``protocol``'s
+    (or meta ``"protocol"``'s) timeline from its start.
+    """
+    rec, owned = _open(recording)
+    try:
+        meta = dict(rec.meta or {})
+        data = rec.read()
+        info = rec.info
+        end_s = len(data) / info.rate
+        spans = spans_from_events(rec.events, end_s)  # event times are on the recording's clock (0 = its start)
+        name = meta.get("protocol")
+        name = name.get("name") if isinstance(name, dict) else name
+        phases_from = "events"
+        if not spans:
+            proto = protocol if isinstance(protocol, Protocol) else None
+            if proto is None:
+                wanted = protocol or name
+                if not wanted:
+                    raise UserError("this recording has no exercise steps and no protocol; "
+                                    "give --protocol NAME (see 'biofeedback protocols')")
+                proto = load_protocol(str(wanted))
+            spans = spans_from_protocol(proto, end_s)
+            name = proto.name
+            phases_from = "protocol"
+        elif isinstance(protocol, Protocol):
+            name = name or protocol.name
+        elif protocol and not name:
+            name = str(protocol)
+        if not name:
+            name = next((e.data.get("protocol") for e in rec.events if e.kind == "step" and e.data.get("protocol")), "")
+        return analyze_arrays(data, info, spans, meta=meta, protocol_name=str(name or ""), phases_from=phases_from)
+    finally:
+        if owned:
+            rec.close()
+
+
+def summarize(recording, protocol: str | Protocol | None = None) -> dict[str, Any]:
+    """The session summary (see the module docstring for its keys): what the engine stores as meta ``summary``."""
+    return analyze(recording, protocol)["summary"]
+
+
+# --------------------------------------------------------------------------- text
+
+def _fmt(v: Any, nd: int = 2) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def _at_least(s: dict, key: str) -> str:
+    return "at least " if s.get(f"{key}_lower_bound") and s.get(f"{key}_s") is not None else ""
+
+
+def coactivation_text(pct: float | None) -> str:
+    """'154 % of the pelvic floor's activity (abdominals 1.5× the pelvic floor)'."""
+    if pct is None:
+        return "-"
+    text = f"{pct:.1f} % of the pelvic floor's activity (abdominals {pct / 100.0:.1f}× the pelvic floor"
+    if pct > 100.0:
+        text += ": they worked harder than the pelvic floor"
+    return text + ")"
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A readable aligned table of every step, then the session summary."""
+    s = result["summary"]
+    u = "cmh2o" if str(s.get("unit", "")).lower().startswith("cmh2o") else "uv"
+    unit = "cmH2O" if u == "cmh2o" else "µV"
+    rise = " rise" if u == "cmh2o" else ""     # pressure contractions: the rise above the resting pressure
+    cols = [("#", "index", 0), ("phase", "phase", 0), ("trial", "trial", 0), ("step", "kind", 0),
+            ("start s", "start_s", 1), ("dur s", "duration_s", 1), (f"mean {unit}", f"mean_{u}", 2),
+            ("CV %", "cv_pct", 1), (f"peak{rise} {unit}", f"peak_{u}", 2), (f"work{rise} {unit}", f"work_mean_{u}", 2),
+            ("onset s", "onset_latency_s", 2), ("release s", "release_latency_s", 2),
+            ("to 37.5% s", "release_37_latency_s", 2), ("in band %", "time_in_band_pct", 0), ("notes", "flags", 0)]
+    table = [[c[0] for c in cols]]
+    for row in result["phases"]:
+        cells = []
+        for _title, key, nd in cols:
+            v = row.get(key)
+            if key == "flags":
+                v = ", ".join(x.replace("_", " ") for x in v) if v else ""
+            elif key == "trial" and v is None:
+                v = ""
+            elif key == "index":
+                v = int(v) + 1
+            cells.append(_fmt(v, nd))
+        table.append(cells)
+    widths = [max(len(r[i]) for r in table) for i in range(len(cols))]
+    left = {0, 1, 3, len(cols) - 1}
+    lines = []
+    for j, r in enumerate(table):
+        lines.append("  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    summary_rows = [
+        ("Protocol", s.get("protocol") or "-"),
+        ("Channel", f"{s.get('channel')} ({unit}); phases from "
+                    f"{'the recorded steps' if s.get('phases_from') == 'events' else 'the protocol, from the start'}"),
+        ("Resting tone (pre)", f"{_fmt(s.get(f'resting_tone_{u}'))} {unit}, variability {_fmt(s.get('resting_variability_pct'), 1)} %"),
+        ("Resting tone (post)", f"{_fmt(s.get(f'post_resting_tone_{u}'))} {unit}, variability "
+                                f"{_fmt(s.get('post_resting_variability_pct'), 1)} %, post/pre {_fmt(s.get('post_pre_ratio'))}"),
+        ("Release band", f"at or below {_fmt(s.get(f'release_threshold_{u}'))} {unit} (pre-baseline mean + 2 SD)"),
+        ("Time in band", f"{_fmt(s.get('time_in_band_pct'), 1)} % (release {_fmt(s.get('time_in_release_band_pct'), 1)} %, "
+                         + (f"contraction {_fmt(s.get('time_in_contraction_band_pct'), 1)} %)"
+                            if s.get(f"contraction_band_{u}") else "no calibrated contraction band)")),
+    ]
+    above = " above rest" if u == "cmh2o" else ""
+    if s.get("trials"):
+        summary_rows[5:5] = [
+            ("Contraction", f"peak {_fmt(s.get(f'contraction_peak_{u}'))} {unit}{above} (mean of the trials' peaks; "
+                            f"strongest {_fmt(s.get(f'contraction_max_{u}'))} {unit}), "
+                            f"work mean {_fmt(s.get(f'contraction_mean_{u}'))} {unit}{above}"),
+            ("Onset latency", f"{_fmt(s.get('onset_latency_s'))} s"),
+            ("Release latency", f"{_at_least(s, 'release_latency')}{_fmt(s.get('release_latency_s'))} s to the "
+                                f"release band, {_at_least(s, 'release_37_latency')}"
+                                f"{_fmt(s.get('release_37_latency_s'))} s to "
+                                f"{'rest + 37.5 % of the rise' if u == 'cmh2o' else '37.5 % of work'}"),
+            ("Trials", f"{s.get('trials')}: {s.get('trials_released')} released, "
+                       f"{s.get('trials_not_released')} not released, {s.get('trials_slow_release')} slower than 2 s"),
+        ]
+    windows = s.get(f"window_means_{u}") or {}
+    if windows:
+        summary_rows.append(("Dilator windows", "  ·  ".join(f"{k} {_fmt(v)} {unit}" for k, v in windows.items())
+                             + f"  (resting {_fmt(s.get(f'resting_tone_{u}'))} {unit})"))
+    if s.get(f"endurance_mean_{u}") is not None:
+        text = (f"mean {_fmt(s.get(f'endurance_mean_{u}'))} {unit}{above}, decline "
+                f"{_fmt(s.get('endurance_decline_pct'), 1)} %")
+        if s.get("endurance_median_freq_slope_hz_per_s") is not None:
+            text += f", median frequency slope {_fmt(s.get('endurance_median_freq_slope_hz_per_s'), 3)} Hz/s"
+        summary_rows.append(("Endurance", text))
+    if "abd_coactivation_pct" in s:
+        summary_rows.append(("Abdominal co-activation", coactivation_text(s.get("abd_coactivation_pct"))))
+    if "resting_tone_cmh2o" in s and u != "cmh2o":
+        peak = s.get("contraction_peak_cmh2o")
+        summary_rows.append(("Pressure", f"resting {_fmt(s.get('resting_tone_cmh2o'))} cmH2O"
+                                         + (f", squeeze peak {_fmt(peak)} cmH2O above rest" if peak is not None else "")))
+    if u == "cmh2o" and s.get("trials"):
+        summary_rows.append(("Note", "squeeze figures are the rise above the resting pressure "
+                                     f"({_fmt(s.get('contraction_baseline_cmh2o'))} cmH2O, the pre-baseline mean)"))
+    if s.get("envelope_delay_s") and s.get("trials"):
+        summary_rows.append(("Note", f"latencies include the envelope's lag of about {s['envelope_delay_s']:.2f} s"))
+    w = max(len(k) for k, _ in summary_rows)
+    lines += ["", "Summary"] + [f"  {k.ljust(w)}  {v}" for k, v in summary_rows]
+    return "\n".join(lines)

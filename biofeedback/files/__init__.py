@@ -1,0 +1,1 @@
+"""Files: the crash-safe recording format, EDF/BDF, CSV and safe outputs."""

@@ -1,0 +1,363 @@
+"""Crash-safe recording files: SQLite as an application file format.
+
+Layout (format version 1):
+
+- ``meta(key TEXT PRIMARY KEY, value TEXT)``: JSON values: ``format``,
+  ``format_version``, ``info`` (channels, units, rate, source, device),
+  ``program_version``, ``started_at``, ``chain`` (signal-chain settings),
+  ``client``, ``protocol``, ``calibration``, ``bands``, ``summary``, and
+  ``closed_at`` once the file was closed cleanly.
+- ``chunks(start INTEGER PRIMARY KEY, n INTEGER, data BLOB)``: consecutive
+  samples, about one second per row, float32 little-endian, interleaved
+  ``(n, n_channels)``; lost samples are NaN.
+- ``events(id INTEGER PRIMARY KEY, time_s REAL, kind TEXT, label TEXT, data TEXT)``.
+
+While recording the file is in WAL mode with ``synchronous=FULL`` and one
+transaction at least every second (of signal, and of wall-clock time), so a
+``kill -9`` or a power cut loses at most the last second and the file opens
+afterwards with no repair step. A clean close checkpoints and switches back to
+a single self-contained file (rollback journal), so a finished recording can be
+copied, mailed or opened from a read-only folder.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biofeedback import __version__
+from biofeedback.errors import RecordingError, UserError
+from biofeedback.stream import Block, Event, StreamInfo
+
+FORMAT = "biofeedback-recording"
+FORMAT_VERSION = 1
+EXTENSION = ".bfr"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (start INTEGER PRIMARY KEY, n INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, time_s REAL NOT NULL, kind TEXT NOT NULL,
+                                   label TEXT NOT NULL DEFAULT '', data TEXT NOT NULL DEFAULT '{}');
+"""
+
+
+def _now_iso() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _disk_error(path: Path, exc: Exception) -> UserError:
+    msg = str(exc).lower()
+    if "full" in msg or "no space" in msg:
+        return UserError(f"the disk holding {path} is full; the recording so far is kept, free some space and start a new one")
+    return UserError(f"cannot write the recording {path}: {exc}; the recording so far is kept")
+
+
+class RecordingWriter:
+    """Appends blocks and events to a new recording file, committing about once a second."""
+
+    def __init__(self, path: str | os.PathLike, info: StreamInfo, meta: dict[str, Any] | None = None,
+                 commit_every_s: float = 1.0) -> None:
+        self.path = Path(path)
+        self.info = info
+        if self.path.exists():
+            raise UserError(f"{self.path} already exists; choose another name (recordings are never overwritten)")
+        if not self.path.parent.exists():
+            raise UserError(f"folder {self.path.parent} does not exist; create it or choose another --out")
+        self._chunk = max(1, int(round(info.rate * commit_every_s)))
+        self._commit_every_s = commit_every_s
+        self._pending: list[np.ndarray] = []
+        self._pending_n = 0
+        self._written = 0           # samples committed
+        self._next_index = 0        # the recording's timeline starts at sample 0
+        self._last_commit = time.monotonic()
+        self.closed = False
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            raise UserError(f"cannot create the recording {self.path}: {exc.strerror}") from None
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            base = {"format": FORMAT, "format_version": FORMAT_VERSION, "info": info.to_dict(),
+                    "program_version": __version__, "started_at": _now_iso(), "started_unix": time.time()}
+            base.update(meta or {})
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                     [(k, json.dumps(v)) for k, v in base.items()])
+        except (sqlite3.Error, OSError) as exc:  # nothing recorded yet: leave nothing behind
+            if self._db is not None:
+                self._db.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            raise _disk_error(self.path, exc) from None
+
+    @property
+    def n_samples(self) -> int:
+        """Samples accepted so far (committed or about to be)."""
+        return self._written + self._pending_n
+
+    def append(self, block: Block) -> None:
+        """Add a block; a jump in sample index is filled with NaN so the timeline stays true."""
+        if self.closed:
+            return
+        data = block.data
+        if data.shape[1] != self.info.n_channels:
+            raise ValueError(f"block has {data.shape[1]} channels, recording has {self.info.n_channels}")
+        gap = block.start - self._next_index
+        if gap > 0:
+            self._pending.append(np.full((gap, self.info.n_channels), np.nan, dtype=np.float32))
+            self._pending_n += gap
+        elif gap < 0:  # overlap (should not happen): keep only the new part
+            data = data[-gap:]
+        self._pending.append(data.astype(np.float32))
+        self._pending_n += data.shape[0]
+        self._next_index = block.start + block.n
+        self._flush(force=False)
+
+    def _flush(self, force: bool) -> None:
+        due = (time.monotonic() - self._last_commit) >= self._commit_every_s
+        if not (force or due or self._pending_n >= self._chunk) or self._pending_n == 0:
+            return
+        buf = np.concatenate(self._pending, axis=0)
+        rows = []
+        pos = 0
+        while buf.shape[0] - pos >= self._chunk or (pos < buf.shape[0] and (force or due)):
+            part = buf[pos:pos + self._chunk]
+            rows.append((self._written + pos, part.shape[0], np.ascontiguousarray(part, dtype="<f4").tobytes()))
+            pos += part.shape[0]
+        rest = buf[pos:]
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT INTO chunks VALUES (?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            self._pending, self._pending_n = [buf[pos:]], buf.shape[0] - pos
+            raise _disk_error(self.path, exc) from None
+        self._written += pos
+        self._pending = [rest] if rest.shape[0] else []
+        self._pending_n = rest.shape[0]
+        self._last_commit = time.monotonic()
+
+    def tick(self) -> None:
+        """Commit what is pending if a second has passed (call when no data arrives)."""
+        if not self.closed:
+            self._flush(force=False)
+
+    def add_event(self, event: Event) -> None:
+        if self.closed:
+            return
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.execute("INSERT INTO events (time_s, kind, label, data) VALUES (?, ?, ?, ?)",
+                                 (event.time_s, event.kind, event.label, json.dumps(event.data)))
+        except sqlite3.Error as exc:
+            raise _disk_error(self.path, exc) from None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        if self.closed:
+            return
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+        except sqlite3.Error as exc:
+            raise _disk_error(self.path, exc) from None
+
+    def discard_if_empty(self) -> bool:
+        """Close and delete the file if no sample was ever written (a session that never started)."""
+        if self.n_samples:
+            return False
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+        return True
+
+    def close(self) -> None:
+        """Write what is pending, mark the file closed cleanly and make it one self-contained file."""
+        if self.closed:
+            return
+        try:
+            self._flush(force=True)
+            self.set_meta("closed_at", _now_iso())
+            self.closed = True
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.Error as exc:
+            raise _disk_error(self.path, exc) from None
+        finally:
+            self.closed = True
+            self._db.close()
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Recording:
+    """A recording opened for reading (also while another process is still writing it)."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = db
+        try:
+            rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            self.meta: dict[str, Any] = {k: json.loads(v) for k, v in rows.items()}
+            if self.meta.get("format") != FORMAT:
+                raise RecordingError(f"{path} is not a biofeedback recording")
+            version = int(self.meta.get("format_version", 0))
+            if version > FORMAT_VERSION:
+                raise RecordingError(f"{path} was written by a newer version of this program (format {version}); update to open it")
+            self.info = StreamInfo.from_dict(self.meta["info"])
+            self._index = np.array(db.execute("SELECT start, n FROM chunks ORDER BY start").fetchall(),
+                                   dtype=np.int64).reshape(-1, 2)
+            self.events = [Event(t, k, lbl, json.loads(d)) for t, k, lbl, d in
+                           db.execute("SELECT time_s, kind, label, data FROM events ORDER BY time_s, id")]
+        except RecordingError:
+            db.close()
+            raise
+        except (sqlite3.Error, KeyError, ValueError, TypeError) as exc:
+            db.close()
+            raise RecordingError(f"{path} is damaged and cannot be read ({exc})") from None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> Recording:
+        path = Path(path)
+        if not path.exists():
+            raise RecordingError(f"no such recording: {path}")
+        if path.is_dir():
+            raise RecordingError(f"{path} is a folder, not a recording")
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
+        if head != b"SQLite format 3\x00":
+            raise RecordingError(f"{path} is not a biofeedback recording (or it is damaged)")
+        wal = path.with_name(path.name + "-wal")
+        try:
+            if wal.exists():  # not closed cleanly, or still being written: open read-write so SQLite can use the WAL
+                db = sqlite3.connect(path, check_same_thread=False)
+            else:
+                db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise RecordingError(f"{path} cannot be opened ({exc})") from None
+        return cls(path, db)
+
+    @property
+    def n_samples(self) -> int:
+        if not len(self._index):
+            return 0
+        return int(self._index[-1, 0] + self._index[-1, 1])
+
+    @property
+    def rate(self) -> float:
+        return self.info.rate
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.info.rate
+
+    @property
+    def closed_cleanly(self) -> bool:
+        return "closed_at" in self.meta
+
+    @property
+    def started_at(self) -> str:
+        return str(self.meta.get("started_at", ""))
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Samples ``start:stop`` as float64 (n, n_channels); NaN where samples were lost."""
+        n_ch = self.info.n_channels
+        total = self.n_samples
+        stop = total if stop is None else max(0, min(int(stop), total))
+        start = max(0, min(int(start), stop))
+        out = np.full((stop - start, n_ch), np.nan)
+        if stop == start:
+            return out
+        try:
+            rows = self._db.execute("SELECT start, n, data FROM chunks WHERE start < ? AND start + n > ? ORDER BY start",
+                                    (stop, start)).fetchall()
+        except sqlite3.Error as exc:
+            raise RecordingError(f"{self.path} is damaged and cannot be read ({exc})") from None
+        for c_start, n, blob in rows:
+            data = np.frombuffer(blob, dtype="<f4")
+            if data.size != n * n_ch:
+                raise RecordingError(f"{self.path} is damaged: a block of samples has the wrong size")
+            data = data.reshape(n, n_ch)
+            lo, hi = max(start, c_start), min(stop, c_start + n)
+            out[lo - start:hi - start] = data[lo - c_start:hi - c_start]
+        return out
+
+    def iter_blocks(self, block_samples: int) -> Iterator[Block]:
+        for s in range(0, self.n_samples, block_samples):
+            yield Block(s, self.read(s, s + block_samples))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def update_meta(path: str | os.PathLike, items: dict[str, Any]) -> None:
+    """Add or replace metadata in a closed recording (e.g. the session summary), in one transaction."""
+    Recording.open(path).close()  # refuses files that are not recordings, with a clear message
+    try:
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                               [(k, json.dumps(v)) for k, v in items.items()])
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise _disk_error(Path(path), exc) from None
+
+
+def describe(rec: Recording) -> str:
+    """A few readable lines about a recording, for ``biofeedback info``."""
+    info = rec.info
+    chans = ", ".join(f"{c.name} ({c.kind}, {c.unit})" for c in info.channels)
+    lost = 0
+    if rec.n_samples:
+        lost = int(sum(e.data.get("samples", 0) for e in rec.events if e.kind == "gap"))
+    kinds: dict[str, int] = {}
+    for e in rec.events:
+        kinds[e.kind] = kinds.get(e.kind, 0) + 1
+    lines = [
+        f"file:       {rec.path}",
+        f"started:    {rec.started_at or 'unknown'}",
+        f"duration:   {rec.duration_s:.1f} s ({rec.n_samples} samples at {info.rate:g} Hz)",
+        f"channels:   {chans}",
+        f"source:     {info.source or 'unknown'}" + (f" ({info.device})" if info.device else ""),
+        f"program:    biofeedback {rec.meta.get('program_version', '?')}",
+    ]
+    for key in ("client", "protocol"):
+        if rec.meta.get(key):
+            lines.append(f"{key + ':':<12}{rec.meta[key]}")
+    if "calibration" in rec.meta:
+        lines.append("calibration: stored")
+    lines.append("events:     " + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"))
+    if lost:
+        lines.append(f"lost:       {lost} samples ({lost / info.rate:.2f} s) recorded as gaps")
+    lines.append("state:      " + ("closed cleanly" if rec.closed_cleanly else
+                                   "NOT closed cleanly (the program stopped while recording); all data up to the last second is there"))
+    return "\n".join(lines)

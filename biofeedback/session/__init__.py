@@ -1,0 +1,1 @@
+"""A session: the engine thread and the controller that owns a session's life."""

@@ -1,0 +1,1 @@
+"""Signal processing: the causal chain, the measures, calibration (numpy and scipy only)."""

@@ -1,0 +1,184 @@
+"""History view, diary prompt and client chooser in real offscreen Qt windows."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+pytest.importorskip("pytestqt")
+import pyqtgraph as pg  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
+
+from biofeedback.clinic.library import Library  # noqa: E402
+from biofeedback.clinic.progress import update_milestones  # noqa: E402
+from biofeedback.ui.clients import ClientDialog  # noqa: E402
+from biofeedback.ui.diary import DiaryDialog  # noqa: E402
+from biofeedback.ui.history import HistoryView  # noqa: E402
+
+
+@pytest.fixture()
+def library(tmp_path):
+    lib = Library.open(tmp_path / "lib.sqlite")
+    c = lib.add_client("Mira")
+    d0 = dt.date(2026, 3, 31)
+    for i, (days, tone, release, peak) in enumerate([(0, 9.1, 2.6, 35), (9, 6.2, 1.4, 38), (21, 4.6, 0.9, 41)]):
+        lib.add_session(c, tmp_path / f"s{i}.bfr", f"{d0 + dt.timedelta(days=days)}T09:00:00", "glazer", 330,
+                        {"resting_tone_uv": tone, "release_latency_s": release, "contraction_peak_uv": peak})
+    for days, pain, mood in [(0, 7, 2), (14, 5, 3), (24, 3, 4)]:
+        lib.add_diary(c, d0 + dt.timedelta(days=days), pain_intercourse=pain, mood=mood)
+    lib.add_goal(c, "release_latency_s", "<=", 1.5, "release within 1.5 s")
+    lib.add_goal(c, "resting_tone_uv", "<", 4)
+    update_milestones(lib, c)
+    yield lib
+    lib.close()
+
+
+def test_history_view_shows_sessions_trends_goals(qtbot, library, tmp_path):
+    view = HistoryView(library, "mira")
+    qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    # newest session first, with its diary scores from the same day
+    assert view.table.rowCount() == 3
+    assert view.table.item(0, 0).text().startswith("21 Apr 2026")
+    assert view.table.item(2, 0).text().startswith("31 Mar 2026")
+    assert view.table.item(2, 4).text() == "2.60 s"
+    assert view.table.item(2, 6).text() == "7/10"
+    assert set(view.plots) == {"resting_tone_uv", "release_latency_s", "contraction_peak_uv", "pain_intercourse",
+                               "mood"}
+    release = view.plots["release_latency_s"]
+    curves = [i for i in release.listDataItems() if i.xData is not None and len(i.xData) == 3]
+    assert list(curves[0].yData) == [2.6, 1.4, 0.9]
+    assert list(curves[0].xData) == sorted(curves[0].xData)
+    goal_lines = [i for i in release.items if isinstance(i, pg.InfiniteLine) and i.angle == 0]
+    assert [line.value() for line in goal_lines] == [1.5]
+    stars = [i for i in release.listDataItems() if i.opts.get("symbol") == "star"]
+    assert len(stars) == 1 and list(stars[0].yData) == [1.4]
+    assert "first met 9 Apr 2026" in view.goals_label.text()
+    assert "not yet" in view.goals_label.text()          # resting tone under 4 not met
+    view.grab().save(str(tmp_path / "history.png"))
+    assert (tmp_path / "history.png").stat().st_size > 20000
+    # a double-click on a session offers its recording for replay
+    with qtbot.waitSignal(view.recording_chosen) as sig:
+        view.table.cellDoubleClicked.emit(0, 0)
+    assert sig.args[0].endswith("s2.bfr")
+
+
+def test_history_view_of_new_client_is_calm(qtbot, library):
+    library.add_client("New")
+    view = HistoryView(library, "New")
+    qtbot.addWidget(view)
+    assert view.table.rowCount() == 0 and view.plots == {}
+    assert "No goals" in view.goals_label.text()
+
+
+def test_diary_dialog_saves_and_marks_milestone(qtbot, library):
+    client = library.client("Mira")
+    library.add_goal(client, "pain_intercourse", "<=", 2, "pain at most 2/10")
+    dialog = DiaryDialog(library, client, day=dt.date(2026, 5, 2))
+    qtbot.addWidget(dialog)
+    dialog.pain_intercourse.setValue(2)
+    dialog.mood.setCurrentIndex(5)
+    dialog.minutes.setValue(12)
+    dialog.notes.setPlainText("easier with the breathing")
+    qtbot.mouseClick(dialog.save_button, QtCore.Qt.LeftButton)
+    assert dialog.result() == QtWidgets.QDialog.Accepted
+    entry = library.diary(client)[-1]
+    assert (entry.day, entry.pain_intercourse, entry.pain_pelvic, entry.mood, entry.minutes_practised, entry.notes) == \
+        (dt.date(2026, 5, 2), 2, None, 5, 12, "easier with the breathing")
+    assert [g.description for g in dialog.newly_met] == ["pain at most 2/10"]
+    assert {g.label: g.met_on for g in library.goals(client)}["pain at most 2/10"] == dt.date(2026, 5, 2)
+
+
+def test_diary_dialog_skip_and_empty_save_store_nothing(qtbot, library):
+    client = library.client("Mira")
+    before = len(library.diary(client))
+    dialog = DiaryDialog(library, client)
+    qtbot.addWidget(dialog)
+    dialog.pain_intercourse.setValue(4)
+    qtbot.mouseClick(dialog.skip_button, QtCore.Qt.LeftButton)
+    assert dialog.result() == QtWidgets.QDialog.Rejected and dialog.entry is None
+    empty = DiaryDialog(library, client)
+    qtbot.addWidget(empty)
+    qtbot.mouseClick(empty.save_button, QtCore.Qt.LeftButton)
+    assert empty.entry is None
+    assert len(library.diary(client)) == before
+
+
+def test_client_dialog_add_and_choose(qtbot, library, tmp_path):
+    dialog = ClientDialog(library)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.new_name, "Zoe")
+    qtbot.mouseClick(dialog.add_button, QtCore.Qt.LeftButton)
+    assert [c.name for c in library.clients()] == ["Mira", "Zoe"]
+    assert dialog.list.currentItem().text().startswith("Zoe")
+    qtbot.keyClicks(dialog.new_name, "mira")
+    qtbot.mouseClick(dialog.add_button, QtCore.Qt.LeftButton)
+    assert "already a client" in dialog.message.text()
+    qtbot.keyClicks(dialog.filter, "mi")
+    visible = [dialog.list.item(i).text() for i in range(dialog.list.count()) if not dialog.list.item(i).isHidden()]
+    assert visible == ["Mira   (3 sessions)"]
+    dialog.list.setCurrentRow(0)
+    dialog.grab().save(str(tmp_path / "clients.png"))
+    qtbot.mouseClick(dialog.ok_button, QtCore.Qt.LeftButton)
+    assert dialog.client is not None and dialog.client.name == "Mira"
+
+
+def test_finish_session_files_the_recording_and_asks_the_diary(qtbot, library, tmp_path):
+    from biofeedback.session.headless import record_headless
+    from biofeedback.ui.diary import finish_session
+    path = tmp_path / "today.bfr"
+    record_headless("sim:hypertonic?seed=3&rate=500", path, 3.0, speed=None, client="Mira")
+
+    def answer():
+        dialog = QtWidgets.QApplication.activeModalWidget()
+        assert isinstance(dialog, DiaryDialog)
+        dialog.pain_pelvic.setValue(2)
+        qtbot.mouseClick(dialog.save_button, QtCore.Qt.LeftButton)
+
+    QtCore.QTimer.singleShot(50, answer)
+    entry = finish_session(library, str(path))
+    session = library.session_for_recording(path)
+    assert session is not None and session.client_id == library.client("Mira").id
+    assert entry is not None and entry.session_id == session.id and entry.pain_pelvic == 2
+    assert len(library.sessions(library.client("Mira"))) == 4
+
+
+def test_goal_dialog_adds_a_goal_met_on_the_right_day(qtbot, library):
+    from biofeedback.ui.clients import GoalDialog
+    client = library.client("Mira")
+    dialog = GoalDialog(library, client)
+    qtbot.addWidget(dialog)
+    dialog.metric.setCurrentIndex(dialog.metric.findData("release_latency_s"))
+    assert dialog.direction.currentData() == "<="            # lower is better for release time
+    dialog.target.setValue(1.0)
+    dialog.label.setText("release within 1 s")
+    qtbot.mouseClick(dialog.save_button, QtCore.Qt.LeftButton)
+    assert dialog.result() == QtWidgets.QDialog.Accepted
+    goal = {g.label: g for g in library.goals(client)}["release within 1 s"]
+    assert (goal.metric, goal.comparison, goal.target, goal.met_on) == ("release_latency_s", "<=", 1.0,
+                                                                        dt.date(2026, 4, 21))
+
+
+def test_run_with_progress_reports_and_turns_errors_into_a_message(qtbot, monkeypatch):
+    from biofeedback.errors import UserError
+    from biofeedback.ui.history import run_with_progress
+    seen = []
+
+    def job(progress):
+        for f in (0.25, 0.5, 1.0):
+            progress(f)
+            seen.append(f)
+        return "done"
+
+    assert run_with_progress(None, "Working…", job) == "done" and seen == [0.25, 0.5, 1.0]
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: shown.append(a[2]))
+
+    def failing(progress):
+        raise UserError("cannot write /x.pdf: Permission denied")
+
+    assert run_with_progress(None, "Working…", failing) is None
+    assert shown == ["cannot write /x.pdf: Permission denied"]
