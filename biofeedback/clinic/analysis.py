@@ -69,62 +69,22 @@ level to measure the rise from). This module never imports Qt.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from biofeedback.errors import UserError
-from biofeedback.protocols import CONTRACTION_KINDS, Protocol, Step, load_protocol, timeline
+from biofeedback.files.offline import chain_settings_from_meta
+from biofeedback.protocols import CONTRACTION_KINDS, Protocol, load_protocol
+from biofeedback.protocols.spans import StepSpan as Span
+from biofeedback.protocols.spans import spans_from_protocol, step_spans
 from biofeedback.signal import metrics as m
-from biofeedback.stream import Event, StreamInfo
+from biofeedback.stream import StreamInfo
 
 #: Contraction band from a calibrated maximum: this share of it.
 DEFAULT_CONTRACTION_BAND = (0.40, 0.70)
 _RELEASE_KINDS = ("rest", "release", "breathe")
-
-
-@dataclass(frozen=True)
-class Span:
-    """One step on the recording's clock."""
-
-    index: int
-    start_s: float
-    end_s: float
-    step: Step
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
-
-# --------------------------------------------------------------------------- phases
-
-def spans_from_events(events: Iterable[Event], end_s: float, t0_s: float = 0.0) -> list[Span]:
-    """Steps from recorded ``step`` events; each lasts until the next step, its own end, or the recording's end."""
-    steps = sorted((e for e in events if e.kind == "step"), key=lambda e: e.time_s)
-    ends = [e.time_s - t0_s for e in events if e.kind == "protocol" and e.label == "end"]
-    spans: list[Span] = []
-    for i, ev in enumerate(steps):
-        step = Step.from_event_data(ev.data, ev.label)
-        start = ev.time_s - t0_s
-        stop = start + step.duration_s if step.duration_s > 0 else end_s
-        if i + 1 < len(steps):
-            stop = min(stop, steps[i + 1].time_s - t0_s) if step.duration_s > 0 else steps[i + 1].time_s - t0_s
-        later_ends = [e for e in ends if e > start]
-        if later_ends:
-            stop = min(stop, min(later_ends))
-        stop = min(stop, end_s)
-        if stop > start:
-            spans.append(Span(int(ev.data.get("index", i)), start, stop, step))
-    return spans
-
-
-def spans_from_protocol(protocol: Protocol, end_s: float, start_s: float = 0.0) -> list[Span]:
-    """Steps from a protocol's timeline laid from ``start_s`` (cut at the end of the recording)."""
-    return [Span(i, a, min(b, end_s), st) for i, (a, b, st) in enumerate(timeline(protocol, start_s)) if a < end_s]
 
 
 # --------------------------------------------------------------------------- bands from meta
@@ -438,18 +398,6 @@ def _by_phase(rows: list[dict], trials: list[dict], u: str) -> dict[str, dict[st
 
 # --------------------------------------------------------------------------- whole recording
 
-def _chain_settings(meta: dict):
-    from biofeedback.signal.chain import ChainSettings
-    for key in ("chain", "chain_settings", "settings"):
-        value = meta.get(key) if isinstance(meta, dict) else None
-        if isinstance(value, dict):
-            try:
-                return ChainSettings.from_dict(value)
-            except (TypeError, ValueError, KeyError):
-                continue
-    return ChainSettings()
-
-
 def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: dict | None = None,
                    settings=None, envelope: np.ndarray | None = None, filtered: np.ndarray | None = None,
                    protocol_name: str = "", phases_from: str = "events") -> dict[str, Any]:
@@ -461,7 +409,7 @@ def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: 
     meta = dict(meta or {})
     if envelope is None or filtered is None:
         from biofeedback.signal.chain import envelope_offline
-        settings = settings if settings is not None else _chain_settings(meta)
+        settings = settings if settings is not None else chain_settings_from_meta(meta)
         filtered, envelope = envelope_offline(np.asarray(data, dtype=np.float64), info, settings)
     rms_window_s = float(getattr(settings, "rms_window_s", 0.2) if settings is not None else 0.2)
     names = info.names
@@ -515,7 +463,7 @@ def analyze(recording, protocol: str | Protocol | None = None) -> dict[str, Any]
         data = rec.read()
         info = rec.info
         end_s = len(data) / info.rate
-        spans = spans_from_events(rec.events, end_s)  # event times are on the recording's clock (0 = its start)
+        spans = step_spans(rec.events, end_s)  # event times are on the recording's clock (0 = its start)
         name = meta.get("protocol")
         name = name.get("name") if isinstance(name, dict) else name
         phases_from = "events"

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from biofeedback.errors import UserError
+from biofeedback.files.offline import recording_envelope
 from biofeedback.files.outputs import atomic_output, new_output
 from biofeedback.files.recording import Recording, RecordingWriter
-from biofeedback.signal.chain import ChainSettings, envelope_offline
 from biofeedback.stream import Block, Channel, StreamInfo
 
 _UNIT_KIND = {"uV": "emg", "cmH2O": "pressure"}
@@ -34,7 +34,7 @@ def export_csv(rec: Recording, out: str | Path, processed: bool = False,
     header = ["time_s"] + [f"{c.name}_{c.unit}" for c in info.channels]
     data = rec.read()
     if processed:
-        _, env = envelope_offline(data, info, ChainSettings.from_dict(rec.meta.get("chain")))
+        env = recording_envelope(rec, data)
         header += [f"{c.name}_envelope_{c.unit}" for c in info.channels]
         data = np.concatenate([data, env], axis=1)
     t = np.arange(data.shape[0]) / info.rate

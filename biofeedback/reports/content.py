@@ -22,6 +22,8 @@ from biofeedback.clinic.progress import (
     session_modality,
     summary_value,
 )
+from biofeedback.protocols import CONTRACTION_KINDS
+from biofeedback.protocols.spans import step_spans
 from biofeedback.reports.notes import MEANINGS, change_note, metric_note
 from biofeedback.stream import Event, StreamInfo
 
@@ -38,7 +40,9 @@ PLOT_POINTS = 3000
 
 
 @dataclass
-class StepSpan:
+class ShadedStep:
+    """A step as the report plots it: where it lies and the colour it is shaded in."""
+
     start_s: float
     end_s: float
     label: str
@@ -82,7 +86,7 @@ class SessionReport:
     duration_s: float
     device: str
     traces: list[Trace]
-    steps: list[StepSpan]
+    steps: list[ShadedStep]
     markers: list[tuple[float, str]]
     metrics: list[MetricRow]
     phases: list[dict[str, Any]]
@@ -133,9 +137,6 @@ def reduce_trace(t: np.ndarray, y: np.ndarray, points: int = PLOT_POINTS) -> tup
     return tt, yy
 
 
-_CONTRACTION_KINDS = ("contract", "hold", "quick")
-
-
 def _step_kind(label: str, data: dict[str, Any]) -> str:
     """A step's kind from its recorded data, or guessed from its words (steps written by other programs)."""
     kind = str(data.get("kind") or "")
@@ -152,38 +153,29 @@ def _step_kind(label: str, data: dict[str, Any]) -> str:
 
 def _shade(kind: str, previous: str | None) -> str:
     """Shading: contractions, the let-go after them (a rest that follows a contraction is a release), rest."""
-    if kind in _CONTRACTION_KINDS:
+    if kind in CONTRACTION_KINDS:
         return "contract"
-    if kind == "release" or (kind in ("rest", "breathe") and previous in _CONTRACTION_KINDS):
+    if kind == "release" or (kind in ("rest", "breathe") and previous in CONTRACTION_KINDS):
         return "release"
     if kind in ("rest", "breathe"):
         return "rest"
     return "other"
 
 
-def step_spans(events: list[Event], duration_s: float) -> list[StepSpan]:
-    """Each exercise step from its start until its own end, the next step, or the protocol's end."""
-    steps = sorted((e for e in events if e.kind == "step"), key=lambda e: e.time_s)
-    ends = [e.time_s for e in events if e.kind == "protocol" and e.label.lower() == "end"]
-    spans: list[StepSpan] = []
+def shaded_steps(events: list[Event], duration_s: float) -> list[ShadedStep]:
+    """Each recorded exercise step (as :func:`~biofeedback.protocols.spans.step_spans` lays them), shaded by kind."""
+    shaded: list[ShadedStep] = []
     previous = None
-    for i, e in enumerate(steps):
-        data = e.data if isinstance(e.data, dict) else {}
-        kind = _step_kind(e.label, data)
-        own = data.get("duration_s")
-        end = e.time_s + float(own) if isinstance(own, (int, float)) and own > 0 else duration_s
-        if i + 1 < len(steps):
-            end = min(end, steps[i + 1].time_s)
-        later = [t for t in ends if t > e.time_s]
-        if later:
-            end = min(end, min(later))
-        end = min(end, duration_s)
-        if end > e.time_s:
-            label = e.label or str(data.get("cue") or data.get("name") or kind)
-            shade = "rest" if "baseline" in str(data.get("phase", "")) else _shade(kind, previous)
-            spans.append(StepSpan(e.time_s, end, label, shade))
+    for span in step_spans(events, duration_s):
+        e = span.event
+        label = e.label if e is not None else ""
+        data = e.data if e is not None and isinstance(e.data, dict) else {}
+        kind = _step_kind(label, data)
+        label = label or str(data.get("cue") or data.get("name") or kind)
+        shade = "rest" if "baseline" in str(data.get("phase", "")) else _shade(kind, previous)
+        shaded.append(ShadedStep(span.start_s, span.end_s, label, shade))
         previous = kind
-    return spans
+    return shaded
 
 
 def _phases(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -260,7 +252,7 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
         title=f"Session report — {client or 'anonymous'} — {when}", client=client, started_at=started_at,
         protocol=protocol_title(meta, events),
         duration_s=duration_s, device=info.device or info.source, traces=traces,
-        steps=step_spans(events, duration_s), markers=markers, metrics=rows, phases=_phases(summary),
+        steps=shaded_steps(events, duration_s), markers=markers, metrics=rows, phases=_phases(summary),
         first_session=first.started_at if first else None, previous_session=previous.started_at if previous else None,
         warnings=warnings, diary=diary)
 
@@ -285,8 +277,8 @@ def protocol_title(meta: dict[str, Any], events: list[Event] | None = None) -> s
 def gather_session(recording_path: str | os.PathLike, library: Library | None = None,
                    progress: ProgressFn | None = None) -> SessionReport:
     """Read a recording (and, if it is in the library, the client's history) into a :class:`SessionReport`."""
+    from biofeedback.files.offline import recording_envelope
     from biofeedback.files.recording import Recording
-    from biofeedback.signal.chain import ChainSettings, envelope_offline
 
     progress = progress or (lambda f: None)
     rec = Recording.open(recording_path)
@@ -296,9 +288,7 @@ def gather_session(recording_path: str | os.PathLike, library: Library | None = 
         data = np.concatenate([rec.read(i, min(n, i + chunk)) for i in range(0, n, chunk)] or
                               [np.empty((0, rec.info.n_channels))], axis=0)
         progress(0.3)
-        chain = rec.meta.get("chain") or rec.meta.get("chain_settings")
-        settings = ChainSettings.from_dict(chain) if isinstance(chain, dict) else None
-        _, envelope = envelope_offline(data, rec.info, settings)
+        envelope = recording_envelope(rec, data)
         progress(0.6)
         summary = session_summary(rec)
         progress(0.7)
@@ -373,6 +363,6 @@ def fmt_duration(seconds: float) -> str:
     return f"{m} min {s:02d} s" if m else f"{s} s"
 
 
-__all__ = ["SessionReport", "ProgressReport", "MetricRow", "StepSpan", "Trace", "build_session_report",
-           "gather_session", "gather_progress", "step_spans", "reduce_trace", "fmt_duration", "trend_y_range",
+__all__ = ["SessionReport", "ProgressReport", "MetricRow", "ShadedStep", "Trace", "build_session_report",
+           "gather_session", "gather_progress", "shaded_steps", "reduce_trace", "fmt_duration", "trend_y_range",
            "MEANINGS"]

@@ -16,24 +16,16 @@ from biofeedback.ui.theme import LIGHT, Theme, blend
 
 def load_envelope(path: str | Path):
     """(recording info, meta, events, duration_s, envelope (n, c)) computed with the same chain as live."""
+    from biofeedback.files.offline import recording_envelope
     from biofeedback.files.recording import Recording
-    from biofeedback.signal.chain import ChainSettings, envelope_offline
     rec = Recording.open(path)
     try:
-        data = rec.read()
+        envelope = recording_envelope(rec)
         info, meta, events = rec.info, dict(rec.meta or {}), list(rec.events)
         duration, closed = rec.duration_s, rec.closed_cleanly
     finally:
         rec.close()
-    settings = None
-    chain = meta.get("chain") or meta.get("chain_settings")
-    if isinstance(chain, dict):
-        try:
-            settings = ChainSettings.from_dict(chain)
-        except (KeyError, TypeError, ValueError):
-            settings = None
-    _filtered, envelope = envelope_offline(data, info, settings)
-    return info, meta, events, duration, np.asarray(envelope), closed
+    return info, meta, events, duration, envelope, closed
 
 
 class ReviewWindow(QtWidgets.QWidget):

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from biofeedback.clinic.analysis import Span, analyze_arrays, format_table, spans_from_events, spans_from_protocol
+from biofeedback.clinic.analysis import analyze_arrays, format_table
 from biofeedback.errors import UserError
-from biofeedback.protocols import ProtocolRunner, load_protocol, timeline
+from biofeedback.protocols import load_protocol, spans_from_protocol, timeline
 from biofeedback.stream import Channel, StreamInfo
 
 RATE = 500.0
@@ -209,18 +209,6 @@ def test_abdominal_coactivation_and_pressure_channel():
     assert "cmH2O" in format_table(_analyze(pressure, p, info=_info(Channel("pressure", "pressure", "cmH2O"))))
 
 
-def test_phases_from_recorded_events_follow_the_events_not_the_plan():
-    p = load_protocol("work-rest")
-    runner = ProtocolRunner(p, start_s=3.0)
-    events = runner.update(1e9)
-    spans = spans_from_events(events, end_s=200.0)  # the session was stopped at 200 s
-    assert spans[0].start_s == 3.0 and spans[-1].end_s == 200.0
-    assert [s.step for s in spans] == list(p.steps[:len(spans)])
-    assert all(a.end_s == b.start_s for a, b in zip(spans, spans[1:]))
-    shifted = spans_from_events(events, end_s=500.0, t0_s=3.0)
-    assert shifted[0].start_s == 0.0 and shifted[-1].end_s == pytest.approx(p.total_s)
-
-
 def test_stopped_session_still_analyses_what_was_done():
     p = load_protocol("glazer")
     amp = session_amplitude(p)[: int(130 * RATE)]  # stopped during the tonic contractions
@@ -251,10 +239,6 @@ def test_table_is_aligned_and_readable():
     assert "pre_baseline" in body[0] and "post_baseline" in body[-1]
 
 
-def test_span_duration():
-    assert Span(0, 1.0, 3.5, load_protocol("glazer").steps[0]).duration_s == 2.5
-
-
 def test_lost_samples_are_left_out_not_counted_as_rest_or_release():
     p = load_protocol("work-rest")
     amp = session_amplitude(p)
@@ -279,27 +263,6 @@ def test_rms_only_device_channel():
     res = _analyze(amp, p, info=_info(Channel("pfm", "emg_rms", "uV")))
     s = res["summary"]
     assert s["resting_tone_uv"] == pytest.approx(5.0, rel=0.02) and s["endurance_median_freq_slope_hz_per_s"] is None
-
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st
-
-
-@settings(max_examples=50, deadline=None)
-@given(name=st.sampled_from(["glazer", "work-rest", "relaxation", "dilator", "quick-flicks"]),
-       start=st.floats(0, 30), stop_frac=st.floats(0.01, 1.2))
-def test_spans_from_events_property(name, start, stop_frac):
-    """Whatever the start and wherever the recording stops: contiguous steps, inside the recording, in order."""
-    p = load_protocol(name)
-    end_s = start + stop_frac * p.total_s
-    events = ProtocolRunner(p, start_s=start).update(end_s)
-    spans = spans_from_events(events, end_s)
-    assert spans, "a step began before the end"
-    assert [sp.index for sp in spans] == list(range(len(spans)))
-    assert all(0 <= sp.start_s < sp.end_s <= end_s + 1e-9 for sp in spans)
-    assert all(abs(a.end_s - b.start_s) < 1e-9 for a, b in zip(spans, spans[1:]))
-    assert all(sp.step == p.steps[sp.index] for sp in spans)
-    assert spans[-1].end_s == pytest.approx(min(end_s, start + p.total_s))
 
 
 def test_dilator_windows():

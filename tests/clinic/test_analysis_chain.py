@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from biofeedback.cli import main
-from biofeedback.clinic.analysis import analyze, analyze_arrays, spans_from_protocol, summarize
+from biofeedback.clinic.analysis import analyze, analyze_arrays, summarize
 from biofeedback.files.recording import Recording, RecordingWriter
-from biofeedback.protocols import ProtocolRunner, load_protocol, timeline
+from biofeedback.protocols import ProtocolRunner, load_protocol, spans_from_protocol, timeline
 from biofeedback.signal.chain import ChainSettings, envelope_offline
 from biofeedback.stream import Block, Channel, StreamInfo
 from tests.clinic.test_analysis import session_amplitude

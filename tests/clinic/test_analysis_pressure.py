@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from tests.clinic.test_analysis import RATE, _analyze, _info, session_amplitude
 
-from biofeedback.clinic.analysis import format_table, spans_from_protocol
-from biofeedback.protocols import load_protocol, timeline
+from biofeedback.clinic.analysis import format_table
+from biofeedback.protocols import load_protocol, spans_from_protocol, timeline
 from biofeedback.stream import Channel
 
 REST = 25.0

@@ -139,7 +139,7 @@ def test_current_countdown_and_next():
     assert s.index == 1 and s.step.kind == "quick"
     assert s.elapsed_s == pytest.approx(1.5) and s.remaining_s == pytest.approx(0.5)
     assert s.progress == pytest.approx(0.75)
-    assert s.next_step.kind == "rest" and s.next is s.next_step
+    assert s.next_step.kind == "rest"
     assert s.breathing_phase is None and s.breathing_in is None
     assert r.current(p.total_s - 0.01).next_step is None
     assert r.current(p.total_s) is None

@@ -4,12 +4,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.clinic.test_analysis import _analyze, _info, session_amplitude
 
-from biofeedback.clinic.analysis import spans_from_events
 from biofeedback.errors import UserError
-from biofeedback.protocols import ProtocolRunner, Step, load_protocol, parse_protocol
+from biofeedback.protocols import ProtocolRunner, Step, load_protocol, parse_protocol, step_spans
 from biofeedback.stream import Channel
+from tests.clinic.test_analysis import _analyze, _info, session_amplitude
 
 
 def _doc(**step):
@@ -58,7 +57,7 @@ def _relaxation_session(mvc_uv: float):
     p = load_protocol("relaxation")
     amp = session_amplitude(p, rest_uv=3.0, levels={"downtraining": 0.3 * mvc_uv}, wobble=0.02)
     events = [e for e in ProtocolRunner(p).update(p.total_s + 1)]
-    return p, amp, spans_from_events(events, p.total_s)
+    return p, amp, step_spans(events, p.total_s)
 
 
 def test_gentle_squeezes_are_scored_against_their_own_band_when_the_maximum_is_known():
@@ -91,7 +90,7 @@ def test_without_a_maximum_the_sessions_band_applies():
 def test_pressure_band_pct_sits_above_the_resting_pressure():
     p = load_protocol("relaxation")
     env = session_amplitude(p, rest_uv=20.0, levels={"downtraining": 20.0 + 0.3 * 30.0}, wobble=0.005)
-    spans = spans_from_events(ProtocolRunner(p).update(p.total_s + 1), p.total_s)
+    spans = step_spans(ProtocolRunner(p).update(p.total_s + 1), p.total_s)
     meta = {"calibration": {"pressure": {"mvc_cmh2o": 50.0, "rest_cmh2o": 20.0}}}
     res = _analyze(env, p, info=_info(Channel("pressure", "pressure", "cmH2O")), meta=meta, spans=spans)
     rows = [r for r in res["phases"] if r["kind"] == "contract"]
