@@ -5,6 +5,9 @@ from urllib.parse import urlencode
 
 from PySide6 import QtCore, QtWidgets
 
+from biofeedback.errors import SourceError
+from biofeedback.sources import is_replay, parse_spec
+
 SIM_PROFILES = (("healthy", "Healthy"), ("hypertonic", "Overactive (hypertonic)"), ("weak", "Weak"))
 
 
@@ -113,22 +116,23 @@ class SourcePicker(QtWidgets.QDialog):
         self._preselect(current)
 
     def _preselect(self, current: str) -> None:
-        kind, _, rest = current.partition(":")
-        name = rest.split("?")[0]
-        if kind == "replay":
+        try:
+            spec = parse_spec(current)
+        except SourceError:           # nothing usable: offer the simulated patient
+            spec = parse_spec("sim")
+        if is_replay(spec):
             self.replay.setChecked(True)
-            self.path.setText(name)
-        elif kind == "serial" and self.device.count() > 0:
+            self.path.setText(spec.name)
+        elif spec.kind == "serial" and self.device.count() > 0:
             self.serial.setChecked(True)
-            self.port.setEditText(name)
-            device = current.partition("device=")[2].split("&")[0]
-            self.device.setCurrentIndex(max(0, self.device.findData(device)))
+            self.port.setEditText(spec.name)
+            self.device.setCurrentIndex(max(0, self.device.findData(spec.options.get("device", ""))))
         else:
             self.sim.setChecked(True)
-            i = self.profile.findData(name or "healthy")
+            i = self.profile.findData(spec.name or "healthy")
             self.profile.setCurrentIndex(max(0, i))
-            self.abd.setChecked("abd=1" in current)
-            self.pressure.setChecked("pressure=1" in current)
+            self.abd.setChecked(spec.options.get("abd") == "1")
+            self.pressure.setChecked(spec.options.get("pressure") == "1")
 
     def _browse(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a recording", "",
