@@ -103,7 +103,9 @@ class CounterTracker:
 
 def join_results(results: list[DecodeResult], n_columns: int) -> DecodeResult:
     """Concatenate successive results into one (gap rows shifted), e.g. to compare chunkings."""
-    parts, gaps, offset = [], [], 0
+    parts: list[np.ndarray] = []
+    gaps: list[tuple[int, int]] = []
+    offset = 0
     total = DecodeResult(np.empty((0, n_columns)))
     for r in results:
         if r.n:

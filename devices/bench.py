@@ -6,17 +6,19 @@ A device needs its own rate (250-1000 samples/s); the margin is the ratio of the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from devices import bitalino, cyton, openeeg, text
 from devices.bitalino import BitalinoDecoder
 from devices.cyton import CytonDecoder
+from devices.decoders import Decoder
 from devices.openeeg import P2Decoder
 from devices.text import TextLineDecoder
 
 
-def _streams(seconds: float, rng: np.random.Generator) -> dict[str, tuple[bytes, object, float]]:
+def _streams(seconds: float, rng: np.random.Generator) -> dict[str, tuple[bytes, Callable[[], Decoder], float]]:
     n_cyton, n_p2, n_text, n_bit = int(250 * seconds), int(256 * seconds), int(1000 * seconds), int(1000 * seconds)
     return {
         "cyton (250 Hz)": (cyton.encode(rng.integers(-2 ** 23, 2 ** 23, (n_cyton, 8))), CytonDecoder, 250.0),

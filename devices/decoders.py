@@ -11,7 +11,10 @@ from devices.text import TextLineDecoder
 
 
 class Decoder(Protocol):
-    n_columns: int | None
+    """What the serial source needs of a decoder (read-only ``n_columns``: None until a text device shows it)."""
+
+    @property
+    def n_columns(self) -> int | None: ...
 
     def feed(self, data: bytes) -> DecodeResult: ...
 

@@ -143,41 +143,61 @@ def _require(d: dict, key: str, where: str):
     return d[key]
 
 
-def profile_from_dict(d: dict[str, Any], where: str = "profile") -> DeviceProfile:
-    """Check and build a profile; raises ProfileError naming the file and the field."""
-    if not isinstance(d, dict):
-        raise ProfileError(f"{where}: a profile is a JSON object with name, decoder, baud, rate, channels")
+def _identity(d: dict[str, Any], where: str) -> tuple[str, str]:
+    """The profile's name and its decoder (one of :data:`DECODERS`)."""
+    name = str(_require(d, "name", where)).strip()
+    if not name:
+        raise ProfileError(f"{where}: empty name")
+    decoder = str(_require(d, "decoder", where))
+    if decoder not in DECODERS:
+        raise ProfileError(f"{where}: unknown decoder {decoder!r}; use one of {', '.join(sorted(DECODERS))}")
+    return name, decoder
+
+
+def _channel(c: dict[str, Any], k: int, where: str) -> ProfileChannel:
+    """Channel ``k`` (0-based): a known kind, a finite non-zero scale and a finite offset."""
+    here = f"{where}: channel {k + 1}"
+    kind = str(c.get("kind", "emg"))
+    if kind not in CHANNEL_KINDS:
+        raise ProfileError(f"{here} has kind {kind!r}; use one of {', '.join(CHANNEL_KINDS)}")
+    scale = float(c.get("scale", 1.0))
+    offset = float(c.get("offset", 0.0))
+    if scale == 0:
+        raise ProfileError(f"{here} has scale 0")
+    if not (math.isfinite(scale) and math.isfinite(offset)):
+        raise ProfileError(f"{here} needs a finite scale and offset")
+    return ProfileChannel(name=str(_require(c, "name", here)), kind=kind,
+                          unit=str(c.get("unit", "cmH2O" if kind == "pressure" else "uV")),
+                          index=int(c.get("index", k)), scale=scale, offset=offset)
+
+
+def _channels(d: dict[str, Any], where: str) -> tuple[ProfileChannel, ...]:
+    raw = _require(d, "channels", where)
+    if not isinstance(raw, list) or not raw:
+        raise ProfileError(f"{where}: 'channels' must be a non-empty list")
+    channels = tuple(_channel(c, k, where) for k, c in enumerate(raw))
+    if any(c.index < 0 for c in channels):
+        raise ProfileError(f"{where}: a channel index is negative")
+    return channels
+
+
+def _counts(value: Any, where: str) -> tuple[float, float] | None:
+    """``[lowest, highest]`` ADC count, or None when the profile does not say."""
+    if value is None:
+        return None
+    low, high = (float(x) for x in value)        # anything but two numbers is a ValueError or TypeError
+    return low, high
+
+
+def _build(d: dict[str, Any], where: str) -> DeviceProfile:
+    """The profile from its fields; a field of the wrong type becomes one ProfileError naming the file."""
     try:
-        name = str(_require(d, "name", where)).strip()
-        if not name:
-            raise ProfileError(f"{where}: empty name")
-        decoder = str(_require(d, "decoder", where))
-        if decoder not in DECODERS:
-            raise ProfileError(f"{where}: unknown decoder {decoder!r}; use one of {', '.join(sorted(DECODERS))}")
-        channels = []
-        raw_channels = _require(d, "channels", where)
-        if not isinstance(raw_channels, list) or not raw_channels:
-            raise ProfileError(f"{where}: 'channels' must be a non-empty list")
-        for k, c in enumerate(raw_channels):
-            kind = str(c.get("kind", "emg"))
-            if kind not in CHANNEL_KINDS:
-                raise ProfileError(f"{where}: channel {k + 1} has kind {kind!r}; use one of {', '.join(CHANNEL_KINDS)}")
-            scale = float(c.get("scale", 1.0))
-            if scale == 0:
-                raise ProfileError(f"{where}: channel {k + 1} has scale 0")
-            if not (math.isfinite(scale) and math.isfinite(float(c.get("offset", 0.0)))):
-                raise ProfileError(f"{where}: channel {k + 1} needs a finite scale and offset")
-            channels.append(ProfileChannel(name=str(_require(c, "name", f"{where}: channel {k + 1}")), kind=kind,
-                                           unit=str(c.get("unit", "cmH2O" if kind == "pressure" else "uV")),
-                                           index=int(c.get("index", k)), scale=scale,
-                                           offset=float(c.get("offset", 0.0))))
-        if any(c.index < 0 for c in channels):
-            raise ProfileError(f"{where}: a channel index is negative")
-        profile = DeviceProfile(
+        name, decoder = _identity(d, where)
+        return DeviceProfile(
             name=name, decoder=decoder, baud=int(_require(d, "baud", where)), rate=float(_require(d, "rate", where)),
-            channels=tuple(channels), title=str(d.get("title", "")),
+            channels=_channels(d, where), title=str(d.get("title", "")),
             decoder_options=dict(d.get("decoder_options") or {}),
-            counts=tuple(float(x) for x in d["counts"]) if d.get("counts") is not None else None,
+            counts=_counts(d.get("counts"), where),
             decimals=int(d.get("decimals", 0)), labels=bool(d.get("labels", False)),
             reset=str(d.get("reset", "")), reset_reply=str(d.get("reset_reply", "")),
             start=str(d.get("start", "")), stop=str(d.get("stop", "")), wait_s=float(d.get("wait_s", 0.0)),
@@ -186,17 +206,34 @@ def profile_from_dict(d: dict[str, Any], where: str = "profile") -> DeviceProfil
         raise
     except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
         raise ProfileError(f"{where}: {exc}") from None
+
+
+def _check_limits(profile: DeviceProfile, where: str) -> None:
+    """Baud, rate and wait within what a serial port and the program can handle."""
     for key, value in (("baud", profile.baud), ("rate", profile.rate), ("wait_s", profile.wait_s)):
         problem = out_of_range(key, value)
         if problem:
             raise ProfileError(f"{where}: {problem}")
+
+
+def _check_decoder(profile: DeviceProfile, where: str) -> None:
+    """The decoder accepts the options and gives at least as many columns as the channels read."""
     try:
-        decoder_obj = profile.make_decoder()
+        decoder = profile.make_decoder()
     except (TypeError, ValueError) as exc:
         raise ProfileError(f"{where}: {exc}") from None
-    fixed = getattr(decoder_obj, "n_columns", None)
+    fixed = getattr(decoder, "n_columns", None)
     if fixed is not None and profile.n_columns > fixed:
         raise ProfileError(f"{where}: a channel index is beyond the {fixed} columns the decoder gives")
+
+
+def profile_from_dict(d: dict[str, Any], where: str = "profile") -> DeviceProfile:
+    """Check and build a profile; raises ProfileError naming the file and the field."""
+    if not isinstance(d, dict):
+        raise ProfileError(f"{where}: a profile is a JSON object with name, decoder, baud, rate, channels")
+    profile = _build(d, where)
+    _check_limits(profile, where)
+    _check_decoder(profile, where)
     return profile
 
 

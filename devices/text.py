@@ -89,60 +89,78 @@ class TextLineDecoder:
         self._skipped_bytes += len(line) + 1
 
     def _line(self, raw: bytes) -> None:
-        line = raw.strip(b" \t\r")
-        tokens = [t for t in _SEPARATORS.split(line) if t] if line else []
-        if not tokens:
+        """One line: a header names the columns, a data line becomes a row, anything else is garbage."""
+        parsed = _parse_fields(raw)
+        if parsed is None:
             self._garbage(raw)
             return
-        labels, values = [], []
-        for token in tokens:
-            label, colon, value = token.rpartition(b":")
-            if colon:
-                if not _LABEL.fullmatch(label):
-                    self._garbage(raw)
-                    return
-                labels.append(label.decode("ascii"))
-                if not value:
-                    values.append(None)
-                    continue
-            else:
-                value = token
-            if not _NUMBER.fullmatch(value):
-                self._garbage(raw)
-                return
-            number = float(value)
-            if not math.isfinite(number):
-                self._garbage(raw)
-                return
-            values.append((number, value))
+        labels, values = parsed
         if all(v is None for v in values):  # header line: labels only
             self.labels = labels
             return
-        if any(v is None for v in values):
+        numbers = [v for v in values if v is not None]
+        if len(numbers) != len(values):    # some labels with a value, some without
             self._garbage(raw)
             return
-        counter = None
-        if self.counter:
-            number, text = values[0]
-            if not _INTEGER.fullmatch(text):
-                self._garbage(raw)
-                return
-            counter = int(number)
-            values = values[1:]
-        row = [v[0] for v in values]
+        split = self._split_counter(numbers)
+        if split is None:
+            self._garbage(raw)
+            return
+        counter, row = split
         if self.n_columns is None and row:
             self.n_columns = len(row)
-            self._out.n_columns = len(row)
         if len(row) != self.n_columns or not row:
             self._garbage(raw)
             return
+        self._emit(row, counter)
+
+    def _split_counter(self, values: list[tuple[float, bytes]]) -> tuple[int | None, list[float]] | None:
+        """(counter, data values); None when the counter a counting device must send is not a whole number."""
+        if not self.counter:
+            return None, [v[0] for v in values]
+        if not values or not _INTEGER.fullmatch(values[0][1]):
+            return None
+        return int(values[0][0]), [v[0] for v in values[1:]]
+
+    def _emit(self, row: list[float], counter: int | None) -> None:
+        out = self._out
+        assert out is not None, "lines are decoded only inside feed()"
+        out.n_columns = len(row)
         if counter is not None:
             lost = self._tracker.step(counter)
             if lost is None:
-                self._out.restarts += 1
+                out.restarts += 1
             else:
-                self._out.add_gap(lost)
-        self._out.add(row)
+                out.add_gap(lost)
+        out.add(row)
+
+
+def _parse_fields(raw: bytes) -> tuple[list[str], list[tuple[float, bytes] | None]] | None:
+    """Labels and (number, its text) per field, None for a label without a value; None for a damaged line."""
+    line = raw.strip(b" \t\r")
+    tokens = [t for t in _SEPARATORS.split(line) if t] if line else []
+    if not tokens:
+        return None
+    labels: list[str] = []
+    values: list[tuple[float, bytes] | None] = []
+    for token in tokens:
+        label, colon, value = token.rpartition(b":")
+        if colon:
+            if not _LABEL.fullmatch(label):
+                return None
+            labels.append(label.decode("ascii"))
+            if not value:
+                values.append(None)
+                continue
+        else:
+            value = token
+        if not _NUMBER.fullmatch(value):
+            return None
+        number = float(value)
+        if not math.isfinite(number):
+            return None
+        values.append((number, value))
+    return labels, values
 
 
 def format_number(value: float, decimals: int) -> str:

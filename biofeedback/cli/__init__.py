@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from biofeedback import __version__
 from biofeedback.errors import UserError
@@ -20,7 +21,7 @@ from biofeedback.errors import UserError
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad option as one line and exit status 2 (argparse's own default)."""
 
-    def error(self, message: str) -> None:  # pragma: no cover - exercised through main()
+    def error(self, message: str) -> NoReturn:  # pragma: no cover - exercised through main()
         self.exit(2, f"biofeedback: {message} (see 'biofeedback {self.prog.split()[-1]} --help')\n"
                   if " " in self.prog else f"biofeedback: {message} (see 'biofeedback --help')\n")
 
@@ -52,7 +53,8 @@ def _positive(text: str) -> float:
 
 def _add_chain_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--notch", type=int, choices=(50, 60), help="mains notch filter in Hz (off by default)")
-    p.add_argument("--rms-window", type=float, default=0.2, metavar="S", help="RMS window for the envelope (default 0.2 s)")
+    p.add_argument("--rms-window", type=float, default=0.2, metavar="S",
+                   help="RMS window for the envelope (default 0.2 s)")
 
 
 def _chain_settings(args: argparse.Namespace):
@@ -61,14 +63,23 @@ def _chain_settings(args: argparse.Namespace):
 
 
 def _add_record(sub) -> None:
-    p = sub.add_parser("record", help="record a session headless", description="Record from a source into a recording file, without a window.")
-    p.add_argument("--source", default="sim", metavar="SPEC", help="KIND[:NAME][?key=value&...], e.g. sim:hypertonic, serial:/dev/ttyUSB0?device=openbci-cyton, replay:FILE (default sim)")
-    p.add_argument("--duration", type=_positive, metavar="SECONDS", help="how long to record (required unless --protocol gives it)")
-    p.add_argument("--speed", type=_speed, default=1.0, metavar="X", help="simulated or replayed sources: multiple of real time, or max (default 1)")
+    p = sub.add_parser("record", help="record a session headless",
+                       description="Record from a source into a recording file, without a window.")
+    p.add_argument("--source", default="sim", metavar="SPEC",
+                   help="KIND[:NAME][?key=value&...], e.g. sim:hypertonic, serial:/dev/ttyUSB0?device=openbci-cyton, "
+                        "replay:FILE (default sim)")
+    p.add_argument("--duration", type=_positive, metavar="SECONDS",
+                   help="how long to record (required unless --protocol gives it)")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+                   help="simulated or replayed sources: multiple of real time, or max (default 1)")
     p.add_argument("--out", required=True, metavar="FILE", help="the new recording file (never overwritten)")
-    p.add_argument("--client", default="", help="client name or alias: stored with the recording, and the session is filed in her history in the client library")
-    p.add_argument("--library", metavar="PATH", help="client library file (default: $BIOFEEDBACK_LIBRARY or the user data folder)")
-    p.add_argument("--protocol", metavar="NAME", help="run a guided protocol (see 'biofeedback protocols'); a simulated patient follows its cues; the duration defaults to the protocol's length")
+    p.add_argument("--client", default="", help="client name or alias: stored with the recording, and the session "
+                                                "is filed in her history in the client library")
+    p.add_argument("--library", metavar="PATH",
+                   help="client library file (default: $BIOFEEDBACK_LIBRARY or the user data folder)")
+    p.add_argument("--protocol", metavar="NAME",
+                   help="run a guided protocol (see 'biofeedback protocols'); a simulated patient follows its cues; "
+                        "the duration defaults to the protocol's length")
     _add_chain_options(p)
     p.set_defaults(func=cmd_record)
 
@@ -88,14 +99,17 @@ def cmd_record(args: argparse.Namespace) -> int:
             register_recording(library, result.path, args.client)
             print(f"filed in {args.client}'s history ({library.path})")
     if result.error is not None:
-        print(f"biofeedback: stopped early: {result.error}; the {result.duration_s:.1f} s recorded are kept in {result.path}",
+        print(f"biofeedback: stopped early: {result.error}; "
+              f"the {result.duration_s:.1f} s recorded are kept in {result.path}",
               file=sys.stderr)
         return 2
     return 0
 
 
 def _add_info(sub) -> None:
-    p = sub.add_parser("info", help="describe a recording", description="Describe a recording: channels, duration, events, and whether it was closed cleanly.")
+    p = sub.add_parser("info", help="describe a recording",
+                       description="Describe a recording: channels, duration, events, "
+                                   "and whether it was closed cleanly.")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=cmd_info)
 
@@ -161,7 +175,7 @@ def _import_kind(path: Path) -> str:
         raise UserError(f"{path} is already a recording; nothing to import (use it directly, e.g. "
                         f"biofeedback info {path.name}; import reads {_IMPORTABLE} files)")
     kind = _IMPORT_KINDS.get(path.suffix.lower())
-    if kind is None and (head.startswith(b"0       ") or head.startswith(b"\xffBIOSEMI")):
+    if kind is None and head.startswith((b"0       ", b"\xffBIOSEMI")):
         kind = "edf"                                # an EDF/BDF file under another name
     if kind is None:
         raise UserError(f"cannot import {path.name}: unsupported file type {path.suffix or '(no extension)'!r}; "
@@ -182,7 +196,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _add_bench(sub) -> None:
-    p = sub.add_parser("bench", help="measure speed and memory", description="Measure the signal chain, recording load time and (if the GUI is installed) the live display.")
+    p = sub.add_parser("bench", help="measure speed and memory",
+                       description="Measure the signal chain, recording load time and (if the GUI is installed) "
+                                   "the live display.")
     p.add_argument("--quick", action="store_true", help="shorter runs (for a smoke test)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=cmd_bench)
@@ -266,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv and "gui" in parser._subparsers._group_actions[0].choices:  # type: ignore[union-attr]
+    if not argv:                        # plain `biofeedback` opens the window
         argv = ["gui"]
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -480,7 +496,7 @@ def cmd_diary(args) -> int:
         newly = update_milestones(library, client)
     print(f"diary entry for {client.name} on {entry.day.isoformat()} saved")
     for g in newly:
-        print(f"milestone: {g.description} (first met {g.met_on.isoformat()})")
+        print(f"milestone: {g.description} (first met {(g.met_on or entry.day).isoformat()})")
     return 0
 
 

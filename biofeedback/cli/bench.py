@@ -116,7 +116,8 @@ def format_report(f: dict[str, Any]) -> str:
         lines += [
             f"  live display, {d['display_channels']} EMG ch x {d['display_rate_hz'] / 1000:g} kHz, "
             f"{d['display_window_s']} s window, offscreen, {d['display_seconds']:.0f} s:",
-            f"    {d['display_fps']:.1f} frames per second; latency per sample p50 {d['display_latency_ms_p50']:.1f} ms, "
+            f"    {d['display_fps']:.1f} frames per second; "
+            f"latency per sample p50 {d['display_latency_ms_p50']:.1f} ms, "
             f"p99 {p99:.1f} ms (target <= 25 at 60 fps: {met(p99 <= 25 and d['display_fps'] >= 59)})",
             f"    CPU {cpu:.1f} % of one core for the whole process, {d['display_gui_thread_cpu_pct']:.1f} % in the "
             f"GUI thread (target <= 15: {met(cpu <= 15)})",

@@ -47,7 +47,7 @@ def session_report(recording_path: str | os.PathLike, out: str | os.PathLike, li
     report = gather_session(recording_path, library, progress=lambda f: progress(0.7 * f))
     images = {"session": session_png(report)}
     progress(0.85)
-    page = lambda src: session_html(report, src)  # noqa: E731
+    page = lambda src: session_html(report, src)
     path = write_pdf(page, images, out, report.title) if fmt == "pdf" else write_html(page, images, out)
     progress(1.0)
     return path
@@ -74,7 +74,7 @@ def progress_report(library: Library, client: str, out: str | os.PathLike, start
     for i, k in enumerate(keys):
         images["trend_" + k] = trend_png(report.trends[k], report.goals)
         progress(0.2 + 0.6 * (i + 1) / len(keys))
-    page = lambda src: progress_html(report, src)  # noqa: E731
+    page = lambda src: progress_html(report, src)
     path = write_pdf(page, images, out, report.title) if fmt == "pdf" else write_html(page, images, out)
     progress(1.0)
     return path

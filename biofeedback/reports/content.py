@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,10 +324,11 @@ def gather_progress(library: Library, client: str, start: dt.date | None = None,
         if trend and len(trend.points) >= 2:
             m = trend.metric
             a, b = trend.points[0], trend.points[-1]
-            lines.append(f"{m.label}: {m.format(a.value)} on {a.day.day} {a.day:%b} → {m.format(b.value)} on {b.day.day} {b.day:%b}.")
-    met = [g for g in p.goals if g.met_on]
+            lines.append(f"{m.label}: {m.format(a.value)} on {a.day.day} {a.day:%b} "
+                         f"→ {m.format(b.value)} on {b.day.day} {b.day:%b}.")
+    met = [(g.description, g.met_on) for g in p.goals if g.met_on is not None]
     if met:
-        lines.append("Goals met: " + "; ".join(f"{g.description} (first on {g.met_on.day} {g.met_on:%b %Y})" for g in met) + ".")
+        lines.append("Goals met: " + "; ".join(f"{what} (first on {day.day} {day:%b %Y})" for what, day in met) + ".")
     return ProgressReport(title=f"Progress report — {p.client.name} — {span}", client=p.client.name, start=start,
                           end=end, trends=p.trends, goals=p.goals, sessions=p.sessions, diary=p.diary,
                           summary_lines=lines)
@@ -337,7 +338,7 @@ def gather_progress(library: Library, client: str, start: dt.date | None = None,
 _SCORE_SCALES = {"/10": (0.0, 10.0, 0.9), "/5": (1.0, 5.0, 0.38)}
 
 
-def trend_y_range(unit: str, values: list[float], goal_targets: list[float] = (),
+def trend_y_range(unit: str, values: Sequence[float], goal_targets: Sequence[float] = (),
                   label_room: bool = False) -> tuple[float, float]:
     """The y-range a trend plot shows: whole diary scales (pain 0-10, mood 1-5), else from 0 with a little headroom.
 

@@ -65,7 +65,8 @@ def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
     for w in r.warnings:
         parts.append(f"<p class=\"warn\">{escape(w)}</p>")
     parts.append("<h2>The whole session</h2>")
-    parts.append(f"<p><img src=\"{src('session')}\" width=\"{plot_width}\" alt=\"muscle activity over the session\"></p>")
+    parts.append(f"<p><img src=\"{src('session')}\" width=\"{plot_width}\" "
+                 "alt=\"muscle activity over the session\"></p>")
     parts.append(_legend())
     if r.metrics:
         parts.append("<h2>Measures</h2>")
@@ -78,15 +79,16 @@ def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
         for m in r.metrics:
             note = escape(m.note) + (f"<br><i>{escape(m.change[0].upper() + m.change[1:])}.</i>" if m.change else "")
             rows.append(f"<tr><td>{escape(m.label)}</td><td class=\"num\"><b>{escape(m.text(m.value))}</b></td>"
-                        f"<td class=\"num\">{escape(m.text(m.first))}</td><td class=\"num\">{escape(m.text(m.previous))}"
-                        f"</td><td class=\"note\">{note}</td></tr>")
+                        f"<td class=\"num\">{escape(m.text(m.first))}</td>"
+                        f"<td class=\"num\">{escape(m.text(m.previous))}</td><td class=\"note\">{note}</td></tr>")
         rows.append("</table>")
         parts.append("".join(rows))
         if not r.first_session:
             parts.append("<p class=\"meta\">This is the first session in the library: later reports compare "
                          "with it.</p>")
     else:
-        parts.append("<p class=\"meta\">No measures are available for this recording (it has no exercise steps to measure).</p>")
+        parts.append("<p class=\"meta\">No measures are available for this recording "
+                     "(it has no exercise steps to measure).</p>")
     if r.phases:
         keys = list(dict.fromkeys(k for ph in r.phases for k, v in ph.items()
                                   if k not in ("phase", "name") and isinstance(v, (int, float))))
@@ -194,11 +196,12 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
         rows = ["<h2>Diary</h2><table class=\"data\"><tr><th>Date</th><th>Pain (intercourse/dilator)</th>"
                 "<th>Pelvic pain</th><th>Mood</th><th>Practice</th><th>Notes</th></tr>"]
         for d in r.diary:
+            practised = "" if d.minutes_practised is None else f"{d.minutes_practised:g} min"
             rows.append(f"<tr><td>{d.day.day} {d.day:%b %Y}</td>"
                         f"<td class=\"num\">{'' if d.pain_intercourse is None else f'{d.pain_intercourse:g}/10'}</td>"
                         f"<td class=\"num\">{'' if d.pain_pelvic is None else f'{d.pain_pelvic:g}/10'}</td>"
                         f"<td class=\"num\">{'' if d.mood is None else f'{d.mood}/5'}</td>"
-                        f"<td class=\"num\">{'' if d.minutes_practised is None else f'{d.minutes_practised:g} min'}</td>"
+                        f"<td class=\"num\">{practised}</td>"
                         f"<td>{escape(d.notes)}</td></tr>")
         rows.append("</table>")
         parts.append("".join(rows))

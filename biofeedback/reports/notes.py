@@ -87,8 +87,8 @@ def metric_note(key: str, summary: dict[str, Any], unit: str, goals: list[Goal] 
         return f"In the target band {value:.0f} % of the exercise time."
     text = MEANINGS.get(key, "")
     if goal is not None:
-        met = "met" if goal.is_met_by(value) else "not yet met"
-        text += f" The goal is {goal_phrase(goal, unit)}: {met}."
+        status = "met" if goal.is_met_by(value) else "not yet met"
+        text += f" The goal is {goal_phrase(goal, unit)}: {status}."
     return text.strip()
 
 

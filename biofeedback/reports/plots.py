@@ -130,7 +130,7 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus]) -> None
 class DayAxis(pg.AxisItem):
     """Calendar days as '6 Apr', one tick a week (or every few weeks on long spans); no overlapping labels."""
 
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802 - pyqtgraph API
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
         if not (math.isfinite(minVal) and math.isfinite(maxVal)) or maxVal <= minVal:
             return []
         days = (maxVal - minVal) / 86400.0
@@ -150,7 +150,7 @@ class DayAxis(pg.AxisItem):
             day += dt.timedelta(days=step_days)
         return [(step_days * 86400.0, ticks)]
 
-    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:  # noqa: N802
+    def tickStrings(self, values: list, scale: float, spacing: float) -> list[str]:
         return [f"{dt.date.fromtimestamp(v).day} {dt.date.fromtimestamp(v):%b}" for v in values]
 
 

@@ -64,7 +64,10 @@ def format_countdown(seconds: float) -> str:
 def breath_size(phase: float) -> float:
     """How full the lungs are, 0..1, at ``phase`` through a breath (smooth in, long smooth out)."""
     phase = phase % 1.0
-    x = phase / INHALE_FRACTION if phase < INHALE_FRACTION else 1.0 - (phase - INHALE_FRACTION) / (1.0 - INHALE_FRACTION)
+    if phase < INHALE_FRACTION:
+        x = phase / INHALE_FRACTION
+    else:
+        x = 1.0 - (phase - INHALE_FRACTION) / (1.0 - INHALE_FRACTION)
     return 0.5 - 0.5 * math.cos(math.pi * x)
 
 
@@ -83,8 +86,10 @@ def summary_lines(summary: dict) -> list[str]:
     trials = summary.get("trials") or 0
     if trials:
         released = summary.get("trials_released") or 0
-        latency = num("release_latency_released_s") if "release_latency_released_s" in summary else num("release_latency_s")
-        lines.append(f"Let go fully in {released} of {trials} tries" + (f", in {latency} s on average" if latency else ""))
+        key = "release_latency_released_s" if "release_latency_released_s" in summary else "release_latency_s"
+        latency = num(key)
+        average = f", in {latency} s on average" if latency else ""
+        lines.append(f"Let go fully in {released} of {trials} tries{average}")
     band = num("time_in_band_pct", "{:.0f}")
     if band:
         lines.append(f"In the target band {band} % of the time")
@@ -124,12 +129,12 @@ class FitLabel(QLabel):
         self.max_px, self.min_px = max(min_px, max_px), min_px
         self._fit()
 
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+    def setText(self, text: str) -> None:
         if text != self._full:
             self._full = text
             self._fit()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit()
 
@@ -172,7 +177,7 @@ class BreathingPacer(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Breathing pacer")
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self) -> QSize:
         return QSize(260, 300)
 
     @property
@@ -204,7 +209,7 @@ class BreathingPacer(QWidget):
         else:
             self.set_phase(state.breathing_phase, state.step.breathing_bpm)
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         w, h = self.width(), self.height()
@@ -258,7 +263,7 @@ class CuePanel(QFrame):
     ``tone_enabled`` a short system beep marks it.
     """
 
-    stepChanged = Signal(int)  # noqa: N815 - Qt naming
+    stepChanged = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -495,11 +500,11 @@ class CuePanel(QFrame):
         self._colour_labels()
 
     def _colour_labels(self) -> None:
-        for lab, col in ((self.summary_label, TEXT), (self.cue_label, TEXT), (self.countdown, TEXT), (self.countdown_unit, MUTED),
-                         (self.next_label, MUTED), (self.header, MUTED)):
+        for lab, col in ((self.summary_label, TEXT), (self.cue_label, TEXT), (self.countdown, TEXT),
+                         (self.countdown_unit, MUTED), (self.next_label, MUTED), (self.header, MUTED)):
             lab.setStyleSheet(f"color:{col.name()};")
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         # a tall, narrow place (a side panel): the pacer goes under the words instead of beside them
         narrow = self.width() < 640 and self.height() > self.width()
@@ -508,7 +513,7 @@ class CuePanel(QFrame):
         self._set_strip(self.height() < 320 and self.width() >= 2 * self.height())
         self._apply_fonts()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self) -> QSize:
         return QSize(760, 460)
 
 

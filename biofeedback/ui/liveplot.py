@@ -57,7 +57,7 @@ class _PaintTimedView(pg.GraphicsLayoutWidget):
         super().__init__()
         self._on_painted = on_painted
 
-    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt name
+    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
         super().paintEvent(ev)
         self._on_painted()
 
@@ -271,7 +271,10 @@ class LivePlot(QtWidgets.QWidget):
             self.configure(self.info)
 
     def set_pressure_unit(self, unit: str) -> None:
-        """Show pressure in ``cmH2O`` (default) or ``mmHg``: axis ticks, axis label and readout; nothing stored changes."""
+        """Show pressure in ``cmH2O`` (default) or ``mmHg``: axis ticks, axis label and readout.
+
+        Only the display changes; what is stored stays in cmH2O.
+        """
         display_factor("cmH2O", unit)          # refuses an unknown unit
         if unit == self.pressure_unit:
             return

@@ -37,7 +37,7 @@ class LevelBar(QtWidgets.QWidget):
     def in_target(self) -> bool:
         return math.isfinite(self.value) and self.bands.contains(self.target, self.value)
 
-    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt name
+    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
         p = QtGui.QPainter(self)
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
         w, h = self.width(), self.height()
@@ -114,11 +114,11 @@ class PatientView(QtWidgets.QWidget):
     def set_level(self, value: float, bands: Bands, target: str | None) -> None:
         self.bar.set_state(value, bands, target or "release")
 
-    def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802 - Qt name
+    def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:
         if ev.key() == QtCore.Qt.Key.Key_Escape:
             self.backRequested.emit()
         else:
             super().keyPressEvent(ev)
 
-    def mouseDoubleClickEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802 - Qt name
+    def mouseDoubleClickEvent(self, ev: QtGui.QMouseEvent) -> None:
         self.backRequested.emit()

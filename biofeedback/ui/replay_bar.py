@@ -28,7 +28,7 @@ class TickSlider(QtWidgets.QSlider):
         self.ticks = [(e.time_s, e.kind) for e in events if e.kind in JUMP_KINDS]
         self.update()
 
-    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt name
+    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
         super().paintEvent(ev)
         if not self.ticks or self.maximum() <= 0:
             return

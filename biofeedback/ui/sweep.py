@@ -115,7 +115,7 @@ class SweepCurve(pg.GraphicsObject):
         mx, my = 3 * px, 3 * py                          # the pen's width, and a pixel of rounding
         self.update(QtCore.QRectF(c0 * self.dt - mx, lo - my, (c1 - c0) * self.dt + 2 * mx, hi - lo + 2 * my))
 
-    def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802 - the name pyqtgraph curves use
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of the sweep's columns (x in seconds across the sweep; NaN = blank)."""
         return self.x[:self.capacity], self.y[:self.capacity]
 
@@ -137,7 +137,7 @@ class SweepCurve(pg.GraphicsObject):
             self.update()
 
     # ------------------------------------------------------------------ painting
-    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt name
+    def boundingRect(self) -> QtCore.QRectF:
         lo, hi = self.y_extent
         return QtCore.QRectF(0.0, lo, self.width_s, hi - lo)
 

@@ -20,7 +20,7 @@ def blend(fg: str, bg: str, alpha: float) -> str:
     """``fg`` laid over ``bg`` at opacity ``alpha``, as an opaque hex colour."""
     f, b = QtGui.QColor(fg), QtGui.QColor(bg)
     mix = [round(alpha * getattr(f, c)() + (1 - alpha) * getattr(b, c)()) for c in ("red", "green", "blue")]
-    return "#%02x%02x%02x" % tuple(mix)
+    return "#" + "".join(f"{c:02x}" for c in mix)
 
 
 @dataclass(frozen=True)

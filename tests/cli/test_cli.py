@@ -9,7 +9,8 @@ from tests.helpers import assert_one_line_error, run_cli
 
 def test_record_hypertonic_then_export_processed_csv(tmp_path):
     """Acceptance: 60 s of samples whose envelope sits in the profile's resting range."""
-    r = run_cli("record", "--source", "sim:hypertonic", "--duration", "60", "--speed", "max", "--out", "a", cwd=tmp_path)
+    r = run_cli("record", "--source", "sim:hypertonic", "--duration", "60", "--speed", "max", "--out", "a",
+                cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("recorded 60.0 s from sim:hypertonic")
     r = run_cli("export", "a", "--format", "csv", "--processed", "--out", "a.csv", cwd=tmp_path)
@@ -41,8 +42,8 @@ def test_csv_export_and_import_round_trip(tmp_path):
 
 def test_info_describes_a_recording(tmp_path):
     assert main(["clients", "Jane", "--add"]) == 0
-    main(["record", "--source", "sim:healthy?seed=1", "--duration", "2", "--speed", "max", "--out", str(tmp_path / "i.bfr"),
-          "--client", "Jane"])
+    main(["record", "--source", "sim:healthy?seed=1", "--duration", "2", "--speed", "max",
+          "--out", str(tmp_path / "i.bfr"), "--client", "Jane"])
     r = run_cli("info", tmp_path / "i.bfr")
     assert r.returncode == 0
     assert "2.0 s (4000 samples at 2000 Hz)" in r.stdout and "closed cleanly" in r.stdout and "Jane" in r.stdout
@@ -93,7 +94,8 @@ def test_bench_quick_reports_the_figures(tmp_path):
 
 
 def test_export_never_overwrites_and_never_replaces_its_input(tmp_path):
-    assert main(["record", "--source", "sim", "--duration", "1", "--speed", "max", "--out", str(tmp_path / "h.bfr")]) == 0
+    out = str(tmp_path / "h.bfr")
+    assert main(["record", "--source", "sim", "--duration", "1", "--speed", "max", "--out", out]) == 0
     before = (tmp_path / "h.bfr").read_bytes()
     (tmp_path / "other.bfr").write_bytes(b"another recording")
     for out in ("h.bfr", "other.bfr"):

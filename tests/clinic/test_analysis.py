@@ -32,7 +32,7 @@ def session_amplitude(protocol, rest_uv=5.0, levels=None, tau_rise=0.1, tau_rele
     last_level = rest_uv
     bounds = [int(round(sw * rate)) for sw, _ in switches] + [n]
     amp[:bounds[0]] = rest_uv
-    for k, (sw, lvl) in enumerate(switches):
+    for k, (_sw, lvl) in enumerate(switches):
         i0, i1 = min(bounds[k], n), min(bounds[k + 1], n)
         if i0 >= i1:
             continue
@@ -72,7 +72,7 @@ def test_glazer_summary_matches_the_truth():
     # the true crossing of every trial, from the amplitude itself
     t = np.arange(amp.size) / RATE
     trues = []
-    for k, (a, b, st) in enumerate(timeline(p)):
+    for k, (_a, b, st) in enumerate(timeline(p)):
         if st.is_contraction:
             rest_start, rest_end = b, timeline(p)[k + 1][1]
             idx = np.flatnonzero((t >= rest_start) & (t < rest_end) & (amp <= thr))

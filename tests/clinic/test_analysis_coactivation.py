@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.clinic.test_analysis import _analyze, _info, session_amplitude
 
 from biofeedback.clinic.analysis import coactivation_text, format_table
 from biofeedback.protocols import load_protocol
 from biofeedback.stream import Channel
+from tests.clinic.test_analysis import _analyze, _info, session_amplitude
 
 
 def test_abdominals_working_harder_than_the_pelvic_floor_read_over_100_percent():

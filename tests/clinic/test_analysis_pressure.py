@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 import pytest
-from tests.clinic.test_analysis import RATE, _analyze, _info, session_amplitude
 
 from biofeedback.clinic.analysis import format_table
 from biofeedback.protocols import load_protocol, spans_from_protocol, timeline
 from biofeedback.stream import Channel
+from tests.clinic.test_analysis import RATE, _analyze, _info, session_amplitude
 
 REST = 25.0
 LEVELS = {"flicks": 50.0, "tonic": 45.0, "endurance": 40.0}
@@ -32,7 +32,8 @@ def _pressure(env):
 def test_pressure_release_to_37_5_percent_is_measured_above_rest():
     res = _pressure(_pressure_glazer())
     s = res["summary"]
-    # rest + 37.5 % of the rise: 25 + 0.375 * 20 = 32.5 cmH2O, reached 0.3 + 0.3 ln(20 / 7.5) ≈ 0.59 s after a tonic rest cue
+    # rest + 37.5 % of the rise: 25 + 0.375 * 20 = 32.5 cmH2O,
+    # reached 0.3 + 0.3 ln(20 / 7.5) ≈ 0.59 s after a tonic rest cue
     tonic = [t for t in res["trials"] if t["phase"] == "tonic"]
     assert all("not_below_37" not in t["flags"] for t in res["trials"])
     for t in tonic:

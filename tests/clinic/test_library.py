@@ -138,7 +138,7 @@ def test_truncated_library_is_left_untouched(tmp_path):
     path = tmp_path / "lib.sqlite"
     with Library.open(path) as lib:
         c = lib.add_client("C")
-        for i in range(200):
+        for _ in range(200):
             lib.add_diary(c, "2026-01-01", notes="x" * 200)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])

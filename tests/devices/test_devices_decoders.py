@@ -104,7 +104,7 @@ def test_garbage_between_packets_and_dropped_packets(kind):
         counts, enc, dec = p2_counts(n, rng), openeeg.encode, P2Decoder()
     else:
         counts = rng.integers(0, 1024, size=(n, 1))
-        enc = lambda c, counter_start: text.encode(c, counter_start=counter_start)  # noqa: E731
+        enc = lambda c, counter_start: text.encode(c, counter_start=counter_start)
         dec = TextLineDecoder(columns=1, counter=True)
     packets = [enc(counts[k:k + 1], counter_start=k) for k in range(n)]
     dropped = {40, 41, 42, 100, 200}

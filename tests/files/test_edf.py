@@ -24,7 +24,8 @@ def _write_recording(path, n=int(RATE * 6.3), client="Zoë Müller"):
     rng = np.random.default_rng(3)
     t = np.arange(n) / RATE
     burst = 1 + 6 * ((t > 2) & (t < 4))
-    data = np.c_[rng.normal(0, 4, n) * burst, rng.normal(0, 2, n), 28 + 12 * ((t > 2) & (t < 4)) + rng.normal(0, .05, n)]
+    pressure = 28 + 12 * ((t > 2) & (t < 4)) + rng.normal(0, .05, n)
+    data = np.c_[rng.normal(0, 4, n) * burst, rng.normal(0, 2, n), pressure]
     data[3000:3100, 0] = np.nan                      # a dropout on the pelvic channel
     events = [Event(0.0, "protocol", "Glazer start", {"protocol": "glazer"}),
               Event(2.0, "step", "Contract", {"name": "contract", "duration_s": 2.0}),

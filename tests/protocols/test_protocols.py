@@ -71,7 +71,7 @@ def test_relaxation_has_pacer_gentle_contractions_and_long_releases():
     assert all(s.breathing_bpm == 6 for s in p.steps if s.band == "release")
     # every contraction is followed by a full release that opens on the in-breath
     runner = ProtocolRunner(p)
-    for (a, b, s), (a2, _b2, s2) in zip(timeline(p), timeline(p)[1:]):
+    for (_a, _b, s), (a2, _b2, s2) in zip(timeline(p), timeline(p)[1:]):
         if s.band == "contraction":
             assert s2.kind == "release"
             state = runner.current(a2 + 0.01)
@@ -197,7 +197,8 @@ def test_user_folder_protocol_and_env_var(tmp_path, monkeypatch):
     ({"name": "x", "steps": [{"kind": "rest", "duration_s": 3, "cue": "a", "duraton": 2}]}, "unknown field 'duraton'"),
     ({"name": "x", "steps": [{"kind": "rest", "duration_s": 3, "cue": "a", "band": "green"}]}, "band must be"),
     ({"name": "x", "steps": [{"kind": "contract", "duration_s": 3, "cue": "a", "effort": 2}]}, "effort must be"),
-    ({"name": "x", "steps": [{"repeat": 0, "steps": [{"kind": "rest", "duration_s": 1, "cue": "a"}]}]}, "repeat must be"),
+    ({"name": "x", "steps": [{"repeat": 0, "steps": [{"kind": "rest", "duration_s": 1, "cue": "a"}]}]},
+     "repeat must be"),
     ({"name": "x", "steps": [{"repeat": 2, "steps": [{"repeat": 2, "steps": []}]}]}, "cannot be nested"),
     ({"name": "Bad Name!", "steps": [{"kind": "rest", "duration_s": 3, "cue": "a"}]}, "name must be"),
     ({"name": "x", "steps": [{"kind": "rest", "duration_s": 3, "cue": "a", "window": "soon"}]}, "window must be"),

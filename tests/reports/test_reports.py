@@ -20,7 +20,7 @@ def pdf_first_page_png(pdf, tmp_path):
     """Render page 1 with poppler's pdftoppm (Qt's QPdfDocument is not in PySide6-Essentials)."""
     if PDFTOPPM is None:
         try:
-            from PySide6 import QtPdf  # noqa: F401
+            from PySide6 import QtPdf  # noqa: F401 - only asks whether QtPdf is installed
         except ImportError:
             pytest.skip("neither pdftoppm nor Qt's QtPdf is available to render the PDF")
         from PySide6.QtCore import QSize
@@ -180,7 +180,7 @@ def test_session_page_from_data(library, tmp_path, qapp, suffix):
                                   started_at="2026-05-12T09:30:00", duration_s=200.0)
     images = {"session": session_png(report)}
     out = Path(tmp_path / f"s.{suffix}")
-    page = lambda src: session_html(report, src)  # noqa: E731
+    page = lambda src: session_html(report, src)
     if suffix == "html":
         html = write_html(page, images, out).read_text(encoding="utf-8")
         assert_self_contained(html)

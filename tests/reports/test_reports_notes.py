@@ -8,8 +8,10 @@ from biofeedback.reports.content import build_session_report
 from biofeedback.reports.notes import metric_note
 from biofeedback.stream import Channel, Event, StreamInfo
 
+PFM = Channel("pfm")
 
-def _report(summary, channel=Channel("pfm")):
+
+def _report(summary, channel=PFM):
     info = StreamInfo((channel,), 100.0)
     return build_session_report(info=info, envelope=np.full((1000, 1), 5.0), events=[Event(0.0, "step", "Rest", {})],
                                 meta={}, summary=summary, started_at="2026-05-12T09:30:00", duration_s=10.0)
@@ -29,7 +31,8 @@ def test_contraction_peak_is_labelled_typical_and_names_the_strongest():
 def test_pressure_squeeze_note_says_it_is_above_the_resting_pressure():
     summary = {"unit": "cmH2O", "resting_tone_cmh2o": 25.0, "contraction_peak_cmh2o": 23.9,
                "contraction_max_cmh2o": 27.6}
-    row = {m.key: m for m in _report(summary, Channel("pressure", "pressure", "cmH2O")).metrics}["contraction_peak_cmh2o"]
+    rows = {m.key: m for m in _report(summary, Channel("pressure", "pressure", "cmH2O")).metrics}
+    row = rows["contraction_peak_cmh2o"]
     assert row.label == "Squeeze peak above rest (typical)"
     assert row.note == ("The average of each squeeze's peak above the resting pressure; strongest: 27.6 cmH2O "
                         "above rest (resting pressure 25 cmH2O).")

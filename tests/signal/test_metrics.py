@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import signal
 
 from biofeedback.signal import metrics as m
@@ -167,8 +169,6 @@ def test_mean_of_skips_missing():
     assert m.mean_of([1.0, None, 3.0]) == 2.0 and m.mean_of([None]) is None
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st
 
 
 @settings(max_examples=80, deadline=None)

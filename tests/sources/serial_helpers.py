@@ -68,10 +68,10 @@ def forbidden_port(emulator) -> str:
     if os.geteuid() == 0:
         os.chmod(emulator.pty_path, 0o600)
         return emulator.pty_path
-    for path in sorted(glob.glob("/dev/ttyS*")):
-        if not os.access(path, os.R_OK | os.W_OK):
-            return path
-    pytest.skip("no serial device without access to test with, and not root")
+    found = next((p for p in sorted(glob.glob("/dev/ttyS*")) if not os.access(p, os.R_OK | os.W_OK)), None)
+    if found is None:
+        pytest.skip("no serial device without access to test with, and not root")
+    return found
 
 
 def run_as_ordinary_user(fn) -> tuple[int, str]:
@@ -95,7 +95,7 @@ def run_as_ordinary_user(fn) -> tuple[int, str]:
                 os.setgid(65534)
                 os.setuid(65534)
             rc = int(fn())
-        except BaseException as exc:  # noqa: BLE001 - report it, never let the child run on
+        except BaseException as exc:  # report it, never let the child run on
             print(f"child failed: {exc!r}", file=sys.stderr)
         finally:
             sys.stderr.flush()

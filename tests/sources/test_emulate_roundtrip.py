@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 import serial
 
-import biofeedback.files.recording  # noqa: F401
-import biofeedback.session.engine  # noqa: F401  (imported before the no-permission test drops privileges)
-import biofeedback.session.headless  # noqa: F401
+# loaded here, before the no-permission test drops privileges and could no longer read them
+import biofeedback.files.recording
+import biofeedback.session.engine
+import biofeedback.session.headless  # noqa: F401 - only loaded, as the comment above says
 from biofeedback.cli import main
 from biofeedback.files.recording import Recording
 from biofeedback.sources.emulate import DeviceEmulator

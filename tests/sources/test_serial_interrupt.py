@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.sources.serial_helpers import wait_until
-from tests.sources.test_serial_stop import emulators, port_is_free  # noqa: F401 - the fixture
+from tests.sources.test_serial_stop import port_is_free
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,26 +12,9 @@ import serial
 
 import biofeedback.sources.serial as serial_module
 from biofeedback.sources import open_source
-from biofeedback.sources.emulate import DeviceEmulator
 from biofeedback.sources.serial import SerialSource
 from devices.profiles import find_profile
-from tests.sources.serial_helpers import drain, noise_signal, wait_until
-
-
-@pytest.fixture
-def emulators():
-    made = []
-
-    def make(device, **kw):
-        kw.setdefault("signal", noise_signal(len(find_profile(device).channels)))
-        em = DeviceEmulator(device, **kw).start()
-        made.append(em)
-        return em
-
-    yield make
-    for em in made:
-        em.stop()
-    assert [em.error for em in made] == [""] * len(made)
+from tests.sources.serial_helpers import drain, wait_until
 
 
 def port_is_free(path: str) -> bool:

@@ -16,7 +16,8 @@ def test_screenshot_refuses_to_overwrite_anything(tmp_path):
 
 
 def test_screenshot_is_a_png_of_the_window(tmp_path):
-    r = run_cli("gui", "--source", "sim:hypertonic?seed=2", "--screenshot", "w.png", "--quit-after", "1.5", cwd=tmp_path)
+    r = run_cli("gui", "--source", "sim:hypertonic?seed=2", "--screenshot", "w.png", "--quit-after", "1.5",
+                cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     data = (tmp_path / "w.png").read_bytes()

@@ -5,11 +5,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtGui import QColor, QFontMetrics  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtGui import QColor, QFontMetrics
+from PySide6.QtWidgets import QApplication
 
-from biofeedback.protocols import ProtocolRunner, load_protocol, timeline  # noqa: E402
-from biofeedback.ui.cues import (  # noqa: E402
+from biofeedback.protocols import ProtocolRunner, load_protocol, timeline
+from biofeedback.ui.cues import (
     CONTRACTION_COLOR,
     RELEASE_COLOR,
     BreathingPacer,

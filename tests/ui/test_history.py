@@ -6,14 +6,14 @@ import datetime as dt
 import pytest
 
 pytest.importorskip("pytestqt")
-import pyqtgraph as pg  # noqa: E402
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
 
-from biofeedback.clinic.library import Library  # noqa: E402
-from biofeedback.clinic.progress import update_milestones  # noqa: E402
-from biofeedback.ui.clients import ClientDialog  # noqa: E402
-from biofeedback.ui.diary import DiaryDialog  # noqa: E402
-from biofeedback.ui.history import HistoryView  # noqa: E402
+from biofeedback.clinic.library import Library
+from biofeedback.clinic.progress import update_milestones
+from biofeedback.ui.clients import ClientDialog
+from biofeedback.ui.diary import DiaryDialog
+from biofeedback.ui.history import HistoryView
 
 
 @pytest.fixture()

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6 import QtWidgets  # noqa: E402
+from PySide6 import QtWidgets
 
-from biofeedback.clinic.library import Library, register_recording  # noqa: E402
-from biofeedback.errors import UserError  # noqa: E402
-from biofeedback.files.recording import RecordingWriter  # noqa: E402
-from biofeedback.stream import Block, Channel, StreamInfo  # noqa: E402
-from biofeedback.ui.history import HistoryView  # noqa: E402
+from biofeedback.clinic.library import Library, register_recording
+from biofeedback.errors import UserError
+from biofeedback.files.recording import RecordingWriter
+from biofeedback.stream import Block, Channel, StreamInfo
+from biofeedback.ui.history import HistoryView
 
 
 def recording(path, client="Mira"):

@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from biofeedback.clinic.library import Library  # noqa: E402
-from biofeedback.clinic.progress import update_milestones  # noqa: E402
-from biofeedback.reports.content import trend_y_range  # noqa: E402
-from biofeedback.ui.history import HistoryView  # noqa: E402
+from biofeedback.clinic.library import Library
+from biofeedback.clinic.progress import update_milestones
+from biofeedback.reports.content import trend_y_range
+from biofeedback.ui.history import HistoryView
 
 
 @pytest.fixture()

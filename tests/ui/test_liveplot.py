@@ -179,7 +179,7 @@ def test_sweep_marks_only_thin_strips_dirty(sweep_plot, qtbot):
         feed.advance(0.02)
         n = len(regions)
         sweep_plot.update_from(feed.snapshot(0.2))
-        qtbot.waitUntil(lambda: len(regions) > n, timeout=2000)
+        qtbot.waitUntil(lambda n=n: len(regions) > n, timeout=2000)
     plot_width = sweep_plot._rows[0].plot.vb.width()
     assert max(r.width() for r in regions[-4:]) < 0.1 * plot_width     # a strip, not the whole plot
 

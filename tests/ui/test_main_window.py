@@ -385,7 +385,7 @@ def test_sweep_repaints_leave_no_stale_trace(make_window, qtbot):
     for k in range(5):                                   # squeezes and releases: the trace jumps up and down
         win.set_practice(k % 2 == 0)
         t0 = win.engine.time_s
-        qtbot.waitUntil(lambda: win.engine.time_s > t0 + 3.0, timeout=5000)
+        qtbot.waitUntil(lambda t0=t0: win.engine.time_s > t0 + 3.0, timeout=5000)
     win.timer.stop()
     qtbot.wait(100)                                      # let the last frame's paint happen
     on_screen = QtGui.QGuiApplication.primaryScreen().grabWindow(win.winId()).toImage()

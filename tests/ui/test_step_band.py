@@ -39,7 +39,7 @@ def test_without_a_maximum_the_step_band_cannot_apply(plot):
     assert plot._regions["contraction"].getRegion() == pytest.approx((20.0, 35.0))
 
 
-def test_window_shows_the_gentle_squeeze_band_during_the_step(make_window, qtbot):  # noqa: F811
+def test_window_shows_the_gentle_squeeze_band_during_the_step(make_window, qtbot):
     win = make_window(source="sim:healthy?rate=1000", speed=1.0)
     win.set_bands(Bands(20.0, 35.0, 6.0, mvc=50.0))
     proto = parse_protocol({"name": "gentle", "title": "Gentle", "steps": [
@@ -64,7 +64,7 @@ GENTLE = {"name": "gentle", "title": "Gentle", "steps": [
     {"kind": "contract", "duration_s": 30, "cue": "Squeeze"}]}
 
 
-def test_patient_view_shows_the_steps_own_band(make_window, qtbot):  # noqa: F811
+def test_patient_view_shows_the_steps_own_band(make_window, qtbot):
     win = make_window(source="sim:healthy?rate=1000", speed=1.0)
     win.set_bands(Bands(20.0, 35.0, 6.0, mvc=50.0))
     win.protocols = list(win.protocols) + [parse_protocol(GENTLE)]
@@ -95,7 +95,7 @@ def _recording_with_step_band(path):
     return path
 
 
-def test_replay_shows_the_recorded_steps_own_band(make_window, qtbot, tmp_path):  # noqa: F811
+def test_replay_shows_the_recorded_steps_own_band(make_window, qtbot, tmp_path):
     path = _recording_with_step_band(tmp_path / "gentle.bfr")
     win = make_window(source=f"replay:{path}", speed=1.0)
     win.replay_bar.toggle()                                   # pause, then look inside each step
