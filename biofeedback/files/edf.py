@@ -132,6 +132,7 @@ def export_edf(recording_path: str | os.PathLike, out_path: str | os.PathLike, *
     """
     import edfio
 
+    from biofeedback.files.markers import current_events
     from biofeedback.files.recording import Recording
 
     progress = progress or _noop
@@ -141,7 +142,7 @@ def export_edf(recording_path: str | os.PathLike, out_path: str | os.PathLike, *
     out = new_output(out_path, inputs=[recording_path], suffixes=[f".{fmt}"], what=f"{fmt.upper()} export")
     rec = Recording.open(recording_path)
     try:
-        info, meta, events = rec.info, dict(rec.meta), list(rec.events)
+        info, meta, events = rec.info, dict(rec.meta), current_events(list(rec.events))  # markers as edited
         n, rate = rec.n_samples, info.rate
         if n == 0:
             raise RecordingError(f"{recording_path} holds no samples; nothing to export")

@@ -361,3 +361,23 @@ def describe(rec: Recording) -> str:
     lines.append("state:      " + ("closed cleanly" if rec.closed_cleanly else
                                    "NOT closed cleanly (the program stopped while recording); all data up to the last second is there"))
     return "\n".join(lines)
+
+
+def append_events(path: str | os.PathLike, events: list[Event]) -> None:
+    """Add events to a recording after it was closed (e.g. markers edited in review), in one transaction.
+
+    Nothing already in the file is changed or removed: rows are only added, and SQLite's atomic
+    commit means a crash leaves either all of them or none.
+    """
+    Recording.open(path).close()  # refuses files that are not recordings, with a clear message
+    try:
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT INTO events (time_s, kind, label, data) VALUES (?, ?, ?, ?)",
+                               [(e.time_s, e.kind, e.label, json.dumps(e.data)) for e in events])
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise _disk_error(Path(path), exc) from None
