@@ -69,6 +69,55 @@ def bench_load_hour(hours: float = 1.0, folder: str | None = None) -> dict[str, 
                 "file_1h_mb": os.path.getsize(path) / 1e6 / hours}
 
 
+def bench_review_open(hours: float = 1.0) -> dict[str, float] | None:
+    """Open the whole-session review of a 1-hour, 2-channel, 2 kHz session of 10 s squeezes; then pan and zoom.
+
+    Imports are warmed first (the window opens from a running program). None without Qt.
+    """
+    try:
+        from PySide6 import QtWidgets
+
+        from biofeedback.reports.plots import ensure_app
+        from biofeedback.ui.review import ReviewWindow
+    except ImportError:
+        return None
+    from biofeedback.clinic import analysis  # noqa: F401 - warm import, as in the running program
+    from biofeedback.protocols import Step
+    from biofeedback.stream import Event
+    app = ensure_app()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hour.bfr"
+        x = _signal(3600.0 * hours)
+        with RecordingWriter(path, INFO, commit_every_s=60.0) as writer:
+            for i in range(0, x.shape[0], int(RATE * 60)):
+                writer.append(Block(i, x[i:i + int(RATE * 60)]))
+            for k, t in enumerate(np.arange(0.0, 3600.0 * hours - 20.0, 20.0)):
+                for j, (kind, start) in enumerate((("contract", t), ("rest", t + 10.0))):
+                    step = Step(kind, 10.0, kind, phase="work_rest", trial=k + 1)
+                    writer.add_event(Event(float(start), "step", kind, step.to_event_data(2 * k + j)))
+        t0 = time.perf_counter()
+        win = ReviewWindow(path)
+        win.resize(1400, 820)
+        win.show()
+        app.processEvents()
+        open_s = time.perf_counter() - t0
+        pans = []
+        for k in range(30):
+            t0 = time.perf_counter()
+            win.show_range(60.0 * k, 60.0 * k + 60.0)
+            app.processEvents()
+            pans.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        win.show_range(0.0, win.duration_s)
+        app.processEvents()
+        whole_s = time.perf_counter() - t0
+        win.close()
+        win.deleteLater()
+        QtWidgets.QApplication.processEvents()
+    return {"review_open_1h_s": open_s / hours, "review_pan_ms_p50": 1000 * float(np.median(pans)),
+            "review_pan_ms_max": 1000 * float(np.max(pans)), "review_whole_ms": 1000 * whole_s}
+
+
 def run_bench(quick: bool = False) -> dict[str, Any]:
     hours = 0.1 if quick else 1.0
     figures: dict[str, Any] = {"quick": quick}
@@ -81,6 +130,7 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
         figures["display"] = None
     else:
         figures["display"] = run_display_bench(seconds=5.0 if quick else 20.0)
+    figures["review"] = bench_review_open(hours)
     return figures
 
 
@@ -124,4 +174,10 @@ def format_report(f: dict[str, Any]) -> str:
             f"    memory {d['display_rss_mb_start']:.0f} -> {d['display_rss_mb_end']:.0f} MB "
             f"({grew:+.1f} MB; target no growth: {met(grew < 5)}), {d['display_dropped_samples']} samples dropped",
         ]
+    r = f.get("review")
+    if r is not None:
+        lines.append(f"  review of a 1-hour session: opened in {r['review_open_1h_s']:.2f} s "
+                     f"(target < 2: {'met' if r['review_open_1h_s'] < 2 else 'MISSED'}); pan by a minute "
+                     f"p50 {r['review_pan_ms_p50']:.0f} ms, max {r['review_pan_ms_max']:.0f} ms; "
+                     f"whole session {r['review_whole_ms']:.0f} ms")
     return "\n".join(lines)

@@ -124,7 +124,8 @@ def first_crossing(env: np.ndarray, rate: float, from_s: float, until_s: float, 
     if k > 1 and hit.size:
         # a run of k samples in a row starting at i; near the end a shorter run up to until_s counts
         padded = np.concatenate([hit, np.ones(k - 1, dtype=bool)]).astype(np.int32)
-        runs = np.convolve(padded, np.ones(k, dtype=np.int32), mode="valid")[:hit.size]
+        total = np.concatenate([[0], np.cumsum(padded)])        # run sums by cumulative sums: O(n), not O(n k)
+        runs = (total[k:] - total[:-k])[:hit.size]
         hit = runs == k
     idx = np.flatnonzero(hit)
     if idx.size == 0:

@@ -414,11 +414,12 @@ class ReviewWindow(QtWidgets.QWidget):
     def _draw_phases(self) -> None:
         """Contractions shaded; each phase named at the top, with a faint line where it begins."""
         fill = blend(self.theme.contraction, self.theme.background, 0.16)
-        for t in self.trials:
+        if self.trials:                      # one item for all squeezes: cheap to pan over hundreds of them
+            starts = np.array([t.start_s for t in self.trials])
+            ends = np.array([t.end_s for t in self.trials])
             for plot in (self.detail, self.overview):
-                shade = pg.LinearRegionItem(values=(t.start_s, t.end_s), movable=False, brush=pg.mkBrush(fill))
-                for line in shade.lines:
-                    line.setPen(pg.mkPen(None))
+                shade = pg.BarGraphItem(x0=starts, x1=ends, y0=0.0, y1=self.top, brush=pg.mkBrush(fill),
+                                        pen=pg.mkPen(None))
                 shade.setZValue(-30)
                 plot.addItem(shade, ignoreBounds=True)
         self.phase_labels = []
