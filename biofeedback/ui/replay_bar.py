@@ -60,10 +60,13 @@ class ReplayBar(QtWidgets.QWidget):
         self.speed = 1.0
         self.play = QtWidgets.QPushButton("Pause")
         self.play.setMinimumWidth(80)
+        self.play.setToolTip("Pause or play the replay")
         self.prev_event = QtWidgets.QToolButton()
         self.prev_event.setText("◀ event")
+        self.prev_event.setToolTip("Go back to the previous event (a step, a marker, a calibration)")
         self.next_event = QtWidgets.QToolButton()
         self.next_event.setText("event ▶")
+        self.next_event.setToolTip("Go on to the next event (a step, a marker, a calibration)")
         self.slider = TickSlider()
         self.position = QtWidgets.QLabel("00:00.0 / 00:00.0")
         self.position.setMinimumWidth(130)
@@ -71,6 +74,8 @@ class ReplayBar(QtWidgets.QWidget):
         for s in SPEEDS:
             self.speed_box.addItem(f"{s:g}×", s)
         self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed_box.setToolTip("Replay speed (1× is real time)")
+        self.slider.setToolTip("Drag to move through the recording; ticks mark steps (blue) and markers (red)")
         self.review = QtWidgets.QPushButton("Whole session…")
         self.review.setToolTip("Review the whole recording at a glance, with zoom")
         lay = QtWidgets.QHBoxLayout(self)
