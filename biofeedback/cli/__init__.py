@@ -391,6 +391,9 @@ def _add_report(sub) -> None:
     p.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD) of a progress report")
     p.add_argument("--to", dest="end", metavar="DATE", help="last day (YYYY-MM-DD) of a progress report")
     p.add_argument("--out", required=True, metavar="PATH", help="output file ending in .pdf or .html")
+    p.add_argument("--for", dest="voice", choices=("clinician", "patient"), default="clinician",
+                   help="a session report for the clinician (default: every measure, changes beyond the noise "
+                        "marked) or for the patient (short and kind, no units)")
     _library_option(p)
     p.set_defaults(func=cmd_report)
 
@@ -408,7 +411,7 @@ def cmd_report(args) -> int:
         lib_path = resolve_library_path(args.library)
         library = Library.open(lib_path, create=False) if lib_path.exists() else None
         try:
-            out = session_report(args.file, args.out, library, progress=_progress_line("report"))
+            out = session_report(args.file, args.out, library, progress=_progress_line("report"), voice=args.voice)
         finally:
             if library is not None:
                 library.close()

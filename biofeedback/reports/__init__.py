@@ -33,21 +33,36 @@ def _check_output(out: str | os.PathLike, inputs: list) -> Path:
     return new_output(out, inputs=[p for p in inputs if p], what="report")
 
 
+#: Who a session report is written for: ``biofeedback report FILE --for clinician|patient``.
+VOICES = ("clinician", "patient")
+
+
 def session_report(recording_path: str | os.PathLike, out: str | os.PathLike, library: Library | None = None,
-                   progress: ProgressFn | None = None) -> Path:
-    """Write the report of one recorded session (compared with the client's first and previous sessions)."""
+                   progress: ProgressFn | None = None, voice: str = "clinician") -> Path:
+    """Write the report of one recorded session.
+
+    ``clinician``: every measure, which direction is better, changes since the first and previous session
+    marked only when larger than the measurement's noise. ``patient``: short and kind, no units.
+    """
     from biofeedback.reports.content import gather_session
     from biofeedback.reports.html import session_html
-    from biofeedback.reports.plots import session_png
+    from biofeedback.reports.patient import patient_html
+    from biofeedback.reports.plots import patient_png, session_png
     from biofeedback.reports.render import write_html, write_pdf
 
+    if voice not in VOICES:
+        raise UserError(f"unknown report voice {voice!r}; use --for clinician or --for patient")
     progress = progress or (lambda f: None)
     fmt = report_format(out)
     out = _check_output(out, [recording_path, library.path if library is not None else None])
     report = gather_session(recording_path, library, progress=lambda f: progress(0.7 * f))
-    images = {"session": session_png(report)}
+    if voice == "patient":
+        images = {"patient": patient_png(report)}
+        page = lambda src: patient_html(report, src)
+    else:
+        images = {"session": session_png(report)}
+        page = lambda src: session_html(report, src)
     progress(0.85)
-    page = lambda src: session_html(report, src)
     path = write_pdf(page, images, out, report.title) if fmt == "pdf" else write_html(page, images, out)
     progress(1.0)
     return path

@@ -22,9 +22,11 @@ from biofeedback.clinic.progress import (
     session_modality,
     summary_value,
 )
+from biofeedback.files.markers import current_events
 from biofeedback.protocols import CONTRACTION_KINDS
 from biofeedback.protocols.spans import step_spans
-from biofeedback.reports.notes import MEANINGS, change_note, metric_note
+from biofeedback.reports.noise import change_threshold, direction_words, resting_mdc
+from biofeedback.reports.notes import MEANINGS, clinician_change, metric_note
 from biofeedback.stream import Event, StreamInfo
 
 ProgressFn = Callable[[float], None]
@@ -67,6 +69,8 @@ class MetricRow:
     previous: float | None
     note: str
     change: str = ""
+    marked: bool = False          # a change beyond the measurement's noise (see reports/noise.py)
+    better_when: str = ""         # "lower is better" / "higher is better"
 
     def text(self, value: float | None) -> str:
         if value is None:
@@ -94,6 +98,10 @@ class SessionReport:
     previous_session: str | None = None
     warnings: list[str] = field(default_factory=list)
     diary: DiaryEntry | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    #: (day, resting tone) of this client's sessions of the same modality and protocol, this one included
+    resting_history: list[tuple[dt.date, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -208,7 +216,7 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
                          summary: dict[str, Any], started_at: str, duration_s: float,
                          history: list[SessionRecord] | None = None, goals: list[Goal] | None = None,
                          recording_path: str | None = None, diary: DiaryEntry | None = None,
-                         closed_cleanly: bool = True) -> SessionReport:
+                         closed_cleanly: bool = True, trials: list[dict[str, Any]] | None = None) -> SessionReport:
     """Assemble a session report from data already in hand (the pure part, used by :func:`gather_session`)."""
     rate = info.rate
     t = np.arange(envelope.shape[0]) / rate
@@ -223,6 +231,7 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
                and session_modality(s.summary) == modality]      # µV and cmH2O figures are never compared
     first = earlier[0] if earlier else None
     previous = earlier[-1] if earlier else None
+    resting = _resting_noise(info, envelope, events, summary)
     rows = []
     for key in SESSION_METRICS:
         value = summary_value(summary, key)
@@ -231,12 +240,23 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
         label, unit, lower = _label_unit(key)
         f = earlier_value(first.summary, key, modality) if first else None
         p = earlier_value(previous.summary, key, modality) if previous else None
-        row = MetricRow(key, label, unit, value, f, p, metric_note(key, summary, unit, goals))
-        changes = [c for c in (change_note(key, value, f, unit, lower, "the first session"),
-                               change_note(key, value, p, unit, lower, "last time") if previous is not first else "")
-                   if c]
-        row.change = "; ".join(changes)
+        row = MetricRow(key, label, unit, value, f, p, metric_note(key, summary, unit, goals),
+                        better_when=direction_words(lower))
+        changes = [clinician_change(value, f, unit, lower, "the first session",
+                                    change_threshold(key, unit, f, trials, resting))]
+        if previous is not first:
+            changes.append(clinician_change(value, p, unit, lower, "last time",
+                                            change_threshold(key, unit, p, trials, resting)))
+        row.change = "; ".join(text for text, _ in changes if text)
+        row.marked = any(marked for _, marked in changes)
         rows.append(row)
+    resting_key = "resting_tone_cmh2o" if modality == PRESSURE else "resting_tone_uv"
+    protocol = _protocol_name(meta)
+    same = [s for s in earlier if not protocol or not s.protocol or s.protocol == protocol]
+    resting_history = [(s.day, v) for s in same if (v := metric_value(s.summary, resting_key)) is not None]
+    now_value = summary_value(summary, resting_key)
+    if now_value is not None:
+        resting_history.append((_day(started_at), now_value))
     warnings = []
     if not closed_cleanly:
         warnings.append("The recording was not closed cleanly (the program or computer stopped); "
@@ -254,7 +274,36 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
         duration_s=duration_s, device=info.device or info.source, traces=traces,
         steps=shaded_steps(events, duration_s), markers=markers, metrics=rows, phases=_phases(summary),
         first_session=first.started_at if first else None, previous_session=previous.started_at if previous else None,
-        warnings=warnings, diary=diary)
+        warnings=warnings, diary=diary, summary=dict(summary), trials=list(trials or []),
+        resting_history=resting_history)
+
+
+def _day(started_at: str) -> dt.date:
+    try:
+        return dt.datetime.fromisoformat(started_at).date()
+    except (TypeError, ValueError):
+        return dt.date.today()
+
+
+def _protocol_name(meta: dict[str, Any]) -> str:
+    name = meta.get("protocol")
+    return str(name.get("name") or "") if isinstance(name, dict) else str(name or "")
+
+
+def _resting_noise(info: StreamInfo, envelope: np.ndarray, events: list[Event],
+                   summary: dict[str, Any]) -> dict[str, float | None]:
+    """MDC95 of the resting tone before and after the exercises, from their 2-second means."""
+    name = summary.get("channel")
+    col = info.names.index(name) if name in info.names else 0
+    if envelope.ndim != 2 or envelope.shape[0] == 0:
+        return {}
+    out: dict[str, float | None] = {}
+    for span in step_spans(events, envelope.shape[0] / info.rate):
+        for phase, stem in (("pre_baseline", "resting_tone"), ("post_baseline", "post_resting_tone")):
+            if span.step.phase == phase:
+                noise = resting_mdc(envelope[:, col], info.rate, span.start_s, span.end_s)
+                out[f"{stem}_uv"] = out[f"{stem}_cmh2o"] = noise
+    return out
 
 
 def protocol_title(meta: dict[str, Any], events: list[Event] | None = None) -> str:
@@ -291,6 +340,7 @@ def gather_session(recording_path: str | os.PathLike, library: Library | None = 
         envelope = recording_envelope(rec, data)
         progress(0.6)
         summary = session_summary(rec)
+        trials = _trials(rec)
         progress(0.7)
         history, goals, diary = [], [], None
         client_name = rec.meta.get("client")
@@ -305,12 +355,23 @@ def gather_session(recording_path: str | os.PathLike, library: Library | None = 
                 goals = library.goals(client)
                 if session is not None:
                     diary = next((d for d in library.diary(client) if d.session_id == session.id), None)
-        return build_session_report(info=rec.info, envelope=envelope, events=list(rec.events), meta=dict(rec.meta),
-                                    summary=summary, started_at=rec.started_at, duration_s=rec.duration_s,
-                                    history=history, goals=goals, recording_path=str(recording_path), diary=diary,
-                                    closed_cleanly=rec.closed_cleanly)
+        return build_session_report(info=rec.info, envelope=envelope, events=current_events(list(rec.events)),
+                                    meta=dict(rec.meta), summary=summary, started_at=rec.started_at,
+                                    duration_s=rec.duration_s, history=history, goals=goals,
+                                    recording_path=str(recording_path), diary=diary,
+                                    closed_cleanly=rec.closed_cleanly, trials=trials)
     finally:
         rec.close()
+
+
+def _trials(rec) -> list[dict[str, Any]]:
+    """The session's trials (for the between-trial noise); none when it has no steps to measure."""
+    from biofeedback.clinic.analysis import analyze
+    from biofeedback.errors import UserError
+    try:
+        return list(analyze(rec)["trials"])
+    except UserError:
+        return []
 
 
 def gather_progress(library: Library, client: str, start: dt.date | None = None,

@@ -16,6 +16,12 @@ from biofeedback.reports.content import ProgressReport, SessionReport, fmt_durat
 
 Src = Callable[[str], str]
 
+#: How the clinician's report decides that a change is a change (the rule is in reports/noise.py).
+NOISE_NOTE = ("Changes in bold are larger than the measurement's own noise (a minimal detectable change at 95 %: "
+              "1.96 × √2 × the standard error from this session's between-trial spread, or from the spread of "
+              "2-second resting means; a tenth of the earlier value when neither is known; at least 0.1 s, "
+              "0.5 µV or 5 points). Smaller changes read \"about the same\".")
+
 CSS = """
 body { font-family: 'DejaVu Sans', 'Segoe UI', Helvetica, Arial, sans-serif; color: #222; font-size: 10pt; }
 h1 { font-size: 16pt; color: #1e3f73; margin: 0 0 4px 0; }
@@ -38,13 +44,20 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _page(title: str, body: str) -> str:
+def page(title: str, body: str, footer: str | None = None) -> str:
+    """A whole HTML page; ``footer`` replaces the clinician's note on equipment ("" for none: the patient's
+    page, which also leaves out the program's version number)."""
+    credit = f"Made with biofeedback {escape(__version__)}" if footer is None else "Made"
+    if footer is None:
+        footer = ("Amplitudes depend on the probe and device; compare sessions recorded with the same "
+                  "equipment.")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body>\n{body}\n"
-            f"<p class=\"footer\">Made with biofeedback {escape(__version__)} on "
-            f"{dt.date.today():%d %B %Y}. Amplitudes depend on the probe and device; compare sessions "
-            f"recorded with the same equipment.</p>\n</body></html>\n")
+            f"<p class=\"footer\">{credit} on {dt.date.today():%d %B %Y}. {escape(footer)}</p>\n</body></html>\n")
+
+
+_page = page
 
 
 def _legend() -> str:
@@ -70,19 +83,29 @@ def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
     parts.append(_legend())
     if r.metrics:
         parts.append("<h2>Measures</h2>")
-        first = "First session" + (f"<br><span class=\"meta\">{escape(r.first_session[:10])}</span>"
+        first = "First session" + (f"<br><span class=\"meta\">{escape(_short_day(r.first_session))}</span>"
                                    if r.first_session else "")
-        prev = "Last time" + (f"<br><span class=\"meta\">{escape(r.previous_session[:10])}</span>"
+        prev = "Last time" + (f"<br><span class=\"meta\">{escape(_short_day(r.previous_session))}</span>"
                               if r.previous_session else "")
-        rows = [f"<table class=\"data\" width=\"100%\"><tr><th>Measure</th><th>This session</th><th>{first}</th>"
-                f"<th>{prev}</th><th>What it means</th></tr>"]
+        rows = [f"<table class=\"data\" width=\"100%\"><tr><th width=\"20%\">Measure</th>"
+                f"<th width=\"13%\">This session</th>"
+                f"<th width=\"12%\">{first}</th><th width=\"11%\">{prev}</th><th width=\"44%\">What it means</th>"
+                f"</tr>"]
         for m in r.metrics:
-            note = escape(m.note) + (f"<br><i>{escape(m.change[0].upper() + m.change[1:])}.</i>" if m.change else "")
-            rows.append(f"<tr><td>{escape(m.label)}</td><td class=\"num\"><b>{escape(m.text(m.value))}</b></td>"
+            change = escape(m.change[0].upper() + m.change[1:]) + "." if m.change else ""
+            if change:
+                change = f"<br><b>{change}</b>" if m.marked else f"<br><span class=\"meta\">{change}</span>"
+            note = escape(m.note) + change
+            label = escape(m.label) + (f"<br><span class=\"meta\">{escape(m.better_when)}</span>"
+                                       if m.better_when else "")
+            rows.append(f"<tr><td>{label}</td><td class=\"num\"><b>{escape(m.text(m.value))}</b></td>"
                         f"<td class=\"num\">{escape(m.text(m.first))}</td>"
-                        f"<td class=\"num\">{escape(m.text(m.previous))}</td><td class=\"note\">{note}</td></tr>")
+                        f"<td class=\"num\">{escape(m.text(m.previous))}"
+                        f"</td><td class=\"note\">{note}</td></tr>")
         rows.append("</table>")
         parts.append("".join(rows))
+        if r.first_session:
+            parts.append(f"<p class=\"meta\">{NOISE_NOTE}</p>")
         if not r.first_session:
             parts.append("<p class=\"meta\">This is the first session in the library: later reports compare "
                          "with it.</p>")
@@ -130,6 +153,15 @@ def _column_name(key: str) -> str:
                 name += " above rest"          # pressure peaks and work means are the rise above resting pressure
             return f"{name} ({unit})"
     return key.replace("_", " ")
+
+
+def _short_day(started_at: str) -> str:
+    """'2026-03-02T10:00' -> '2 Mar 2026' (breaks between words in a narrow column)."""
+    try:
+        d = dt.date.fromisoformat(started_at[:10])
+    except ValueError:
+        return started_at[:10]
+    return f"{d.day} {d:%b %Y}"
 
 
 def _cell(value: object) -> str:

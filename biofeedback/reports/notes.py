@@ -139,3 +139,20 @@ def change_note(key: str, now: float | None, before: float | None, unit: str, lo
     points = round(abs(diff))
     amount = f"{points} percentage point{'s' if points != 1 else ''}" if unit == "%" else _fmt(abs(diff), unit)
     return f"{direction} {amount} since {since} ({'better' if better else 'worse'})"
+
+
+def clinician_change(now: float | None, before: float | None, unit: str, lower_is_better: bool, since: str,
+                     threshold: float) -> tuple[str, bool]:
+    """('down 0.6 s since the first session (better)', True) when the change is larger than ``threshold``
+    (the measurement's own noise, see :mod:`biofeedback.reports.noise`); otherwise
+    ('about the same as the first session (within ±0.4 s)', False): a wobble is not called worse."""
+    if now is None or before is None:
+        return "", False
+    diff = now - before
+    if abs(diff) <= threshold:
+        return f"about the same as {since} (within ±{_fmt(threshold, unit)})", False
+    better = (diff < 0) == lower_is_better
+    direction = "down" if diff < 0 else "up"
+    points = round(abs(diff))
+    amount = f"{points} percentage point{'s' if points != 1 else ''}" if unit == "%" else _fmt(abs(diff), unit)
+    return f"{direction} {amount} since {since} ({'better' if better else 'worse'})", True

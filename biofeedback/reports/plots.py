@@ -208,5 +208,46 @@ def trend_png(trend: Trend, goals: list[GoalStatus], width: int = 1000) -> bytes
         widget.deleteLater()
 
 
+def patient_png(report: SessionReport, width: int = 1000) -> bytes:
+    """Her picture, with no numbers to read: resting tone over her sessions (lower is calmer), or today's
+    session with the squeezes shaded when there is nothing earlier to compare with."""
+    ensure_app()
+    widget = pg.GraphicsLayoutWidget()
+    widget.setBackground("w")
+    history = report.resting_history
+    if len(history) >= 2:
+        plot = widget.addPlot(axisItems={"bottom": date_axis()})
+        _style(plot)
+        x = _days_to_x([d for d, _ in history])
+        y = np.array([v for _, v in history], dtype=float)
+        plot.plot(x, y, pen=pg.mkPen((46, 140, 80), width=3), symbol="o", symbolSize=14,
+                  symbolBrush=(46, 140, 80), symbolPen=None)
+        plot.setYRange(0, float(np.nanmax(y)) * 1.15 or 1.0, padding=0)
+        span = max(float(x.max() - x.min()), 7 * 86400.0)
+        plot.setXRange(float(x.min()) - 0.06 * span, float(x.min()) + 1.06 * span, padding=0)
+    else:
+        plot = widget.addPlot()
+        _style(plot)
+        trace = report.traces[0] if report.traces else None
+        for span_ in report.steps:
+            if span_.kind == "contract":
+                region = pg.LinearRegionItem((span_.start_s / 60, span_.end_s / 60), movable=False,
+                                             brush=pg.mkBrush(*STEP_COLOURS["contract"]), pen=pg.mkPen(None))
+                plot.addItem(region)
+        if trace is not None:
+            plot.plot(trace.t / 60, trace.values, pen=pg.mkPen((46, 140, 80), width=1.5), connect="finite")
+        plot.setLabel("bottom", "minutes", color="#282828")
+        plot.setXRange(0, max(report.duration_s / 60, 1e-3), padding=0.01)
+    plot.showGrid(x=False, y=False)
+    plot.getAxis("left").setStyle(showValues=False)      # no numbers and no units for her
+    plot.getAxis("left").setTicks([[]])
+    _offscreen(widget, 760, 260)
+    try:
+        return _export(widget, plot, width)
+    finally:
+        widget.close()
+        widget.deleteLater()
+
+
 def has_points(trend: Trend) -> bool:
     return bool(trend.points) and all(math.isfinite(v) for v in trend.values)

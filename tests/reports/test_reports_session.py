@@ -70,7 +70,7 @@ def test_session_report_pdf_and_html(session_files, tmp_path, qapp):
     for row in report.metrics:
         assert row.text(row.value) in text, row
         assert row.note.split(";")[0][:30] in text
-    assert "Mira" in text and "First session" in text
+    assert "Mira" in text and "First" in text and "2 Mar 2026" in text
     html = session_report(second, tmp_path / "second.html", lib).read_text(encoding="utf-8")
     assert_self_contained(html)
     for row in report.metrics:
