@@ -332,6 +332,30 @@ def update_meta(path: str | os.PathLike, items: dict[str, Any]) -> None:
         raise _disk_error(Path(path), exc) from None
 
 
+def _calibration_lines(meta: dict[str, Any]) -> list[str]:
+    """'calibration: rest 12.4 ± 2.5 uV, maximum 59.6 uV' and 'bands: ...' when the recording has them."""
+    lines = []
+    cal, bands = meta.get("calibration"), meta.get("bands")
+    if isinstance(cal, dict):
+        try:
+            unit = cal.get("unit", "uV")
+            lines.append(f"calibration: rest {float(cal['rest_mean']):.1f} ± {float(cal['rest_sd']):.1f} {unit}, "
+                         f"maximum {float(cal['mvc']):.1f} {unit}")
+        except (KeyError, TypeError, ValueError):
+            lines.append("calibration: stored")
+    elif cal:
+        lines.append("calibration: stored")
+    if isinstance(bands, dict):
+        try:
+            unit = bands.get("unit", "uV")
+            lines.append(f"bands:      contraction {float(bands['contraction_low']):.1f}-"
+                         f"{float(bands['contraction_high']):.1f} {unit}, release target at or below "
+                         f"{float(bands['release_high']):.1f} {unit}")
+        except (KeyError, TypeError, ValueError):
+            lines.append("bands:      stored")
+    return lines
+
+
 def describe(rec: Recording) -> str:
     """A few readable lines about a recording, for ``biofeedback info``."""
     info = rec.info
@@ -353,8 +377,7 @@ def describe(rec: Recording) -> str:
     for key in ("client", "protocol"):
         if rec.meta.get(key):
             lines.append(f"{key + ':':<12}{rec.meta[key]}")
-    if "calibration" in rec.meta:
-        lines.append("calibration: stored")
+    lines += _calibration_lines(rec.meta)
     lines.append("events:     " + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"))
     if lost:
         lines.append(f"lost:       {lost} samples ({lost / info.rate:.2f} s) recorded as gaps")
