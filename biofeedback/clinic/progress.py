@@ -104,6 +104,19 @@ class TrendPoint:
     day: dt.date
     value: float
     when: str = ""        # ISO date-time of the session, or the diary day
+    protocol: str = ""    # the session's protocol ("" for the diary): series of different protocols are not joined
+
+    @property
+    def moment(self) -> dt.datetime:
+        """When on the calendar: the session's time of day (so several sessions on one day stand apart),
+        a diary day at noon. Naive local time, for plotting."""
+        if len(self.when) > 10:
+            try:
+                t = dt.datetime.fromisoformat(self.when)
+                return t.replace(tzinfo=None) if t.tzinfo is None else t.astimezone().replace(tzinfo=None)
+            except ValueError:
+                pass
+        return dt.datetime(self.day.year, self.day.month, self.day.day, 12)
 
 
 @dataclass
@@ -118,6 +131,15 @@ class Trend:
     @property
     def values(self) -> list[float]:
         return [p.value for p in self.points]
+
+    @property
+    def protocols(self) -> list[str]:
+        """The protocols in this series, in order of first appearance."""
+        return list(dict.fromkeys(p.protocol for p in self.points))
+
+    def of_protocol(self, protocol: str) -> Trend:
+        """The points of one protocol only."""
+        return Trend(self.metric, [p for p in self.points if p.protocol == protocol])
 
     def weekly(self, first_day: dt.date | None = None) -> list[tuple[int, float]]:
         """(week number from the first day, mean value that week) in week order."""
@@ -141,9 +163,14 @@ class GoalStatus:
     @property
     def description(self) -> str:
         if self.goal.label:
-            return self.goal.label
-        words = {"<": "under", "<=": "at most", ">": "over", ">=": "at least"}[self.goal.comparison]
-        return f"{self.metric.label} {words} {self.metric.format(self.goal.target)}"
+            text = self.goal.label
+        else:
+            words = {"<": "under", "<=": "at most", ">": "over", ">=": "at least"}[self.goal.comparison]
+            text = f"{self.metric.label} {words} {self.metric.format(self.goal.target)}"
+        if self.metric.source != "session":
+            return text
+        protocol = goal_protocol(self.goal)
+        return f"{text} · {protocol} only" if protocol else f"{text} · any programme"
 
 
 def _finite(value: Any) -> float | None:
@@ -221,7 +248,7 @@ def trends(sessions: Iterable[SessionRecord], diary: Iterable[DiaryEntry],
             for s in sessions:
                 v = metric_value(s.summary, key)
                 if v is not None:
-                    trend.points.append(TrendPoint(s.day, v, s.started_at))
+                    trend.points.append(TrendPoint(s.day, v, s.started_at, s.protocol or ""))
         else:
             for d in diary:
                 v = _finite(getattr(d, key))
@@ -229,6 +256,35 @@ def trends(sessions: Iterable[SessionRecord], diary: Iterable[DiaryEntry],
                     trend.points.append(TrendPoint(d.day, v, d.day.isoformat()))
         out[key] = trend
     return out
+
+
+def shared_date_range(series: Iterable[Trend], start: dt.date | None = None,
+                      end: dt.date | None = None) -> tuple[dt.date, dt.date] | None:
+    """The one date range every chart of a view or report uses (sessions and diary alike), so that pain
+    lines up with the muscle: the period asked for, else the first to the last point of any series."""
+    days = [p.day for t in series for p in t.points]
+    if not days and not (start and end):
+        return None
+    lo = start or min(days)
+    hi = end or max(days)
+    return (min(lo, hi), max(lo, hi))
+
+
+def trends_by_protocol(sessions: Iterable[SessionRecord],
+                       keys: Iterable[str] | None = None) -> dict[str, dict[str, Trend]]:
+    """Session trends split by protocol (a relaxation session and a Glazer assessment are not one series)."""
+    sessions = list(sessions)
+    out: dict[str, dict[str, Trend]] = {}
+    for protocol in dict.fromkeys(s.protocol or "" for s in sessions):
+        mine = [s for s in sessions if (s.protocol or "") == protocol]
+        wanted = [k for k in (keys or METRICS) if METRICS[k].source == "session"]
+        out[protocol] = {k: t for k, t in trends(mine, [], wanted).items() if t.points}
+    return out
+
+
+def goal_protocol(goal: Goal) -> str:
+    """The protocol a goal is about; "" when it applies to all protocols (said so explicitly in its text)."""
+    return str(getattr(goal, "protocol", "") or "")
 
 
 def first_met(goal: Goal, trend: Trend) -> dt.date | None:
@@ -248,6 +304,8 @@ def goal_status(goals: Iterable[Goal], series: dict[str, Trend]) -> list[GoalSta
     out = []
     for g in goals:
         trend = series.get(g.metric) or Trend(METRICS[g.metric])
+        if goal_protocol(g):            # only sessions of the goal's own protocol can meet it
+            trend = trend.of_protocol(goal_protocol(g))
         found = first_met(g, trend)
         met_on = min(d for d in (g.met_on, found) if d) if (g.met_on or found) else None
         latest = trend.points[-1].value if trend.points else None
@@ -287,7 +345,19 @@ class Progress:
             "goals": [{"goal": g.description, "metric": g.goal.metric, "comparison": g.goal.comparison,
                        "target": g.goal.target, "met_on": g.met_on.isoformat() if g.met_on else None,
                        "latest": g.latest, "met_now": g.met_now} for g in self.goals],
+            "date_range": [d.isoformat() for d in rng] if (rng := self.date_range) else None,
+            "trends_by_protocol": {
+                protocol or "free practice": {
+                    k: {"label": t.metric.label, "unit": t.metric.unit, "modality": t.metric.modality,
+                        "points": [{"day": p.day.isoformat(), "when": p.when, "value": p.value} for p in t.points]}
+                    for k, t in series.items()}
+                for protocol, series in trends_by_protocol(self.sessions).items()},
         }
+
+    @property
+    def date_range(self) -> tuple[dt.date, dt.date] | None:
+        """The one date range of every chart (sessions and diary alike)."""
+        return shared_date_range(self.trends.values(), self.start, self.end)
 
 
 def client_progress(library: Library, client: Client | str, start: dt.date | None = None,

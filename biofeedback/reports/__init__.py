@@ -74,7 +74,7 @@ def progress_report(library: Library, client: str, out: str | os.PathLike, start
     from biofeedback.clinic.progress import plotted_keys
     from biofeedback.reports.content import gather_progress
     from biofeedback.reports.html import progress_html
-    from biofeedback.reports.plots import trend_png
+    from biofeedback.reports.plots import date_range_x, trend_png
     from biofeedback.reports.render import write_html, write_pdf
 
     progress = progress or (lambda f: None)
@@ -86,8 +86,9 @@ def progress_report(library: Library, client: str, out: str | os.PathLike, start
     progress(0.2)
     keys = plotted_keys(report.trends)
     images = {}
+    x_range = date_range_x(report.date_range) if report.date_range else None   # one range for every chart
     for i, k in enumerate(keys):
-        images["trend_" + k] = trend_png(report.trends[k], report.goals)
+        images["trend_" + k] = trend_png(report.trends[k], report.goals, x_range=x_range)
         progress(0.2 + 0.6 * (i + 1) / len(keys))
     page = lambda src: progress_html(report, src)
     path = write_pdf(page, images, out, report.title) if fmt == "pdf" else write_html(page, images, out)

@@ -115,6 +115,8 @@ class ProgressReport:
     sessions: list[SessionRecord]
     diary: list[DiaryEntry]
     summary_lines: list[str] = field(default_factory=list)
+    #: the one date range every chart shares (sessions and diary), None when there is nothing to plot
+    date_range: tuple[dt.date, dt.date] | None = None
 
 
 def _label_unit(key: str) -> tuple[str, str, bool]:
@@ -264,7 +266,7 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
     gaps = [e for e in events if e.kind == "gap"]
     if gaps:
         lost = sum(int(e.data.get("samples", 0)) for e in gaps if isinstance(e.data, dict))
-        warnings.append(f"The signal dropped out {len(gaps)} time(s) ({lost / rate:.1f} s in all); "
+        warnings.append(f"The signal dropped out {'once' if len(gaps) == 1 else f'{len(gaps)} times'} ({lost / rate:.1f} s in all); "
                         f"metrics leave those stretches out.")
     client = meta.get("client") or None
     when = started_at[:16].replace("T", " ") if started_at else "unknown date"
@@ -392,7 +394,7 @@ def gather_progress(library: Library, client: str, start: dt.date | None = None,
         lines.append("Goals met: " + "; ".join(f"{what} (first on {day.day} {day:%b %Y})" for what, day in met) + ".")
     return ProgressReport(title=f"Progress report — {p.client.name} — {span}", client=p.client.name, start=start,
                           end=end, trends=p.trends, goals=p.goals, sessions=p.sessions, diary=p.diary,
-                          summary_lines=lines)
+                          summary_lines=lines, date_range=p.date_range)
 
 
 #: Fixed scales for diary scores: (bottom, top) of the scale, and the margin around it (no tick falls in it).

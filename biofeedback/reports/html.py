@@ -194,7 +194,7 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
     span = (f"{r.start.day} {r.start:%b %Y}" if r.start else "the first entry") + " to " + \
            (f"{r.end.day} {r.end:%b %Y}" if r.end else "today")
     parts = ["<h1>Progress report</h1>",
-             f"<p class=\"meta\"><b>{escape(r.client)}</b> · {escape(span)} · {len(r.sessions)} session(s), "
+             f"<p class=\"meta\"><b>{escape(r.client)}</b> · {escape(span)} · {len(r.sessions)} session{'' if len(r.sessions) == 1 else 's'}, "
              f"{len(r.diary)} diary entr{'y' if len(r.diary) == 1 else 'ies'}</p>"]
     if r.summary_lines:
         parts.append("<h2>In short</h2>" + "".join(f"<p>{escape(line)}</p>" for line in r.summary_lines))
@@ -209,6 +209,10 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
     plotted = plotted_keys(r.trends)
     if plotted:
         parts.append("<h2>Over the weeks</h2>")
+        if r.date_range:
+            a, b = r.date_range
+            parts.append(f"<p class=\"meta\">Every chart runs from {a.day} {a:%b %Y} to {b.day} {b:%b %Y}, so pain "
+                         f"and practice line up with the muscle; one point per session, at its time of day.</p>")
         for k in plotted:
             parts.append(f"<p><img src=\"{src('trend_' + k)}\" width=\"{plot_width}\" "
                          f"alt=\"{escape(METRICS[k].label)} over the weeks\"></p>")

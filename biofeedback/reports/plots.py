@@ -90,17 +90,44 @@ def _days_to_x(days: list[dt.date]) -> np.ndarray:
     return np.array([dt.datetime(d.year, d.month, d.day, 12).timestamp() for d in days], dtype=float)
 
 
-def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus]) -> None:
-    """A metric over the weeks: dated points, the goal as a dashed line, the day it was first met as a star."""
+#: One colour per protocol in a trend (Okabe-Ito, print-safe); the first protocol keeps the usual blue.
+PROTOCOL_COLOURS = ((30, 80, 160), (213, 94, 0), (0, 158, 115), (204, 121, 167), (86, 180, 233), (230, 159, 0))
+
+
+def _moments_to_x(trend: Trend) -> np.ndarray:
+    """Each point at its own time of day: several sessions on one day stand apart instead of in one column."""
+    return np.array([p.moment.timestamp() for p in trend.points], dtype=float)
+
+
+def date_range_x(days: tuple[dt.date, dt.date]) -> tuple[float, float]:
+    """The x-range (timestamps) that shows whole days ``days[0]`` to ``days[1]`` with a small margin."""
+    lo = dt.datetime(days[0].year, days[0].month, days[0].day).timestamp()
+    hi = dt.datetime(days[1].year, days[1].month, days[1].day, 23, 59).timestamp()
+    span = max(hi - lo, 7 * 86400.0)
+    return lo - 0.04 * span, lo + 1.04 * span
+
+
+def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus],
+               x_range: tuple[float, float] | None = None) -> None:
+    """A metric over the weeks: one point per session at its time of day (one line per protocol, never
+    joining a relaxation session to a Glazer assessment), the goal as a dashed line, the day it was first
+    met as a star. ``x_range`` is the range every chart of the view or report shares."""
     _style(plot)
     m = trend.metric
     plot.setTitle(f"<span style='color:#282828;font-size:11pt'>{m.label}"
                   f"{(' (' + m.unit + ')') if m.unit not in ('/10', '/5') else ' (' + m.unit[1:] + '-point scale)'}"
                   f"</span>")
-    x = _days_to_x(trend.days)
+    x = _moments_to_x(trend)
     y = np.asarray(trend.values, dtype=float)
-    plot.plot(x, y, pen=pg.mkPen((30, 80, 160), width=2), symbol="o", symbolSize=8,
-              symbolBrush=(30, 80, 160), symbolPen=None)
+    protocols = trend.protocols
+    if len(protocols) > 1:
+        plot.addLegend(offset=(-10, 10), labelTextColor=INK)
+    for i, protocol in enumerate(protocols):
+        part = trend.of_protocol(protocol)
+        colour = PROTOCOL_COLOURS[i % len(PROTOCOL_COLOURS)]
+        plot.plot(_moments_to_x(part), part.values, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=8,
+                  symbolBrush=colour, symbolPen=None, name=(protocol or "free practice") if len(protocols) > 1
+                  else None)
     for g in goals:
         if g.goal.metric != m.key:
             continue
@@ -109,9 +136,9 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus]) -> None
                                labelOpts={"position": 0.02, "color": (46, 120, 70), "anchors": [(0, 1), (0, 1)]})
         plot.addItem(line)
         if g.met_on is not None:
-            hit = [p for p in trend.points if p.day == g.met_on]
+            hit = [p for p in trend.points if p.day == g.met_on and g.goal.is_met_by(p.value)]
             if hit:
-                mx = _days_to_x([g.met_on])
+                mx = np.array([hit[0].moment.timestamp()])
                 plot.plot(mx, [hit[0].value], pen=None, symbol="star", symbolSize=18,
                           symbolBrush=(240, 180, 20), symbolPen=pg.mkPen((120, 80, 0)))
                 below = m.lower_is_better
@@ -122,9 +149,10 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus]) -> None
     # one rule for the window and the reports: from 0 (whole diary scales), taking in every goal line
     targets = [g.goal.target for g in goals if g.goal.metric == m.key]
     plot.setYRange(*trend_y_range(m.unit, list(y), targets, label_room=bool(targets)), padding=0)
-    if len(x):
-        span = max(float(x.max() - x.min()), 7 * 86400.0)
-        plot.setXRange(float(x.min()) - 0.06 * span, float(x.min()) + 1.06 * span, padding=0)
+    if x_range is not None:
+        plot.setXRange(*x_range, padding=0)
+    elif len(x):
+        plot.setXRange(*date_range_x((trend.points[0].day, trend.points[-1].day)), padding=0)
 
 
 class DayAxis(pg.AxisItem):
@@ -193,13 +221,14 @@ def session_png(report: SessionReport, width: int = 1600) -> bytes:
         widget.deleteLater()
 
 
-def trend_png(trend: Trend, goals: list[GoalStatus], width: int = 1000) -> bytes:
-    """One trend plot as PNG."""
+def trend_png(trend: Trend, goals: list[GoalStatus], width: int = 1000,
+              x_range: tuple[float, float] | None = None) -> bytes:
+    """One trend plot as PNG (``x_range``: the date range all charts of the report share)."""
     ensure_app()
     widget = pg.GraphicsLayoutWidget()
     widget.setBackground("w")
     plot = widget.addPlot(axisItems={"bottom": date_axis()})
-    draw_trend(plot, trend, goals)
+    draw_trend(plot, trend, goals, x_range)
     _offscreen(widget, 760, 240)
     try:
         return _export(widget, plot, width)

@@ -1,7 +1,6 @@
 """History view: a client's sessions in a table and trend plots over the weeks, with goal lines and milestones."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -11,7 +10,7 @@ from biofeedback.clinic.library import Client, Library
 from biofeedback.clinic.progress import METRICS, Progress, client_progress, plotted_keys
 from biofeedback.errors import UserError
 from biofeedback.reports.content import fmt_duration
-from biofeedback.reports.plots import date_axis, draw_trend
+from biofeedback.reports.plots import date_axis, date_range_x, draw_trend
 
 _COLUMNS = ("Date", "Programme", "Length", "Resting tone", "Release time", "Contraction peak", "Pain", "Mood")
 
@@ -111,9 +110,10 @@ class HistoryView(QtWidgets.QWidget):
         weeks = ""
         days = [s.day for s in p.sessions] + [e.day for e in p.diary]
         if days:
-            weeks = f" over {max(1, ((max(days) - min(days)).days + 6) // 7)} week(s)"
+            n_weeks = max(1, ((max(days) - min(days)).days + 6) // 7)
+            weeks = f" over {n_weeks} week{'' if n_weeks == 1 else 's'}"
         self.heading.setText(f"<span style='font-size:15pt;font-weight:600'>{self.client.name}</span>"
-                             f"&nbsp;&nbsp;<span style='color:#555'>{n} session(s), {d} diary "
+                             f"&nbsp;&nbsp;<span style='color:#555'>{n} session{'' if n == 1 else 's'}, {d} diary "
                              f"entr{'y' if d == 1 else 'ies'}{weeks}</span>")
         self._fill_goals(p)
         self._fill_table(p)
@@ -170,20 +170,17 @@ class HistoryView(QtWidgets.QWidget):
             label.setMinimumHeight(40)
             return
         first_x = None
+        shared = p.date_range           # one date range for sessions and diary (as in the progress report)
+        x_range = date_range_x(shared) if shared else None
         for i, key in enumerate(keys):
             plot = self.plots_widget.addPlot(row=i // 2, col=i % 2, axisItems={"bottom": date_axis()})
             trend = p.trends[key]
-            draw_trend(plot, trend, p.goals)  # sets the y-range by the shared rule (reports.content.trend_y_range)
+            draw_trend(plot, trend, p.goals, x_range)   # y by the shared rule (reports.content.trend_y_range)
             if first_x is None:
                 first_x = plot
             else:
                 plot.setXLink(first_x)
             self.plots[key] = plot
-        days = [pt.day for k in keys for pt in p.trends[k].points]
-        lo = dt.datetime(min(days).year, min(days).month, min(days).day).timestamp()
-        hi = dt.datetime(max(days).year, max(days).month, max(days).day, 23).timestamp()
-        span = max(hi - lo, 7 * 86400)
-        first_x.setXRange(lo - 0.05 * span, lo + 1.05 * span, padding=0)
 
     # ---- actions
 
