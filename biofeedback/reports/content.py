@@ -266,7 +266,8 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
     gaps = [e for e in events if e.kind == "gap"]
     if gaps:
         lost = sum(int(e.data.get("samples", 0)) for e in gaps if isinstance(e.data, dict))
-        warnings.append(f"The signal dropped out {'once' if len(gaps) == 1 else f'{len(gaps)} times'} ({lost / rate:.1f} s in all); "
+        times = "once" if len(gaps) == 1 else f"{len(gaps)} times"
+        warnings.append(f"The signal dropped out {times} ({lost / rate:.1f} s in all); "
                         f"metrics leave those stretches out.")
     client = meta.get("client") or None
     when = started_at[:16].replace("T", " ") if started_at else "unknown date"

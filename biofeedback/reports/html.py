@@ -194,7 +194,8 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
     span = (f"{r.start.day} {r.start:%b %Y}" if r.start else "the first entry") + " to " + \
            (f"{r.end.day} {r.end:%b %Y}" if r.end else "today")
     parts = ["<h1>Progress report</h1>",
-             f"<p class=\"meta\"><b>{escape(r.client)}</b> · {escape(span)} · {len(r.sessions)} session{'' if len(r.sessions) == 1 else 's'}, "
+             f"<p class=\"meta\"><b>{escape(r.client)}</b> · {escape(span)} · {len(r.sessions)} "
+             f"session{'' if len(r.sessions) == 1 else 's'}, "
              f"{len(r.diary)} diary entr{'y' if len(r.diary) == 1 else 'ies'}</p>"]
     if r.summary_lines:
         parts.append("<h2>In short</h2>" + "".join(f"<p>{escape(line)}</p>" for line in r.summary_lines))
