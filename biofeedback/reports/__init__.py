@@ -72,9 +72,11 @@ def progress_report(library: Library, client: str, out: str | os.PathLike, start
                     end: dt.date | None = None, progress: ProgressFn | None = None) -> Path:
     """Write a client's progress between two days: trends with goals, sessions and diary."""
     from biofeedback.clinic.progress import plotted_keys
+    from biofeedback.errors import RecordingError
     from biofeedback.reports.content import gather_progress
     from biofeedback.reports.html import progress_html
-    from biofeedback.reports.plots import date_range_x, trend_png
+    from biofeedback.reports.overlay import align_sessions, overlay_pair
+    from biofeedback.reports.plots import date_range_x, overlay_png, trend_png
     from biofeedback.reports.render import write_html, write_pdf
 
     progress = progress or (lambda f: None)
@@ -90,6 +92,18 @@ def progress_report(library: Library, client: str, out: str | os.PathLike, start
     for i, k in enumerate(keys):
         images["trend_" + k] = trend_png(report.trends[k], report.goals, x_range=x_range)
         progress(0.2 + 0.6 * (i + 1) / len(keys))
+    pair = overlay_pair(report.sessions)
+    if pair is not None:                     # first versus latest, aligned at the protocol's steps
+        try:
+            overlay = align_sessions(pair[0].recording_path, pair[1].recording_path)
+        except (UserError, RecordingError):
+            overlay = None
+        if overlay is not None:
+            images["overlay"] = overlay_png(overlay)
+            report.overlay_caption = (f"{pair[1].protocol or 'Practice'}: the first session "
+                                      f"({overlay.first.label[7:]}, grey) and the latest "
+                                      f"({overlay.latest.label[8:]}, blue), each "
+                                      f"{overlay.phase} squeeze aligned at its cue; bold lines are the means.")
     page = lambda src: progress_html(report, src)
     path = write_pdf(page, images, out, report.title) if fmt == "pdf" else write_html(page, images, out)
     progress(1.0)

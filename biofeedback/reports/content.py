@@ -117,6 +117,8 @@ class ProgressReport:
     summary_lines: list[str] = field(default_factory=list)
     #: the one date range every chart shares (sessions and diary), None when there is nothing to plot
     date_range: tuple[dt.date, dt.date] | None = None
+    #: set when the report carries the first-versus-latest figure (image "overlay")
+    overlay_caption: str = ""
 
 
 def _label_unit(key: str) -> tuple[str, str, bool]:

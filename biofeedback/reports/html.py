@@ -219,6 +219,11 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
                          f"alt=\"{escape(METRICS[k].label)} over the weeks\"></p>")
     else:
         parts.append("<p class=\"meta\">No measures or diary scores in this period yet.</p>")
+    if r.overlay_caption:
+        parts.append("<h2>First session and latest</h2>")
+        parts.append(f"<p><img src=\"{src('overlay')}\" width=\"{plot_width}\" "
+                     f"alt=\"the first and the latest session laid over each other\"></p>")
+        parts.append(f"<p class=\"meta\">{escape(r.overlay_caption)}</p>")
     if r.sessions:
         rows = ["<h2>Sessions</h2><table class=\"data\"><tr><th>Date</th><th>Programme</th><th>Resting tone</th>"
                 "<th>Release time</th><th>Contraction peak</th></tr>"]

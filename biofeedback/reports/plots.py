@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from biofeedback.clinic.progress import GoalStatus, Trend
 from biofeedback.reports.content import SessionReport, trend_y_range
+from biofeedback.reports.overlay import BEFORE_S, Overlay
 
 #: Shading per step kind (RGBA), legible in print.
 STEP_COLOURS = {"contract": (230, 150, 60, 60), "release": (70, 170, 110, 60), "rest": (150, 150, 150, 35),
@@ -271,6 +272,52 @@ def patient_png(report: SessionReport, width: int = 1000) -> bytes:
     plot.getAxis("left").setStyle(showValues=False)      # no numbers and no units for her
     plot.getAxis("left").setTicks([[]])
     _offscreen(widget, 760, 260)
+    try:
+        return _export(widget, plot, width)
+    finally:
+        widget.close()
+        widget.deleteLater()
+
+
+FIRST_COLOUR, LATEST_COLOUR = (150, 150, 150), (0, 114, 178)
+
+
+def draw_overlay(plot: pg.PlotItem, overlay: Overlay) -> None:
+    """First (grey) and latest (blue) session: every squeeze faint, their means bold, 0 = the squeeze cue,
+    the rest shaded green from where it begins."""
+    _style(plot)
+    unit = "µV" if overlay.first.unit == "uV" else overlay.first.unit
+    plot.setLabel("left", unit, color="#282828")
+    plot.setLabel("bottom", "seconds from the squeeze cue", color="#282828")
+    squeeze = overlay.latest.squeeze_s
+    end = float(max(overlay.first.t[-1], overlay.latest.t[-1])) if overlay.first.t.size else squeeze
+    rest = pg.LinearRegionItem((squeeze, end), movable=False, brush=pg.mkBrush(*STEP_COLOURS["release"]),
+                               pen=pg.mkPen(None))
+    work = pg.LinearRegionItem((0.0, squeeze), movable=False, brush=pg.mkBrush(*STEP_COLOURS["contract"]),
+                               pen=pg.mkPen(None))
+    for region in (rest, work):
+        region.setZValue(-10)
+        plot.addItem(region)
+    plot.addLegend(offset=(-10, 10), labelTextColor=INK)
+    for side, colour in ((overlay.first, FIRST_COLOUR), (overlay.latest, LATEST_COLOUR)):
+        faint = pg.mkPen((*colour, 70), width=1)
+        for trial in side.trials:
+            plot.plot(side.t, trial, pen=faint, connect="finite")
+        plot.plot(side.t, side.mean, pen=pg.mkPen(colour, width=3), connect="finite",
+                  name=f"{side.label} (mean of {len(side.trials)})")
+    plot.setXRange(-BEFORE_S, end, padding=0.01)
+    top = np.nanmax([np.nanmax(m) for m in (overlay.first.mean, overlay.latest.mean) if m.size] or [1.0])
+    plot.setYRange(0, float(top) * 1.1, padding=0)
+
+
+def overlay_png(overlay: Overlay, width: int = 1000) -> bytes:
+    """The first-versus-latest figure as PNG."""
+    ensure_app()
+    widget = pg.GraphicsLayoutWidget()
+    widget.setBackground("w")
+    plot = widget.addPlot()
+    draw_overlay(plot, overlay)
+    _offscreen(widget, 760, 300)
     try:
         return _export(widget, plot, width)
     finally:

@@ -10,6 +10,7 @@ from biofeedback.clinic.library import Client, Library
 from biofeedback.clinic.progress import METRICS, Progress, client_progress, plotted_keys
 from biofeedback.errors import UserError
 from biofeedback.reports.content import fmt_duration
+from biofeedback.reports.overlay import overlay_pair
 from biofeedback.reports.plots import date_axis, date_range_x, draw_trend
 
 _COLUMNS = ("Date", "Programme", "Length", "Resting tone", "Release time", "Contraction peak", "Pain", "Mood")
@@ -62,6 +63,10 @@ class HistoryView(QtWidgets.QWidget):
         self.export_button.clicked.connect(self._export)
         self.diary_button = QtWidgets.QPushButton("Diary entry…")
         self.goal_button = QtWidgets.QPushButton("New goal…")
+        self.overlay_button = QtWidgets.QPushButton("First vs latest…")
+        self.overlay_button.setToolTip("Lay the first and the latest session of the same exercise over each "
+                                       "other, aligned at its squeezes")
+        self.overlay_button.clicked.connect(self.open_overlay)
         self.diary_button.clicked.connect(self._diary)
         self.goal_button.clicked.connect(self._goal)
         self.report_button.clicked.connect(self._progress_report)
@@ -86,6 +91,7 @@ class HistoryView(QtWidgets.QWidget):
         top.addWidget(self.heading, 1)
         top.addWidget(self.diary_button)
         top.addWidget(self.goal_button)
+        top.addWidget(self.overlay_button)
         top.addWidget(self.export_button)
         top.addWidget(self.session_report_button)
         top.addWidget(self.report_button)
@@ -116,6 +122,7 @@ class HistoryView(QtWidgets.QWidget):
                              f"&nbsp;&nbsp;<span style='color:#555'>{n} session{'' if n == 1 else 's'}, {d} diary "
                              f"entr{'y' if d == 1 else 'ies'}{weeks}</span>")
         self._fill_goals(p)
+        self.overlay_button.setEnabled(overlay_pair(p.sessions) is not None)
         self._fill_table(p)
         self._fill_plots(p)
 
@@ -183,6 +190,22 @@ class HistoryView(QtWidgets.QWidget):
             self.plots[key] = plot
 
     # ---- actions
+
+    def open_overlay(self):
+        """The first and latest session of one protocol laid over each other (see reports/overlay.py)."""
+        from biofeedback.ui.overlay import OverlayWindow
+        pair = overlay_pair(self.progress.sessions if self.progress else [])
+        if pair is None:
+            return None
+        try:
+            win = OverlayWindow(pair[0].recording_path, pair[1].recording_path)
+        except UserError as exc:
+            QtWidgets.QMessageBox.information(self, "Nothing to compare", str(exc))
+            return None
+        win.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        win.show()
+        self._overlay = win
+        return win
 
     def _selection_changed(self) -> None:
         chosen = bool(self.table.selectedItems())
