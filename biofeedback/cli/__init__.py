@@ -455,13 +455,17 @@ def cmd_history(args) -> int:
     if args.json:
         print(json.dumps(p.to_dict(), indent=2, ensure_ascii=False))
         return 0
-    print(f"{p.client.name}: {len(p.sessions)} session(s), {len(p.diary)} diary entries")
+    n, d = len(p.sessions), len(p.diary)
+    print(f"{p.client.name}: {n} session{'' if n == 1 else 's'}, {d} diary entr{'y' if d == 1 else 'ies'}")
     keys = ("resting_tone_uv", "release_latency_s", "contraction_peak_uv")
     if p.sessions:
-        print(f"  {'date':<17}{'programme':<16}" + "".join(f"{METRICS[k].label:>20}" for k in keys))
-        for s in p.sessions:
-            print(f"  {s.started_at[:16].replace('T', ' '):<17}{(s.protocol or '-')[:15]:<16}"
-                  + "".join(f"{METRICS[k].format(s.summary.get(k)):>20}" for k in keys))
+        rows = [["date", "programme"] + [METRICS[k].label for k in keys]]
+        rows += [[s.started_at[:16].replace("T", " "), s.protocol or "-"]
+                 + [METRICS[k].format(s.summary.get(k)) for k in keys] for s in p.sessions]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:      # text columns to the left, figures to the right, two spaces between columns
+            print("  " + "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
+                                   for i, (cell, w) in enumerate(zip(r, widths))).rstrip())
     for d in p.diary[-10:]:
         scores = [f"{label} {v:g}{unit}" for label, v, unit in (("pain", d.pain_intercourse, "/10"),
                                                               ("pelvic pain", d.pain_pelvic, "/10"),

@@ -378,7 +378,8 @@ class CuePanel(QFrame):
         self.progress.setVisible(True)
         self.countdown.setVisible(True)
         self.countdown.setText(format_countdown(state.remaining_s))
-        self.countdown_unit.setText("seconds left" if state.remaining_s <= 60 else "minutes left")
+        self.countdown_unit.setText("minutes left" if state.remaining_s > 60 else
+                                    "second left" if format_countdown(state.remaining_s) == "1" else "seconds left")
         self.progress.setValue(int(round(1000 * state.progress)))
         nxt = state.next_step
         self.next_label.setText(f"Next: {nxt.cue} ({format_countdown(nxt.duration_s)} s)" if nxt and nxt.duration_s < 60

@@ -14,6 +14,7 @@ from biofeedback.ui.calibration_wizard import CalibrationWizard
 from biofeedback.ui.client_menu import ClientLink
 from biofeedback.ui.display_units import display_factor, display_unit
 from biofeedback.ui.frame_loop import FrameLoop
+from biofeedback.ui.help import install_help
 from biofeedback.ui.liveplot import primary_channel
 from biofeedback.ui.replay_bar import fmt_time
 from biofeedback.ui.source_picker import SourcePicker
@@ -83,6 +84,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.pressure_unit = "cmH2O"            # how pressure is shown; stored values are always cmH2O
 
         self._build()
+        self.help_menu = install_help(self)
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.setInterval(FRAME_MS)
