@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from biofeedback.clinic.analysis import spans_from_events
 from biofeedback.files.recording import Recording
+from biofeedback.protocols.spans import step_spans
 from biofeedback.session.headless import record_headless
 from biofeedback.signal.calibration import Calibration, calibrate
 from biofeedback.signal.chain import envelope_offline
@@ -53,7 +53,7 @@ def calibration_for(spec: str, seed: int, folder: Path) -> Calibration:
         data, info, events = rec.read(), rec.info, list(rec.events)
     _, env = envelope_offline(data, info)
     col, rate = env[:, info.names.index("pfm")], info.rate
-    spans = spans_from_events(events, len(col) / rate)
+    spans = step_spans(events, len(col) / rate)
     rest = next(s for s in spans if s.step.phase == "pre_baseline")
     efforts = [col[int(s.start_s * rate):int(s.end_s * rate)] for s in spans if s.step.is_contraction]
     return calibrate(col[int(rest.start_s * rate):int(rest.end_s * rate)], efforts, rate, rest_skip_s=5.0)

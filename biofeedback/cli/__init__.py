@@ -455,8 +455,9 @@ def cmd_history(args) -> int:
     if args.json:
         print(json.dumps(p.to_dict(), indent=2, ensure_ascii=False))
         return 0
-    n, d = len(p.sessions), len(p.diary)
-    print(f"{p.client.name}: {n} session{'' if n == 1 else 's'}, {d} diary entr{'y' if d == 1 else 'ies'}")
+    n_sessions, n_diary = len(p.sessions), len(p.diary)
+    print(f"{p.client.name}: {n_sessions} session{'' if n_sessions == 1 else 's'}, "
+          f"{n_diary} diary entr{'y' if n_diary == 1 else 'ies'}")
     keys = ("resting_tone_uv", "release_latency_s", "contraction_peak_uv")
     if p.sessions:
         rows = [["date", "programme"] + [METRICS[k].label for k in keys]]

@@ -53,15 +53,15 @@ class Overlay:
 def _phase_trials(path: str | os.PathLike) -> tuple[dict[str, list[tuple[float, float, float]]], np.ndarray,
                                                      float, str, str]:
     """{phase: [(cue_s, squeeze_s, rest_s)]}, the main channel's envelope, rate, unit, start time."""
-    from biofeedback.clinic.analysis import _chain_settings, spans_from_events
+    from biofeedback.files.offline import recording_envelope
     from biofeedback.files.recording import Recording
-    from biofeedback.signal.chain import envelope_offline
+    from biofeedback.protocols.spans import step_spans
     with Recording.open(path) as rec:
-        data, info, meta, events, started = rec.read(), rec.info, dict(rec.meta), list(rec.events), rec.started_at
-    _, env = envelope_offline(data, info, _chain_settings(meta))
+        data, info, events, started = rec.read(), rec.info, list(rec.events), rec.started_at
+        env = recording_envelope(rec, data)
     names = info.names
     col = names.index("pfm") if "pfm" in names else names.index("pressure") if "pressure" in names else 0
-    spans = spans_from_events(events, len(data) / info.rate)
+    spans = step_spans(events, len(data) / info.rate)
     out: dict[str, list[tuple[float, float, float]]] = {}
     for k, s in enumerate(spans):
         if not s.step.is_contraction:
@@ -121,7 +121,7 @@ def align_sessions(first: str | os.PathLike, latest: str | os.PathLike, phase: s
                    _cut(env_b, rate_b, tb, length, f"latest, {_day(start_b)}", start_b, unit_b), notes)
 
 
-def overlay_pair(sessions: list) -> tuple:
+def overlay_pair(sessions: list) -> tuple | None:
     """(first, latest) library sessions to compare: the protocol of the most recent session that has an
     earlier session with a recording still on disk; None when there is no such pair."""
     kept = [s for s in sorted(sessions, key=lambda s: s.started_at) if s.recording_path and

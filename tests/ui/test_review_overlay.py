@@ -43,8 +43,9 @@ def test_overlay_aligns_the_tonic_squeezes_of_two_sessions_at_their_cues(two_ass
             # every squeeze rises just after 0 s, at its own onset time: the cues are aligned
             assert _rise_time(side.t, curve) == pytest.approx(trial["onset_latency_s"], abs=0.6)
     # the picture shows what changed: the latest comes back down far sooner after the rest cue
-    after = lambda side: np.nanmean(side.mean[(side.t > 12) & (side.t < 18)])  # noqa: E731
-    assert after(overlay.latest) < 0.5 * after(overlay.first)
+    def after_rest_cue(side):
+        return np.nanmean(side.mean[(side.t > 12) & (side.t < 18)])
+    assert after_rest_cue(overlay.latest) < 0.5 * after_rest_cue(overlay.first)
 
 
 def test_history_view_opens_the_overlay_window(qtbot, two_assessments):
