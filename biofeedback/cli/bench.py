@@ -114,7 +114,8 @@ def bench_review_open(hours: float = 1.0) -> dict[str, float] | None:
         win.close()
         win.deleteLater()
         QtWidgets.QApplication.processEvents()
-    return {"review_open_1h_s": open_s / hours, "review_pan_ms_p50": 1000 * float(np.median(pans)),
+    # opening has a fixed part (window, plots): the time is reported as measured, not scaled to an hour
+    return {"review_open_s": open_s, "review_minutes": 60.0 * hours, "review_pan_ms_p50": 1000 * float(np.median(pans)),
             "review_pan_ms_max": 1000 * float(np.max(pans)), "review_whole_ms": 1000 * whole_s}
 
 
@@ -176,8 +177,10 @@ def format_report(f: dict[str, Any]) -> str:
         ]
     r = f.get("review")
     if r is not None:
-        lines.append(f"  review of a 1-hour session: opened in {r['review_open_1h_s']:.2f} s "
-                     f"(target < 2: {'met' if r['review_open_1h_s'] < 2 else 'MISSED'}); pan by a minute "
+        target = (f" (target < 2: {'met' if r['review_open_s'] < 2 else 'MISSED'})"
+                  if r["review_minutes"] >= 60 else "")
+        lines.append(f"  review of a {r['review_minutes']:.0f}-minute session: opened in {r['review_open_s']:.2f} s"
+                     f"{target}; pan by a minute "
                      f"p50 {r['review_pan_ms_p50']:.0f} ms, max {r['review_pan_ms_max']:.0f} ms; "
                      f"whole session {r['review_whole_ms']:.0f} ms")
     return "\n".join(lines)
