@@ -121,8 +121,8 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus],
     x = _moments_to_x(trend)
     y = np.asarray(trend.values, dtype=float)
     protocols = trend.protocols
-    if len(protocols) > 1:
-        plot.addLegend(offset=(-10, 10), labelTextColor=INK)
+    if len(protocols) > 1:      # bottom left: trends start at 0, the goal's label sits top left
+        plot.addLegend(offset=(10, -5), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 200))
     for i, protocol in enumerate(protocols):
         part = trend.of_protocol(protocol)
         colour = PROTOCOL_COLOURS[i % len(PROTOCOL_COLOURS)]
