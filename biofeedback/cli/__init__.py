@@ -97,7 +97,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     if result.filed is not None:
         print(f"filed in {result.filed.client.name}'s history ({result.filed.library_path})")
         for g in result.filed.newly_met:
-            print(f"milestone: {g.description} (first met {g.met_on.isoformat()})")
+            print(f"milestone: {g.description} (first met {g.met_on})")
     if result.error is not None:
         print(f"biofeedback: stopped early: {result.error}; "
               f"the {result.duration_s:.1f} s recorded are kept in {result.path}",

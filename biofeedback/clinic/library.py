@@ -618,5 +618,5 @@ def session_summary(rec: Any) -> dict[str, Any]:
     try:
         from biofeedback.clinic.analysis import summarize
         return dict(summarize(rec))
-    except (ImportError, UserError):
+    except UserError:
         return dict(rec.meta.get("summary") or {})

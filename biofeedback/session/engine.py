@@ -24,7 +24,8 @@ DISPLAY_RATE = 200.0  # Hz: envelope points kept for display (the envelope is sm
 
 
 class Runner(Protocol):
-    finished: bool
+    @property
+    def finished(self) -> bool: ...
 
     def update(self, t_s: float) -> list[Event]: ...
 

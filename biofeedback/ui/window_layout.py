@@ -1,25 +1,17 @@
 """The clinic window's widgets, menus and styling (a mixin of :class:`~biofeedback.ui.main_window.MainWindow`)."""
 from __future__ import annotations
 
-import importlib.util
-
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from biofeedback.protocols import list_protocols
 from biofeedback.ui.bands_panel import BandsPanel
+from biofeedback.ui.cues import CuePanel
 from biofeedback.ui.liveplot import LivePlot
 from biofeedback.ui.patient_view import PatientView
 from biofeedback.ui.replay_bar import ReplayBar
 from biofeedback.ui.theme import cue_label
 
 WINDOWS_S = (5, 10, 30)
-
-
-def module_available(name: str) -> bool:
-    """True when an optional module (another part of the program) is installed."""
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 class WindowLayout:
@@ -181,37 +173,23 @@ class WindowLayout:
         self._style()
 
     def _add_cue_panel(self, layout: QtWidgets.QVBoxLayout) -> None:
-        """The cue panel (with its breathing pacer) from ``biofeedback.ui.cues``, above the plot while an
-        exercise runs; left out when that module is not installed."""
-        if not module_available("biofeedback.ui.cues"):
-            return
-        try:
-            from biofeedback.ui import cues
-            self.cue_panel = cues.CuePanel()
-        except Exception:  # a broken optional panel must not keep the window from opening
-            self.cue_panel = None
-            return
+        """The cue panel (with its breathing pacer), above the plot while an exercise runs."""
+        self.cue_panel = CuePanel()
         self.cue_panel.setMaximumHeight(230)
         self.cue_panel.setVisible(False)
         layout.addWidget(self.cue_panel)
 
     def _add_protocol_picker(self, layout: QtWidgets.QVBoxLayout) -> None:
-        self.protocols = []
+        """The exercise picker: the built-in protocols and the user's own."""
+        self.protocols = list(list_protocols())
         self.protocol_box = None
-        if not module_available("biofeedback.protocols"):
-            return
-        try:
-            from biofeedback.protocols import list_protocols
-            self.protocols = list(list_protocols())
-        except Exception:
-            self.protocols = []
         if not self.protocols:
             return
         box = QtWidgets.QGroupBox("Exercise")
         gl = QtWidgets.QVBoxLayout(box)
         self.protocol_combo = QtWidgets.QComboBox()
         for p in self.protocols:
-            self.protocol_combo.addItem(getattr(p, "title", "") or p.name, p.name)
+            self.protocol_combo.addItem(p.title or p.name, p.name)
         self.protocol_button = QtWidgets.QPushButton("Start exercise")
         self.protocol_button.clicked.connect(self._toggle_protocol)
         self.sim_follows = QtWidgets.QCheckBox("Simulated patient follows cues")
