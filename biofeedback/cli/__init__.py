@@ -513,7 +513,8 @@ def _add_clients(sub) -> None:
 
 
 def cmd_clients(args) -> int:
-    from biofeedback.clinic.library import Library, check_goal_target, register_recording
+    from biofeedback.clinic.filing import register_recording
+    from biofeedback.clinic.library import Library, check_goal_target
     from biofeedback.clinic.progress import parse_goal, update_milestones
 
     goal = None
