@@ -18,11 +18,21 @@ class WindowLayout:
     """Builds the top bar, plot area, side panel, patient page, status bar and menus."""
 
     def _build(self) -> None:
+        """The window's widgets, in stages: plot, top bar, side panel, plot area, pages, status bar, menus."""
         self.plot = LivePlot(self.theme)
         self.plot.bandsEdited.connect(self._bands_from_plot)
         self.plot.framePainted.connect(self._painted)
+        top = self._build_top_bar()
+        side = self._build_side_panel()
+        plot_area = self._build_plot_area()
+        self._build_pages(top, plot_area, side)
+        self._build_status_bar()
+        self._build_menus()
+        self._build_shortcuts()
+        self._style()
 
-        # -- top bar: source, recording, markers, view
+    def _build_top_bar(self) -> QtWidgets.QWidget:
+        """Source, recording, markers and view controls."""
         top = QtWidgets.QWidget()
         top.setObjectName("topbar")
         bar = QtWidgets.QHBoxLayout(top)
@@ -75,17 +85,10 @@ class WindowLayout:
         bar.addWidget(self.window_box)
         bar.addWidget(self.pause_button)
         bar.addWidget(self.patient_button)
+        return top
 
-        self.banner = QtWidgets.QLabel("")
-        self.banner.setWordWrap(True)
-        self.banner.setVisible(False)
-        self.banner.setContentsMargins(12, 6, 12, 6)
-
-        self.replay_bar = ReplayBar()
-        self.replay_bar.setVisible(False)
-        self.replay_bar.review.clicked.connect(lambda: self.open_review(self.spec.partition(":")[2].split("?")[0]))
-
-        # -- side panel: calibration, bands, exercise, practice, cues
+    def _build_side_panel(self) -> QtWidgets.QWidget:
+        """Cue, calibration, pressure zero, bands, exercise, practice."""
         side = QtWidgets.QWidget()
         side.setFixedWidth(290)
         self.side_layout = sl = QtWidgets.QVBoxLayout(side)
@@ -127,6 +130,18 @@ class WindowLayout:
         self.raw_check.toggled.connect(self.plot.set_raw_visible)
         sl.addWidget(self.raw_check)
         sl.addStretch(1)
+        return side
+
+    def _build_plot_area(self) -> QtWidgets.QWidget:
+        """Banner, cue panel, the live plot and the replay bar, stacked."""
+        self.banner = QtWidgets.QLabel("")
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
+        self.banner.setContentsMargins(12, 6, 12, 6)
+
+        self.replay_bar = ReplayBar()
+        self.replay_bar.setVisible(False)
+        self.replay_bar.review.clicked.connect(lambda: self.open_review(self.spec.partition(":")[2].split("?")[0]))
 
         plot_area = QtWidgets.QWidget()
         pv = QtWidgets.QVBoxLayout(plot_area)
@@ -136,7 +151,10 @@ class WindowLayout:
         self._add_cue_panel(pv)
         pv.addWidget(self.plot, 1)
         pv.addWidget(self.replay_bar)
+        return plot_area
 
+    def _build_pages(self, top: QtWidgets.QWidget, plot_area: QtWidgets.QWidget, side: QtWidgets.QWidget) -> None:
+        """The clinic page (top bar over plot and side panel) and the patient page, one shown at a time."""
         clinic = QtWidgets.QWidget()
         cv = QtWidgets.QVBoxLayout(clinic)
         cv.setContentsMargins(0, 0, 0, 0)
@@ -155,7 +173,8 @@ class WindowLayout:
         self.stack.addWidget(self.patient)
         self.setCentralWidget(self.stack)
 
-        # -- status bar
+    def _build_status_bar(self) -> None:
+        """Source state, measured rate, samples lost, display latency."""
         sb = self.statusBar()
         self.status_state = QtWidgets.QLabel("idle")
         self.status_rate = QtWidgets.QLabel("")
@@ -165,12 +184,11 @@ class WindowLayout:
             w.setContentsMargins(8, 0, 8, 0)
             sb.addPermanentWidget(w)
 
-        # -- menus and shortcuts
-        self._build_menus()
+    def _build_shortcuts(self) -> None:
+        """M adds a marker; F11 switches to the patient view and back."""
         QtGui.QShortcut(QtGui.QKeySequence("M"), self, activated=self.add_marker)
         QtGui.QShortcut(QtGui.QKeySequence("F11"), self, activated=lambda: self.set_patient_view(
             self.stack.currentWidget() is not self.patient))
-        self._style()
 
     def _add_cue_panel(self, layout: QtWidgets.QVBoxLayout) -> None:
         """The cue panel (with its breathing pacer), above the plot while an exercise runs."""
