@@ -158,6 +158,8 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
     # ================================================================== source
     def connect_source(self, spec: str) -> bool:
         """Open and start ``spec``; on failure show one clear line and keep the window usable."""
+        if self.wizard is not None:
+            self.wizard.reject()
         try:
             self.controller.connect(spec)
         except UserError as exc:
