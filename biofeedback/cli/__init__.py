@@ -86,18 +86,18 @@ def _add_record(sub) -> None:
 
 def cmd_record(args: argparse.Namespace) -> int:
     from biofeedback.session.headless import record_headless
-    if args.client:  # before recording: a typo must not split a patient's history, a damaged library must show now
-        from biofeedback.clinic.library import Library, require_client
-        with Library.open(args.library) as library:
-            args.client = require_client(library, args.client).name
+    # with --client the library is checked before recording (record_headless): a typo must not split a
+    # patient's history, a damaged library must show now
     result = record_headless(args.source, args.out, duration_s=args.duration, speed=args.speed,
-                             settings=_chain_settings(args), client=args.client, protocol=args.protocol)
+                             settings=_chain_settings(args), client=args.client, protocol=args.protocol,
+                             library=args.library, file_in_library=bool(args.client))
     print(result.summary_line())
-    if args.client and result.duration_s > 0:
-        from biofeedback.clinic.library import Library, register_recording
-        with Library.open(args.library) as library:
-            register_recording(library, result.path, args.client)
-            print(f"filed in {args.client}'s history ({library.path})")
+    if result.filing_error is not None:
+        raise UserError(f"{result.filing_error}; the recording is kept in {result.path}")
+    if result.filed is not None:
+        print(f"filed in {result.filed.client.name}'s history ({result.filed.library_path})")
+        for g in result.filed.newly_met:
+            print(f"milestone: {g.description} (first met {g.met_on})")
     if result.error is not None:
         print(f"biofeedback: stopped early: {result.error}; "
               f"the {result.duration_s:.1f} s recorded are kept in {result.path}",
@@ -521,7 +521,8 @@ def _add_clients(sub) -> None:
 
 
 def cmd_clients(args) -> int:
-    from biofeedback.clinic.library import Library, check_goal_target, register_recording
+    from biofeedback.clinic.filing import register_recording
+    from biofeedback.clinic.library import Library, check_goal_target
     from biofeedback.clinic.progress import parse_goal, update_milestones
 
     goal = None

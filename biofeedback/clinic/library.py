@@ -18,12 +18,14 @@ import difflib
 import json
 import math
 import os
+import shlex
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from biofeedback.clinic.catalogue import COMPARISONS, check_goal_metric
 from biofeedback.errors import UserError
 from biofeedback.paths import from_env_or, user_data_dir
 
@@ -517,10 +519,8 @@ class Library:
     def add_goal(self, client: Client | int, metric: str, comparison: str, target: float, label: str = "",
                  created_on: dt.date | None = None) -> Goal:
         """A small, achievable target, e.g. ``("release_latency_s", "<=", 1.0, "release within 1 s")``."""
-        from biofeedback.clinic.progress import METRICS
-        if metric not in METRICS:
-            raise UserError(f"unknown goal metric {metric!r}; choose one of {', '.join(METRICS)}")
-        if comparison not in ("<", "<=", ">", ">="):
+        check_goal_metric(metric)
+        if comparison not in COMPARISONS:
             raise UserError(f"a goal compares with <, <=, > or >=, got {comparison!r}")
         check_goal_target(target)
         cid = client if isinstance(client, int) else client.id
@@ -581,42 +581,4 @@ def require_client(library: Library, name: str) -> Client:
 
 
 def _shell_word(text: str) -> str:
-    import shlex
     return shlex.quote(text)
-
-
-def register_recording(library: Library, recording_path: str | os.PathLike, client: Client | str | None = None,
-                       summary: dict[str, Any] | None = None, *, create: bool = False) -> SessionRecord:
-    """Put a recording file into the library under its client (from the recording's meta unless given).
-
-    An unknown client name is refused (see :func:`require_client`) unless ``create`` is True, which only
-    callers that explicitly add a client should pass.
-    """
-    from biofeedback.files.recording import Recording
-
-    rec = Recording.open(recording_path)
-    try:
-        if isinstance(client, Client):
-            target = library.client_by_id(client.id)
-        else:
-            name = str(client or rec.meta.get("client") or "").strip()
-            if not name:
-                raise UserError(f"{recording_path} names no client; give one (e.g. --client NAME)")
-            target = library.get_or_add_client(name) if create else require_client(library, name)
-        if summary is None:
-            summary = session_summary(rec)
-        protocol = rec.meta.get("protocol") or ""
-        if isinstance(protocol, dict):
-            protocol = protocol.get("name") or ""
-        return library.add_session(target, recording_path, rec.started_at, str(protocol), rec.duration_s, summary)
-    finally:
-        rec.close()
-
-
-def session_summary(rec: Any) -> dict[str, Any]:
-    """The analysis of a recording; for free practice without steps, the summary stored with it (or none)."""
-    try:
-        from biofeedback.clinic.analysis import summarize
-        return dict(summarize(rec))
-    except (ImportError, UserError):
-        return dict(rec.meta.get("summary") or {})

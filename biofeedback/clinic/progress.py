@@ -19,67 +19,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from biofeedback.clinic.catalogue import EMG, METRICS, PRESSURE, Metric, parse_goal
 from biofeedback.clinic.library import Client, DiaryEntry, Goal, Library, SessionRecord
 
+__all__ = ["EMG", "METRICS", "PRESSURE", "GoalStatus", "Metric", "Progress", "Trend", "TrendPoint", "client_progress",
+           "first_met", "goal_status", "metric_value", "parse_goal", "plotted_keys", "session_modality",
+           "summary_value", "trends", "update_milestones"]
 
-@dataclass(frozen=True)
-class Metric:
-    """A quantity followed over the weeks."""
-
-    key: str
-    label: str
-    unit: str
-    source: str             # "session" (from the summary) or "diary"
-    lower_is_better: bool
-    modality: str | None = None   # "emg" or "pressure" for session metrics; None for the diary
-    summary_key: str = ""         # the key in the session summary (default: ``key``)
-
-    @property
-    def field(self) -> str:
-        """The session summary's key for this metric."""
-        return self.summary_key or self.key
-
-    def format(self, value: float | None) -> str:
-        if value is None or not math.isfinite(value):
-            return "—"
-        if self.unit == "/10":
-            return f"{value:g}/10"
-        if self.unit == "/5":
-            return f"{value:g}/5"
-        digits = 2 if self.unit == "s" else 1
-        return f"{value:.{digits}f} {self.unit}".strip()
-
-
-EMG, PRESSURE = "emg", "pressure"
-
-METRICS: dict[str, Metric] = {m.key: m for m in (
-    Metric("resting_tone_uv", "Resting tone", "µV", "session", True, EMG),
-    Metric("resting_variability_pct", "Resting variability", "%", "session", True, EMG),
-    Metric("post_resting_tone_uv", "Resting tone after exercises", "µV", "session", True, EMG),
-    Metric("release_latency_s", "Release time", "s", "session", True, EMG),
-    Metric("onset_latency_s", "Time to contract", "s", "session", True, EMG),
-    Metric("contraction_peak_uv", "Contraction peak (typical)", "µV", "session", False, EMG),
-    Metric("time_in_band_pct", "Time in band", "%", "session", False, EMG),
-    Metric("resting_tone_cmh2o", "Resting pressure", "cmH2O", "session", True, PRESSURE),
-    Metric("post_resting_tone_cmh2o", "Resting pressure after exercises", "cmH2O", "session", True, PRESSURE),
-    Metric("contraction_peak_cmh2o", "Squeeze peak above rest (typical)", "cmH2O", "session", False, PRESSURE),
-    Metric("abd_coactivation_pct", "Abdominal co-activation", "%", "session", True, EMG),
-    Metric("endurance_decline_pct", "Fade during the long hold", "%", "session", True, EMG),
-    Metric("pressure_resting_variability_pct", "Resting variability (pressure)", "%", "session", True, PRESSURE,
-           "resting_variability_pct"),
-    Metric("pressure_release_latency_s", "Release time (pressure)", "s", "session", True, PRESSURE,
-           "release_latency_s"),
-    Metric("pressure_onset_latency_s", "Time to squeeze (pressure)", "s", "session", True, PRESSURE,
-           "onset_latency_s"),
-    Metric("pressure_time_in_band_pct", "Time in band (pressure)", "%", "session", False, PRESSURE,
-           "time_in_band_pct"),
-    Metric("pressure_endurance_decline_pct", "Fade during the long hold (pressure)", "%", "session", True,
-           PRESSURE, "endurance_decline_pct"),
-    Metric("pain_intercourse", "Pain with intercourse or dilator", "/10", "diary", True),
-    Metric("pain_pelvic", "Pelvic pain", "/10", "diary", True),
-    Metric("mood", "Mood", "/5", "diary", False),
-    Metric("minutes_practised", "Minutes practised", "min", "diary", False),
-)}
 
 #: The trends the history view and progress report plot, in this order.
 TREND_KEYS = ("resting_tone_uv", "release_latency_s", "contraction_peak_uv", "pain_intercourse", "mood")
@@ -385,20 +331,3 @@ def update_milestones(library: Library, client: Client | str) -> list[GoalStatus
             if status.goal.met_on is None:
                 newly.append(status)
     return newly
-
-
-#: Short goal forms accepted on the command line and in the dialog: "resting_tone_uv<5".
-def parse_goal(text: str) -> tuple[str, str, float]:
-    """Split ``metric<=value`` (or <, >, >=) into its parts."""
-    from biofeedback.errors import UserError
-    for op in ("<=", ">=", "<", ">"):
-        if op in text:
-            metric, _, value = text.partition(op)
-            metric = metric.strip()
-            if metric not in METRICS:
-                raise UserError(f"unknown goal metric {metric!r}; choose one of {', '.join(METRICS)}")
-            try:
-                return metric, op, float(value)
-            except ValueError:
-                break
-    raise UserError(f"cannot read the goal {text!r}; write it like release_latency_s<=1 or resting_tone_uv<5")

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from biofeedback.clinic.library import DiaryEntry, Goal, Library, SessionRecord, session_summary
+from biofeedback.clinic.filing import session_summary
+from biofeedback.clinic.library import DiaryEntry, Goal, Library, SessionRecord
 from biofeedback.clinic.progress import (
     METRICS,
     PRESSURE,

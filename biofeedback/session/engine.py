@@ -24,7 +24,8 @@ DISPLAY_RATE = 200.0  # Hz: envelope points kept for display (the envelope is sm
 
 
 class Runner(Protocol):
-    finished: bool
+    @property
+    def finished(self) -> bool: ...
 
     def update(self, t_s: float) -> list[Event]: ...
 
@@ -167,8 +168,17 @@ class SessionEngine:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if not self.pump():
+            got = self.pump()
+            if not got or not self._as_fast_as_possible():
+                # a source paced by the clock or by a device always has a few samples ready: pumping again
+                # at once would spin on tiny blocks and starve the view's thread of the GIL (frames then
+                # stall while the chain runs); a frame pulls in what arrived just before it anyway
                 self._stop.wait(self.poll_s)
+
+    def _as_fast_as_possible(self) -> bool:
+        """True for a simulated or replayed source run at ``--speed max``: then the thread never waits."""
+        pacer = getattr(self.source, "pacer", None)
+        return pacer is not None and pacer.speed is None
 
     def pump(self, wait: bool = True) -> bool:
         """Bring in what the source has ready: chain, recording, protocol, ring buffers.

@@ -33,6 +33,7 @@ from collections.abc import Callable
 import numpy as np
 
 from biofeedback.errors import UserError
+from biofeedback.sources.patient import SimulatedPatient
 from devices import bitalino, cyton, openeeg, text
 from devices.profiles import DeviceProfile, ProfileError, find_profile
 
@@ -116,10 +117,6 @@ class DeviceEmulator:
 
     # ------------------------------------------------------------------ signal
     def _patient_signal(self, patient: str, seed: int, script) -> Callable[[int], np.ndarray]:
-        try:
-            from biofeedback.sources.patient import SimulatedPatient
-        except ImportError as exc:  # pragma: no cover - only before the simulator exists
-            raise UserError(f"the simulated patient is not available: {exc}") from None
         names = [c.name for c in self.profile.channels]
         # slow devices (pressure at 50 Hz): simulate at a multiple of the rate and keep every k-th sample,
         # since the simulated EMG needs a rate well above its band

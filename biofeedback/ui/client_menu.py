@@ -1,64 +1,60 @@
-"""The window's link to the client library: choose a client, history, diary, and filing recordings.
+"""The window's link to the client library: the Client menu (choose a client, history, diary).
 
-Everything here is optional: the menu appears only when the library's window
-modules (``biofeedback.ui.clients``, ``ui.history``, ``ui.diary``) are installed.
+The client herself, her stored bands and calibration, and the filing of finished sessions belong to the
+:class:`~biofeedback.session.controller.SessionController`; this part only asks, shows and prompts.
 """
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
+from biofeedback.clinic.filing import FiledSession
+from biofeedback.clinic.library import Client, Library
 from biofeedback.errors import UserError
-from biofeedback.signal.calibration import Bands, Calibration
-
-
-def _available(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
+from biofeedback.session.controller import SessionController
+from biofeedback.ui.clients import choose_client
+from biofeedback.ui.diary import ask_diary
+from biofeedback.ui.history import HistoryView
 
 
 class ClientLink(QtCore.QObject):
     """Holds the current client and the library file; emits :attr:`clientChanged` on a new choice."""
 
-    clientChanged = QtCore.Signal(object)          # Client | None
-
-    def __init__(self, parent: QtWidgets.QWidget, library_path: str | Path | None = None,
+    def __init__(self, parent: QtWidgets.QWidget, controller: SessionController,
                  show_error: Callable[[str], None] | None = None) -> None:
         super().__init__(parent)
         self.window = parent
-        self.library_path = library_path
-        self.client = None
+        self.controller = controller
         self.ask_diary = True                      # after a recording (tests switch the modal prompt off)
         self.show_error = show_error or (lambda text: None)
         self._history = None
 
-    @staticmethod
-    def available() -> bool:
-        return _available("biofeedback.clinic.library") and _available("biofeedback.ui.clients")
+    @property
+    def library_path(self) -> str | Path | None:
+        return self.controller.library_path
 
-    def _library(self):
-        from biofeedback.clinic.library import Library
+    @property
+    def client(self) -> Client | None:
+        return self.controller.client
+
+    @property
+    def client_name(self) -> str:
+        return self.controller.client_name
+
+    def _library(self) -> Library:
         return Library.open(self.library_path)
 
-    def add_menu(self, menubar: QtWidgets.QMenuBar) -> QtWidgets.QMenu | None:
-        if not self.available():
-            return None
+    def add_menu(self, menubar: QtWidgets.QMenuBar) -> QtWidgets.QMenu:
         menu = menubar.addMenu("&Client")
         menu.addAction("Choose client…", self.choose)
-        if _available("biofeedback.ui.history"):
-            menu.addAction("History…", self.show_history)
-        if _available("biofeedback.ui.diary"):
-            menu.addAction("Diary entry…", self.diary_entry)
+        menu.addAction("History…", self.show_history)
+        menu.addAction("Diary entry…", self.diary_entry)
         return menu
 
     # ------------------------------------------------------------------ actions
     def choose(self) -> None:
-        from biofeedback.ui.clients import choose_client
         try:
             library = self._library()
         except UserError as exc:
@@ -71,53 +67,17 @@ class ClientLink(QtCore.QObject):
         if client is not None:
             self.set_client(client)
 
-    def set_client(self, client) -> None:
-        self.client = client
-        self.clientChanged.emit(client)
+    def set_client(self, client: Client | None) -> None:
+        self.controller.set_client(client)
 
-    @property
-    def client_name(self) -> str:
-        return getattr(self.client, "name", "") or ""
-
-    def stored_bands(self) -> Bands | None:
-        """The bands saved with the current client, if any."""
-        data = getattr(self.client, "bands", None) or {}
-        try:
-            return Bands.from_dict(data) if data else None
-        except (KeyError, TypeError, ValueError):
-            return None
-
-    def stored_calibration(self) -> Calibration | None:
-        data = getattr(self.client, "calibration", None) or {}
-        try:
-            return Calibration.from_dict(data) if data else None
-        except (KeyError, TypeError, ValueError):
-            return None
-
-    def save(self, calibration: Calibration | None = None, bands: Bands | None = None) -> None:
-        """Keep calibration and bands with the client for the next session."""
-        if self.client is None:
+    def session_filed(self, filed: FiledSession) -> None:
+        """After the controller filed a session: the (skippable) diary prompt, unless switched off."""
+        if not self.ask_diary:
             return
         try:
             library = self._library()
             try:
-                self.client = library.update_client(
-                    self.client, calibration=None if calibration is None else calibration.to_dict(),
-                    bands=None if bands is None else bands.to_dict())
-            finally:
-                library.close()
-        except UserError as exc:
-            self.show_error(str(exc))
-
-    def recording_finished(self, path: Path) -> None:
-        """File the recording under the client and offer the (skippable) diary prompt."""
-        if self.client is None or not _available("biofeedback.ui.diary"):
-            return
-        from biofeedback.ui.diary import finish_session
-        try:
-            library = self._library()
-            try:
-                finish_session(library, str(path), self.window, ask=self.ask_diary)
+                ask_diary(library, filed.client, filed.session.id, parent=self.window)
             finally:
                 library.close()
         except UserError as exc:
@@ -132,7 +92,6 @@ class ClientLink(QtCore.QObject):
     def show_history(self) -> None:
         if not self._ensure_client():
             return
-        from biofeedback.ui.history import HistoryView
         try:
             library = self._library()
         except UserError as exc:
@@ -153,7 +112,6 @@ class ClientLink(QtCore.QObject):
     def diary_entry(self) -> None:
         if not self._ensure_client():
             return
-        from biofeedback.ui.diary import ask_diary
         try:
             library = self._library()
             try:

@@ -5,6 +5,7 @@ import datetime as dt
 
 from PySide6 import QtCore, QtWidgets
 
+from biofeedback.clinic.filing import file_session
 from biofeedback.clinic.library import Client, DiaryEntry, Library
 from biofeedback.clinic.progress import GoalStatus, update_milestones
 
@@ -106,10 +107,7 @@ def finish_session(library: Library, recording_path: str, parent: QtWidgets.QWid
 
     Raises :class:`~biofeedback.errors.UserError` when the recording names no client or cannot be read.
     """
-    from biofeedback.clinic.library import register_recording
-    session = register_recording(library, recording_path)
-    client = library.client_by_id(session.client_id)
-    update_milestones(library, client)
+    filed = file_session(library, recording_path)
     if not ask:
         return None
-    return ask_diary(library, client, session.id, parent)
+    return ask_diary(library, filed.client, filed.session.id, parent)

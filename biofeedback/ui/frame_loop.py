@@ -11,8 +11,8 @@ import time
 import numpy as np
 
 from biofeedback.protocols import Step
+from biofeedback.session.controller import primary_channel
 from biofeedback.stream import Event
-from biofeedback.ui.liveplot import primary_channel
 from biofeedback.ui.replay_bar import fmt_time
 
 
@@ -24,8 +24,7 @@ class FrameLoop:
         if engine is None:
             return
         t_now = float(engine.time_s)
-        runner = self.runner if self.runner is not None else getattr(engine, "protocol", None)
-        state = runner.current(t_now) if runner is not None and hasattr(runner, "current") else None
+        state = self.controller.protocol_state(t_now)
         if self.is_replay:
             band = self._show_recorded_step(float(self.source.position_s))
         else:
@@ -44,8 +43,7 @@ class FrameLoop:
             self._on_event(ev)
         if state is not None:
             self._show_state(state, t_now)
-        elif self.runner is not None and getattr(self.runner, "finished", False):
-            self.stop_protocol()
+        self.controller.poll()                 # an exercise that ended, a recording the engine closed
         now = time.monotonic()
         if now - self._last_slow >= 0.25:
             self._last_slow = now
@@ -122,10 +120,8 @@ class FrameLoop:
             self.cue_panel.update_state(state, t_now)
 
     def _on_event(self, ev: Event) -> None:
-        if ev.kind == "summary" and self.cue_panel is not None and hasattr(self.cue_panel, "show_summary"):
-            self.cue_panel.show_summary(dict(ev.data))
-            self.cue_panel.setVisible(True)
-            self._summary_shown = True
+        if ev.kind == "summary":
+            self._show_summary(dict(ev.data))
         elif ev.kind == "disconnected":
             self.show_banner("Sensor disconnected — recording keeps what came so far; waiting for it to come back")
         elif ev.kind == "reconnected":
@@ -153,12 +149,8 @@ class FrameLoop:
         self.status_dropped.setText(f"{dropped} dropped")
         if self.latencies_ms:
             self.status_latency.setText(f"display {np.median(self.latencies_ms):.0f} ms")
-        if self.writer is not None:
-            if engine.recording is None:       # the engine closed it (e.g. the disk filled up)
-                self.stop_recording()
-                self.show_banner(engine.error or "Recording stopped.")
-            else:
-                self.record_time.setText(fmt_time(engine.recording_elapsed_s)[:-2])
+        if self.controller.is_recording:
+            self.record_time.setText(fmt_time(self.controller.recording_elapsed_s)[:-2])
         elif engine.error:
             self.show_banner(engine.error)
         if self.is_replay:

@@ -18,6 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from biofeedback.session.controller import primary_channel
 from biofeedback.signal.calibration import Bands, placeholder_bands
 from biofeedback.stream import StreamInfo
 from biofeedback.ui.decimate import bucket_size, peak_decimate
@@ -28,15 +29,6 @@ from biofeedback.ui.theme import LIGHT, Theme
 
 CHANNEL_TITLES = {"pfm": "Pelvic floor", "abd": "Abdominal (accessory)", "pressure": "Pressure"}
 __all__ = ["LivePlot", "primary_channel", "nice_ceiling", "unit_text", "CHANNEL_TITLES"]
-
-
-def primary_channel(info: StreamInfo) -> int:
-    """The channel the bands apply to: the pelvic floor if present, else pressure, else the first."""
-    names = info.names
-    for name in ("pfm", "pressure"):
-        if name in names:
-            return names.index(name)
-    return 0
 
 
 def nice_ceiling(x: float) -> float:

@@ -1,4 +1,10 @@
-"""The clinic window: live plot, bands, recording, markers, calibration, practice, replay, patient view."""
+"""The clinic window: live plot, bands, recording, markers, calibration, practice, replay, patient view.
+
+The window is a view of one :class:`~biofeedback.session.controller.SessionController`: the controller
+owns the source, engine, recording, exercise, bands, calibration, summary and filing; the window turns
+clicks into controller calls and shows what the controller tells it (its observers are called on the GUI
+thread, from the window's own calls and from the frame timer's :meth:`SessionController.poll`).
+"""
 from __future__ import annotations
 
 import collections
@@ -8,14 +14,15 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from biofeedback.errors import UserError
-from biofeedback.signal.calibration import Bands, Calibration, CalibrationPlan, placeholder_bands
+from biofeedback.protocols import ProtocolRunner
+from biofeedback.session.controller import SessionController, primary_channel
+from biofeedback.signal.calibration import Bands, Calibration, CalibrationPlan
 from biofeedback.stream import Event
 from biofeedback.ui.calibration_wizard import CalibrationWizard
 from biofeedback.ui.client_menu import ClientLink
 from biofeedback.ui.display_units import display_factor, display_unit
 from biofeedback.ui.frame_loop import FrameLoop
 from biofeedback.ui.help import install_help
-from biofeedback.ui.liveplot import primary_channel
 from biofeedback.ui.replay_bar import fmt_time
 from biofeedback.ui.source_picker import SourcePicker
 from biofeedback.ui.theme import Theme, apply_theme, get_theme
@@ -44,7 +51,7 @@ def describe_source(spec: str) -> str:
 
 
 class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
-    """Owns one :class:`SessionEngine` at a time and draws it on a frame timer; it never filters."""
+    """A view of one :class:`SessionController`: draws its engine on a frame timer; it never filters."""
 
     sourceChanged = QtCore.Signal(str)
 
@@ -52,23 +59,13 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
                  recordings_dir: str | Path | None = None, calibration_plan: CalibrationPlan | None = None,
                  library_path: str | Path | None = None) -> None:
         super().__init__()
-        self.clients = ClientLink(self, library_path, show_error=self.show_banner)
-        self.clients.clientChanged.connect(self._client_changed)
+        self.controller = SessionController(speed, poll_s=ENGINE_POLL_S, library_path=library_path)
+        self.clients = ClientLink(self, self.controller, show_error=self.show_banner)
         self.setWindowTitle("Pelvic-floor biofeedback")
         self.theme: Theme = get_theme(theme)
         self.speed = speed
         self.calibration_plan = calibration_plan
         self.recordings_dir = Path(recordings_dir) if recordings_dir else self._default_recordings_dir()
-        self.engine = None
-        self.source = None
-        self.spec = ""
-        self.writer = None
-        self.recording_path: Path | None = None
-        self._record_start_s = 0.0
-        self.markers_added = 0
-        self.bands: Bands = placeholder_bands()
-        self.calibration: Calibration | None = None
-        self.runner = None                      # a protocol runner, when an exercise runs
         self.practice_held = False
         self.view_paused = False
         self.wizard: CalibrationWizard | None = None
@@ -80,7 +77,6 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.cue_panel = None
         self._summary_shown = False
         self._replay_steps: list[tuple[float, float, str | None, str]] = []
-        self._protocol_recorded = False
         self.pressure_unit = "cmH2O"            # how pressure is shown; stored values are always cmH2O
 
         self._build()
@@ -89,6 +85,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._frame)
+        self._follow_controller()
         QtWidgets.QApplication.instance().installEventFilter(self)
         self.resize(1280, 800)
         if source:
@@ -99,22 +96,84 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         docs = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.DocumentsLocation)
         return Path(docs or Path.home()) / "Biofeedback recordings"
 
+    # ================================================================== the controller's state, read here
+    @property
+    def engine(self):
+        return self.controller.engine
+
+    @property
+    def source(self):
+        return self.controller.source
+
+    @property
+    def spec(self) -> str:
+        return self.controller.spec
+
+    @property
+    def writer(self):
+        return self.controller.writer
+
+    @property
+    def recording_path(self) -> Path | None:
+        return self.controller.recording_path
+
+    @property
+    def runner(self) -> ProtocolRunner | None:
+        return self.controller.runner
+
+    @property
+    def bands(self) -> Bands:
+        return self.controller.bands
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self.controller.calibration
+
+    @property
+    def markers_added(self) -> int:
+        return self.controller.markers_added
+
+    @property
+    def patient_sim(self):
+        """The simulated patient, when the source is the simulator."""
+        return self.controller.patient
+
+    @property
+    def is_replay(self) -> bool:
+        return self.controller.is_replay
+
+    def _follow_controller(self) -> None:
+        """Subscribe the window's parts to what the controller tells."""
+        c = self.controller
+        c.bands_model.changed.connect(self._show_bands)
+        c.connected.connect(self._on_connected)
+        c.disconnected.connect(self._on_disconnected)
+        c.recording_started.connect(self._on_recording_started)
+        c.recording_stopped.connect(self._on_recording_stopped)
+        c.protocol_started.connect(self._on_protocol_started)
+        c.protocol_stopped.connect(self._on_protocol_stopped)
+        c.summary_ready.connect(self._show_summary)
+        c.client_changed.connect(self._client_changed)
+        c.filed.connect(self.clients.session_filed)
+        c.problem.connect(self.show_banner)
+
     # ================================================================== source
     def connect_source(self, spec: str) -> bool:
         """Open and start ``spec``; on failure show one clear line and keep the window usable."""
-        from biofeedback.session.engine import SessionEngine
-        from biofeedback.sources import open_source
-        self.disconnect_source()
-        speed = self.speed
+        if self.wizard is not None:
+            self.wizard.reject()
         try:
-            source = open_source(spec, speed)
-            engine = SessionEngine(source, poll_s=ENGINE_POLL_S)
-            engine.start()
+            self.controller.connect(spec)
         except UserError as exc:
             self.show_banner(str(exc))
             self.status_state.setText("not connected")
             return False
-        self.source, self.engine, self.spec = source, engine, spec
+        self.sourceChanged.emit(spec)
+        return True
+
+    def _on_connected(self, spec: str) -> None:
+        """A new source: configure the plot and show the controls that apply to it."""
+        engine = self.controller.engine
         self._event_i = 0
         self._summary_shown = False  # a new source starts clean: no cue or summary of the last session
         if self.cue_panel is not None:
@@ -125,10 +184,9 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.hide_banner()
         info = engine.info
         ch = info.channels[primary_channel(info)]
-        if self.bands.unit != ch.unit:
-            self.set_bands(placeholder_bands(ch.unit, ch.name))
         self.plot.configure(info)
         self.plot.set_bands(self.bands)
+        self.bands_panel.set_bands(self.bands)
         self.source_label.setText(describe_source(spec))
         self.connect_button.setText("Disconnect")
         self.practice_box.setVisible(self.patient_sim is not None)
@@ -146,20 +204,16 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
             w.setVisible(live)
         self._setup_replay(spec)
         self.timer.start()
-        self.sourceChanged.emit(spec)
-        return True
 
     def disconnect_source(self) -> None:
         if self.wizard is not None:
             self.wizard.reject()
-        self.stop_protocol()
-        self.stop_recording()
-        if self.engine is not None:
-            self.engine.stop()
-            close = getattr(self.source, "close", None)     # a replay holds its recording open
-            if close is not None:
-                close()
-        self.engine = self.source = None
+        was_connected = self.controller.is_connected
+        self.controller.close()                 # tells _on_disconnected when a source was open
+        if not was_connected:
+            self._on_disconnected()
+
+    def _on_disconnected(self) -> None:
         self.timer.stop()
         self.connect_button.setText("Connect")
         self.status_state.setText("disconnected")
@@ -176,15 +230,6 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted:
             self.connect_source(dlg.spec)
 
-    @property
-    def patient_sim(self):
-        """The simulated patient, when the source is the simulator."""
-        return getattr(self.source, "patient", None)
-
-    @property
-    def is_replay(self) -> bool:
-        return self.spec.startswith("replay:")
-
     def _setup_replay(self, spec: str) -> None:
         if not self.is_replay:
             self.replay_bar.setVisible(False)
@@ -194,17 +239,6 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.replay_bar.attach(self.source, self.source.duration_s, list(rec.events))
         self._replay_steps = sorted((float(e.time_s), float(e.data.get("duration_s") or 0.0), e.data.get("band"),
                                      str(e.data.get("cue") or e.label)) for e in rec.events if e.kind == "step")
-        meta = dict(rec.meta or {})
-        if meta.get("bands"):
-            try:
-                self.set_bands(Bands.from_dict(meta["bands"]))
-            except (KeyError, ValueError, TypeError):
-                pass
-        if meta.get("calibration"):
-            try:
-                self.calibration = Calibration.from_dict(meta["calibration"])
-            except (KeyError, ValueError, TypeError):
-                pass
         self.replay_bar.setVisible(True)
 
     def open_recording_dialog(self) -> None:
@@ -243,83 +277,55 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
             n += 1
         return path
 
-    def start_recording(self, path: str | Path | None = None) -> Path | None:
+    def start_recording(self, path: str | Path | None = None, duration_s: float | None = None) -> Path | None:
+        """Record from now on (into ``path`` or the next free name); ``duration_s`` ends it by itself."""
         if self.engine is None or self.writer is not None:
             return self.recording_path
         target = Path(path) if path else self._next_record_path()
-        meta = {"source": self.spec, "bands": self.bands.to_dict()}
-        if self.clients.client_name:
-            meta["client"] = self.clients.client_name
-        if self.runner is not None:
-            meta["protocol"] = self.runner.protocol.name
-        if self.calibration is not None:
-            meta["calibration"] = self.calibration.to_dict()
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.writer = self.engine.start_recording(str(target), meta)
+            self.controller.start_recording(target, duration_s=duration_s)
         except (UserError, OSError) as exc:
             self.show_banner(f"Cannot record to {target}: {exc}")
             self.record_button.setChecked(False)
             return None
-        self.recording_path = target
-        self._protocol_recorded = self.runner is not None
-        self.markers_added = 0
+        return target
+
+    def _on_recording_started(self, target: Path) -> None:
         self.record_button.setChecked(True)
         self.record_button.setText("■ Stop")
         self.record_name.setText(target.name)
         self.record_name.setReadOnly(True)
         self.record_time.setText("00:00")
-        return target
 
     def stop_recording(self) -> Path | None:
+        """Stop recording: the controller stores the summary and files a client's session."""
         if self.writer is None:
             return None
         path = self.recording_path
-        try:
-            self.engine.stop_recording()
-        except UserError as exc:
-            self.show_banner(f"The recording could not be closed cleanly: {exc}")
-        finally:
-            self.writer = None
-            self.record_button.setChecked(False)
-            self.record_button.setText("● Record")
-            self.record_name.setReadOnly(False)
-            self.record_name.setText("")
-            self.record_time.setText("saved ✓" if path else "")
-            self.record_time.setToolTip(str(path) if path else "")
-            if path:
-                self.statusBar().showMessage(f"Recording saved: {path}", 8000)
-        if path is not None and path.exists():
-            self._after_recording(path)
+        self.controller.stop_recording()
         return path
 
-    def _after_recording(self, path: Path) -> None:
-        """A guided session gets its summary stored (and shown); a client's recording goes into the library."""
-        if self._protocol_recorded:
-            self._protocol_recorded = False
-            try:
-                from biofeedback.session.headless import store_summary
-                summary = store_summary(path)
-            except (ImportError, UserError, ValueError) as exc:
-                summary = None
-                self.show_banner(f"The session summary could not be computed: {exc}")
-            if summary and self.cue_panel is not None and hasattr(self.cue_panel, "show_summary"):
-                self.cue_panel.show_summary(summary)
-                self.cue_panel.setVisible(True)
-                self._summary_shown = True
-        self.clients.recording_finished(path)
+    def _on_recording_stopped(self, path: Path | None) -> None:
+        self.record_button.setChecked(False)
+        self.record_button.setText("● Record")
+        self.record_name.setReadOnly(False)
+        self.record_name.setText("")
+        self.record_time.setText("saved ✓" if path else "")
+        self.record_time.setToolTip(str(path) if path else "")
+        if path:
+            self.statusBar().showMessage(f"Recording saved: {path}", 8000)
+
+    def _show_summary(self, summary: dict) -> None:
+        if self.cue_panel is not None:
+            self.cue_panel.show_summary(summary)
+            self.cue_panel.setVisible(True)
+            self._summary_shown = True
 
     def _client_changed(self, client) -> None:
         name = getattr(client, "name", "")
         self.setWindowTitle(f"Pelvic-floor biofeedback — {name}" if name else "Pelvic-floor biofeedback")
         self.client_label.setText(f"Client: {name}" if name else "")
         self.client_label.setVisible(bool(name))
-        bands = self.clients.stored_bands()
-        cal = self.clients.stored_calibration()
-        if cal is not None:
-            self.calibration = cal
-        if bands is not None and bands.unit == self.bands.unit:
-            self.set_bands(bands)
 
     def _toggle_recording(self) -> None:
         if self.writer is None:
@@ -331,34 +337,27 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         if self.engine is None:
             return None
         label = self.marker_label.text().strip()[:40]
-        ev = self.engine.add_marker(label)
+        ev = self.controller.add_marker(label)
         self.marker_label.clear()
-        self.markers_added += 1
         self.statusBar().showMessage(f"Marker at {fmt_time(ev.time_s)}" + (f": {label}" if label else ""), 3000)
         return ev
 
     # ================================================================== bands and calibration
     def set_bands(self, bands: Bands) -> None:
-        self.bands = bands
-        self.plot.set_bands(bands)
-        self.bands_panel.set_bands(bands)
-        self._store_meta("bands", bands.to_dict())
+        self.controller.set_bands(bands)
 
     def _bands_from_plot(self, bands: Bands) -> None:
-        self.bands = bands
-        self.bands_panel.set_bands(bands)
-        self._store_meta("bands", bands.to_dict())
-        self.clients.save(bands=bands)
+        self.controller.set_bands(bands, origin=self.plot, keep=True)
 
     def _bands_from_panel(self, bands: Bands) -> None:
-        self.bands = bands
-        self.plot.set_bands(bands)
-        self._store_meta("bands", bands.to_dict())
-        self.clients.save(bands=bands)
+        self.controller.set_bands(bands, origin=self.bands_panel, keep=True)
 
-    def _store_meta(self, key: str, value) -> None:
-        if self.writer is not None and self.engine is not None:
-            self.engine.set_recording_meta(key, value)
+    def _show_bands(self, bands: Bands, origin: object) -> None:
+        """The one place the window learns of new bands; the widget that made the edit already shows it."""
+        if origin is not self.plot:
+            self.plot.set_bands(bands)
+        if origin is not self.bands_panel:
+            self.bands_panel.set_bands(bands)
 
     def open_calibration(self) -> CalibrationWizard | None:
         if self.engine is None or self.is_replay:
@@ -380,13 +379,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.wizard = None
 
     def apply_calibration(self, cal: Calibration) -> None:
-        self.calibration = cal
-        self.set_bands(cal.default_bands())
-        self._store_meta("calibration", cal.to_dict())
-        if self.engine is not None:             # a timed event too, so a review shows when it was done
-            self.engine.add_event(Event(float(self.engine.time_s), "calibration", "calibration",
-                                        {"calibration": cal.to_dict(), "bands": self.bands.to_dict()}))
-        self.clients.save(calibration=cal, bands=self.bands)
+        self.controller.apply_calibration(cal)
 
     def zero_pressure(self) -> float | None:
         """Zero the pressure probe to its reading in air over the last second (display only; raw kept, tare event)."""
@@ -437,27 +430,20 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
 
     def start_protocol(self, name: str) -> None:
         """Run an exercise protocol from now on the stream clock (the engine records its step events)."""
-        from biofeedback import protocols
         if self.engine is None:
             return
         proto = next((p for p in self.protocols if p.name == name), None)
         if proto is None:
             return
-        start = float(self.engine.time_s)
-        runner = protocols.ProtocolRunner(proto, start_s=start)
         self._summary_shown = False
-        set_protocol = getattr(self.engine, "set_protocol", None)
-        if set_protocol is not None:
-            set_protocol(runner)
-        self.runner = runner
-        if self.writer is not None:
-            self._protocol_recorded = True
-            self._store_meta("protocol", proto.name)
-        patient = self.patient_sim
-        if patient is not None and self.sim_follows.isChecked() and hasattr(protocols, "effort_script"):
+        follow = self.protocol_box is None or self.sim_follows.isChecked()
+        if self.patient_sim is not None and follow:
             self.practice_held = False
-            patient.script = protocols.effort_script(proto, start_s=start)
-        self.protocol_button.setText("Stop exercise")
+        self.controller.start_protocol(proto, follow=follow)
+
+    def _on_protocol_started(self, _runner: ProtocolRunner) -> None:
+        if self.protocol_box is not None:
+            self.protocol_button.setText("Stop exercise")
         self.practice_box.setVisible(False)
         if self.cue_panel is not None:
             self.cue_panel.setVisible(True)
@@ -469,16 +455,9 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         return super()._active_band(state)
 
     def stop_protocol(self) -> None:
-        if self.runner is None:
-            return
-        set_protocol = getattr(self.engine, "set_protocol", None) if self.engine is not None else None
-        if set_protocol is not None:
-            set_protocol(None)
-        self.runner = None
-        patient = self.patient_sim
-        if patient is not None:
-            patient.script = None
-            patient.effort = 0.0
+        self.controller.stop_protocol()
+
+    def _on_protocol_stopped(self) -> None:
         if self.protocol_box is not None:
             self.protocol_button.setText("Start exercise")
         self.practice_box.setVisible(self.patient_sim is not None)

@@ -1,11 +1,11 @@
 """The clinic window's widgets, menus and styling (a mixin of :class:`~biofeedback.ui.main_window.MainWindow`)."""
 from __future__ import annotations
 
-import importlib.util
-
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from biofeedback.protocols import list_protocols
 from biofeedback.ui.bands_panel import BandsPanel
+from biofeedback.ui.cues import CuePanel
 from biofeedback.ui.liveplot import LivePlot
 from biofeedback.ui.patient_view import PatientView
 from biofeedback.ui.replay_bar import ReplayBar
@@ -14,23 +14,25 @@ from biofeedback.ui.theme import cue_label
 WINDOWS_S = (5, 10, 30)
 
 
-def module_available(name: str) -> bool:
-    """True when an optional module (another part of the program) is installed."""
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
-
-
 class WindowLayout:
     """Builds the top bar, plot area, side panel, patient page, status bar and menus."""
 
     def _build(self) -> None:
+        """The window's widgets, in stages: plot, top bar, side panel, plot area, pages, status bar, menus."""
         self.plot = LivePlot(self.theme)
         self.plot.bandsEdited.connect(self._bands_from_plot)
         self.plot.framePainted.connect(self._painted)
+        top = self._build_top_bar()
+        side = self._build_side_panel()
+        plot_area = self._build_plot_area()
+        self._build_pages(top, plot_area, side)
+        self._build_status_bar()
+        self._build_menus()
+        self._build_shortcuts()
+        self._style()
 
-        # -- top bar: source, recording, markers, view
+    def _build_top_bar(self) -> QtWidgets.QWidget:
+        """Source, recording, markers and view controls."""
         top = QtWidgets.QWidget()
         top.setObjectName("topbar")
         bar = QtWidgets.QHBoxLayout(top)
@@ -83,17 +85,10 @@ class WindowLayout:
         bar.addWidget(self.window_box)
         bar.addWidget(self.pause_button)
         bar.addWidget(self.patient_button)
+        return top
 
-        self.banner = QtWidgets.QLabel("")
-        self.banner.setWordWrap(True)
-        self.banner.setVisible(False)
-        self.banner.setContentsMargins(12, 6, 12, 6)
-
-        self.replay_bar = ReplayBar()
-        self.replay_bar.setVisible(False)
-        self.replay_bar.review.clicked.connect(lambda: self.open_review(self.spec.partition(":")[2].split("?")[0]))
-
-        # -- side panel: calibration, bands, exercise, practice, cues
+    def _build_side_panel(self) -> QtWidgets.QWidget:
+        """Cue, calibration, pressure zero, bands, exercise, practice."""
         side = QtWidgets.QWidget()
         side.setFixedWidth(290)
         self.side_layout = sl = QtWidgets.QVBoxLayout(side)
@@ -135,6 +130,18 @@ class WindowLayout:
         self.raw_check.toggled.connect(self.plot.set_raw_visible)
         sl.addWidget(self.raw_check)
         sl.addStretch(1)
+        return side
+
+    def _build_plot_area(self) -> QtWidgets.QWidget:
+        """Banner, cue panel, the live plot and the replay bar, stacked."""
+        self.banner = QtWidgets.QLabel("")
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
+        self.banner.setContentsMargins(12, 6, 12, 6)
+
+        self.replay_bar = ReplayBar()
+        self.replay_bar.setVisible(False)
+        self.replay_bar.review.clicked.connect(lambda: self.open_review(self.spec.partition(":")[2].split("?")[0]))
 
         plot_area = QtWidgets.QWidget()
         pv = QtWidgets.QVBoxLayout(plot_area)
@@ -144,7 +151,10 @@ class WindowLayout:
         self._add_cue_panel(pv)
         pv.addWidget(self.plot, 1)
         pv.addWidget(self.replay_bar)
+        return plot_area
 
+    def _build_pages(self, top: QtWidgets.QWidget, plot_area: QtWidgets.QWidget, side: QtWidgets.QWidget) -> None:
+        """The clinic page (top bar over plot and side panel) and the patient page, one shown at a time."""
         clinic = QtWidgets.QWidget()
         cv = QtWidgets.QVBoxLayout(clinic)
         cv.setContentsMargins(0, 0, 0, 0)
@@ -163,7 +173,8 @@ class WindowLayout:
         self.stack.addWidget(self.patient)
         self.setCentralWidget(self.stack)
 
-        # -- status bar
+    def _build_status_bar(self) -> None:
+        """Source state, measured rate, samples lost, display latency."""
         sb = self.statusBar()
         self.status_state = QtWidgets.QLabel("idle")
         self.status_rate = QtWidgets.QLabel("")
@@ -173,45 +184,30 @@ class WindowLayout:
             w.setContentsMargins(8, 0, 8, 0)
             sb.addPermanentWidget(w)
 
-        # -- menus and shortcuts
-        self._build_menus()
+    def _build_shortcuts(self) -> None:
+        """M adds a marker; F11 switches to the patient view and back."""
         QtGui.QShortcut(QtGui.QKeySequence("M"), self, activated=self.add_marker)
         QtGui.QShortcut(QtGui.QKeySequence("F11"), self, activated=lambda: self.set_patient_view(
             self.stack.currentWidget() is not self.patient))
-        self._style()
 
     def _add_cue_panel(self, layout: QtWidgets.QVBoxLayout) -> None:
-        """The cue panel (with its breathing pacer) from ``biofeedback.ui.cues``, above the plot while an
-        exercise runs; left out when that module is not installed."""
-        if not module_available("biofeedback.ui.cues"):
-            return
-        try:
-            from biofeedback.ui import cues
-            self.cue_panel = cues.CuePanel()
-        except Exception:  # a broken optional panel must not keep the window from opening
-            self.cue_panel = None
-            return
+        """The cue panel (with its breathing pacer), above the plot while an exercise runs."""
+        self.cue_panel = CuePanel()
         self.cue_panel.setMaximumHeight(230)
         self.cue_panel.setVisible(False)
         layout.addWidget(self.cue_panel)
 
     def _add_protocol_picker(self, layout: QtWidgets.QVBoxLayout) -> None:
-        self.protocols = []
+        """The exercise picker: the built-in protocols and the user's own."""
+        self.protocols = list(list_protocols())
         self.protocol_box = None
-        if not module_available("biofeedback.protocols"):
-            return
-        try:
-            from biofeedback.protocols import list_protocols
-            self.protocols = list(list_protocols())
-        except Exception:
-            self.protocols = []
         if not self.protocols:
             return
         box = QtWidgets.QGroupBox("Exercise")
         gl = QtWidgets.QVBoxLayout(box)
         self.protocol_combo = QtWidgets.QComboBox()
         for p in self.protocols:
-            self.protocol_combo.addItem(getattr(p, "title", "") or p.name, p.name)
+            self.protocol_combo.addItem(p.title or p.name, p.name)
         self.protocol_button = QtWidgets.QPushButton("Start exercise")
         self.protocol_button.clicked.connect(self._toggle_protocol)
         self.sim_follows = QtWidgets.QCheckBox("Simulated patient follows cues")

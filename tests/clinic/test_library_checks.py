@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from biofeedback.cli import main
-from biofeedback.clinic.library import Library, register_recording, require_client
+from biofeedback.clinic.filing import register_recording
+from biofeedback.clinic.library import Library, require_client
 from biofeedback.errors import UserError
 from biofeedback.files.recording import RecordingWriter
 from biofeedback.stream import Block, Channel, StreamInfo

@@ -7,7 +7,8 @@ import stat
 import numpy as np
 import pytest
 
-from biofeedback.clinic.library import Library, register_recording
+from biofeedback.clinic.filing import register_recording
+from biofeedback.clinic.library import Library
 from biofeedback.files.recording import Recording
 from biofeedback.reports.content import gather_session
 from biofeedback.session.headless import record_headless

@@ -7,7 +7,8 @@ import pytest
 pytest.importorskip("pytestqt")
 from PySide6 import QtWidgets
 
-from biofeedback.clinic.library import Library, register_recording
+from biofeedback.clinic.filing import register_recording
+from biofeedback.clinic.library import Library
 from biofeedback.errors import UserError
 from biofeedback.files.recording import RecordingWriter
 from biofeedback.stream import Block, Channel, StreamInfo

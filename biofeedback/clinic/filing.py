@@ -1,0 +1,76 @@
+"""Filing a finished session in the client library: the session row, then the client's milestones.
+
+:func:`register_recording` puts a recording under its client, :func:`session_summary` gives the figures
+stored with it, :func:`file_session` does both and then stores the goals newly met. Kept apart from the
+storage module (``library``) so that storage never needs the analysis or the progress rules.
+
+One rule for every path that ends a session (the ``record`` command, the window, the diary prompt), so a
+session filed from the command line updates her milestones exactly as one filed from the window does.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from biofeedback.clinic.analysis import summarize
+from biofeedback.clinic.library import Client, Library, SessionRecord, require_client
+from biofeedback.clinic.progress import GoalStatus, update_milestones
+from biofeedback.errors import UserError
+from biofeedback.files.recording import Recording
+
+
+@dataclass
+class FiledSession:
+    """What filing did: the library's new session row, its client, and the goals met for the first time."""
+
+    session: SessionRecord
+    client: Client
+    newly_met: list[GoalStatus] = field(default_factory=list)
+    library_path: str = ""
+
+
+def file_session(library: Library, recording_path: str | os.PathLike, client: Client | str | None = None
+                 ) -> FiledSession:
+    """Put ``recording_path`` into ``library`` under its client and store the goals it newly meets.
+
+    Raises :class:`~biofeedback.errors.UserError` when the recording names no known client or cannot be read.
+    """
+    session = register_recording(library, recording_path, client)
+    target = library.client_by_id(session.client_id)
+    newly = update_milestones(library, target)
+    return FiledSession(session, library.client_by_id(target.id), newly, str(library.path))
+
+
+def register_recording(library: Library, recording_path: str | os.PathLike, client: Client | str | None = None,
+                       summary: dict[str, Any] | None = None, *, create: bool = False) -> SessionRecord:
+    """Put a recording file into the library under its client (from the recording's meta unless given).
+
+    An unknown client name is refused (see :func:`require_client`) unless ``create`` is True, which only
+    callers that explicitly add a client should pass.
+    """
+    rec = Recording.open(recording_path)
+    try:
+        if isinstance(client, Client):
+            target = library.client_by_id(client.id)
+        else:
+            name = str(client or rec.meta.get("client") or "").strip()
+            if not name:
+                raise UserError(f"{recording_path} names no client; give one (e.g. --client NAME)")
+            target = library.get_or_add_client(name) if create else require_client(library, name)
+        if summary is None:
+            summary = session_summary(rec)
+        protocol = rec.meta.get("protocol") or ""
+        if isinstance(protocol, dict):
+            protocol = protocol.get("name") or ""
+        return library.add_session(target, recording_path, rec.started_at, str(protocol), rec.duration_s, summary)
+    finally:
+        rec.close()
+
+
+def session_summary(rec: Any) -> dict[str, Any]:
+    """The analysis of a recording; for free practice without steps, the summary stored with it (or none)."""
+    try:
+        return dict(summarize(rec))
+    except UserError:
+        return dict(rec.meta.get("summary") or {})

@@ -1,0 +1,452 @@
+"""The session controller: one Qt-free object that owns a session's whole life.
+
+It opens the source, runs the :class:`~biofeedback.session.engine.SessionEngine`, starts and stops the
+recording, runs an exercise protocol, holds the bands and the calibration, writes the recording's meta,
+adds markers, stores the session summary and files the session in the client library with its
+milestones. The ``record`` command and the window both drive this one object, so the two cannot drift;
+the window is only a view of it (as napari's ``QtViewer`` sits over its ``ViewerModel``).
+
+Views subscribe with plain callbacks (:class:`Observers`). Every notification is sent on the thread that
+called the controller's method -- the GUI thread for the window, whose frame timer calls :meth:`poll` --
+never on the engine thread, so a view may touch its widgets in a callback.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from biofeedback.clinic.analysis import summarize
+from biofeedback.clinic.filing import FiledSession, file_session
+from biofeedback.clinic.library import Client, Library, require_client
+from biofeedback.errors import UserError
+from biofeedback.files.recording import Recording, RecordingWriter, update_meta
+from biofeedback.protocols import Protocol, ProtocolRunner, StepState, effort_script
+from biofeedback.session.engine import SessionEngine
+from biofeedback.signal.calibration import Bands, Calibration, placeholder_bands
+from biofeedback.signal.chain import ChainSettings
+from biofeedback.sources import open_source
+from biofeedback.sources.base import Source
+from biofeedback.stream import Event, StreamInfo
+
+
+class Observers:
+    """A list of plain callbacks: ``connect(fn)`` to subscribe, ``emit(*args)`` calls each in turn."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[..., Any]] = []
+
+    def connect(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        self._callbacks.append(callback)
+        return callback
+
+    def disconnect(self, callback: Callable[..., Any]) -> None:
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def emit(self, *args: Any) -> None:
+        for callback in list(self._callbacks):
+            callback(*args)
+
+
+class BandsModel:
+    """The session's bands, with ONE change notification: ``changed(bands, origin)``.
+
+    ``origin`` is whoever made the change (a view passes itself), so that view need not redraw its own edit.
+    """
+
+    def __init__(self, bands: Bands | None = None) -> None:
+        self._bands = bands or placeholder_bands()
+        self.changed = Observers()
+
+    @property
+    def bands(self) -> Bands:
+        return self._bands
+
+    def set(self, bands: Bands, origin: object = None) -> bool:
+        """Take ``bands``; returns whether they changed (only then are observers told)."""
+        if bands == self._bands:
+            return False
+        self._bands = bands
+        self.changed.emit(bands, origin)
+        return True
+
+
+def primary_channel(info: StreamInfo) -> int:
+    """The channel the bands apply to: the pelvic floor if present, else pressure, else the first."""
+    names = info.names
+    for name in ("pfm", "pressure"):
+        if name in names:
+            return names.index(name)
+    return 0
+
+
+def store_summary(path: str | Path) -> dict | None:
+    """Analyse a finished guided recording and store its summary in it (meta ``summary``)."""
+    with Recording.open(path) as rec:
+        if not rec.meta.get("protocol") or not rec.n_samples:
+            return None
+        summary = summarize(rec)
+    update_meta(path, {"summary": summary})
+    return summary
+
+
+class SessionController:
+    """One session at a time: source, engine, recording, protocol, bands, calibration, summary and filing.
+
+    ``speed`` paces simulated and replayed sources (None = as fast as possible); ``library_path`` is the
+    client library sessions are filed in (None = the default library); with ``file_sessions`` False a
+    recording is never filed (the ``record`` command without ``--client``).
+    """
+
+    def __init__(self, speed: float | None = 1.0, settings: ChainSettings | None = None, poll_s: float = 0.002,
+                 library_path: str | Path | None = None, file_sessions: bool = True) -> None:
+        self.speed = speed
+        self.settings = settings
+        self.poll_s = poll_s
+        self.library_path = library_path
+        self.file_sessions = file_sessions
+        self.engine: SessionEngine | None = None
+        self.source: Source | None = None
+        self.spec = ""
+        self.recording_path: Path | None = None
+        self._writer: RecordingWriter | None = None
+        self._protocol_recorded = False
+        self.markers_added = 0
+        self.bands_model = BandsModel()
+        self.calibration: Calibration | None = None
+        self.runner: ProtocolRunner | None = None
+        self.client: Client | None = None
+        self.last_summary: dict | None = None
+        self.last_filed: FiledSession | None = None
+        self.filing_error: str | None = None
+        # what views subscribe to (see Observers); each is called with the arguments shown
+        self.connected = Observers()           # (spec)
+        self.disconnected = Observers()        # ()
+        self.recording_started = Observers()   # (path)
+        self.recording_stopped = Observers()   # (path)
+        self.protocol_started = Observers()    # (runner)
+        self.protocol_stopped = Observers()    # ()
+        self.calibrated = Observers()          # (calibration)
+        self.client_changed = Observers()      # (client or None)
+        self.summary_ready = Observers()       # (summary dict)
+        self.filed = Observers()               # (FiledSession)
+        self.problem = Observers()             # (one line for the user)
+
+    # ================================================================== state a view reads
+    @property
+    def bands(self) -> Bands:
+        return self.bands_model.bands
+
+    @property
+    def is_connected(self) -> bool:
+        return self.engine is not None
+
+    @property
+    def is_recording(self) -> bool:
+        return self._writer is not None
+
+    @property
+    def writer(self) -> RecordingWriter | None:
+        """The open recording (None when not recording)."""
+        return self._writer
+
+    @property
+    def is_calibrated(self) -> bool:
+        return self.calibration is not None
+
+    @property
+    def is_replay(self) -> bool:
+        return self.spec.startswith("replay:")
+
+    @property
+    def patient(self) -> Any:
+        """The simulated patient, when the source is the simulator (else None)."""
+        return getattr(self.source, "patient", None)
+
+    @property
+    def client_name(self) -> str:
+        return self.client.name if self.client is not None else ""
+
+    @property
+    def recording_elapsed_s(self) -> float:
+        return self.engine.recording_elapsed_s if self.engine is not None and self._writer is not None else 0.0
+
+    def protocol_state(self, t_s: float | None = None) -> StepState | None:
+        """The exercise step running at ``t_s`` (default: now on the stream clock), or None."""
+        if self.runner is None or self.engine is None:
+            return None
+        return self.runner.current(float(self.engine.time_s) if t_s is None else t_s)
+
+    # ================================================================== source
+    def open(self, spec: str) -> SessionEngine:
+        """Open ``spec`` and make its engine, not started yet (see :meth:`start`); a wrong spec raises here."""
+        self.close()
+        source = open_source(spec, self.speed)
+        engine = SessionEngine(source, self.settings, poll_s=self.poll_s)
+        self.source, self.engine, self.spec = source, engine, spec
+        self.last_summary = None
+        ch = engine.info.channels[primary_channel(engine.info)]
+        if self.bands.unit != ch.unit:
+            self.bands_model.set(placeholder_bands(ch.unit, ch.name))
+        if self.is_replay:
+            self._take_replayed_settings()
+        self.connected.emit(spec)
+        return engine
+
+    def _take_replayed_settings(self) -> None:
+        """A replay shows the bands and calibration it was recorded with."""
+        meta = dict(getattr(getattr(self.source, "recording", None), "meta", None) or {})
+        if meta.get("bands"):
+            try:
+                self.bands_model.set(Bands.from_dict(meta["bands"]))
+            except (KeyError, ValueError, TypeError):
+                pass
+        if meta.get("calibration"):
+            try:
+                self.calibration = Calibration.from_dict(meta["calibration"])
+            except (KeyError, ValueError, TypeError):
+                pass
+
+    def start_source(self) -> None:
+        """Start the source without draining it (a device may take seconds; errors raise here)."""
+        if self.engine is not None:
+            self.engine.start_source()
+
+    def start(self) -> None:
+        """Start the engine thread (and the source, if not yet started)."""
+        if self.engine is not None:
+            self.engine.start()
+
+    def connect(self, spec: str) -> SessionEngine:
+        """Open and start ``spec``; on failure nothing is left open and the error is raised."""
+        engine = self.open(spec)
+        try:
+            engine.start()
+        except BaseException:
+            self.close()
+            raise
+        return engine
+
+    def close(self) -> None:
+        """End the session: the exercise, the recording (summary, filing) and the source."""
+        if self.engine is None:
+            return
+        self.stop_protocol()
+        engine, source = self.engine, self.source
+        try:
+            engine.stop()                       # the thread and the source first; an open recording is closed
+            self.stop_recording()               # then its summary and filing, with nothing else running
+        finally:
+            self.engine = self.source = None
+            self._writer = None
+            close = getattr(source, "close", None)     # a replay holds its recording open
+            if close is not None:
+                close()
+            self.disconnected.emit()
+
+    # ================================================================== recording
+    def recording_meta(self) -> dict[str, Any]:
+        """What a recording keeps about its session: source, bands, client, exercise, calibration."""
+        meta: dict[str, Any] = {"source": self.spec, "bands": self.bands.to_dict()}
+        if self.client is not None:
+            meta["client"] = self.client.name
+        if self.runner is not None:
+            meta["protocol"] = self.runner.protocol.name
+        if self.calibration is not None:
+            meta["calibration"] = self.calibration.to_dict()
+        replayed = getattr(self.source, "recording", None)
+        if replayed is not None:
+            meta["replayed_from"] = str(replayed.path)
+        return meta
+
+    def start_recording(self, path: str | Path, duration_s: float | None = None,
+                        meta: dict[str, Any] | None = None) -> RecordingWriter:
+        """Record from now on into the new file ``path`` (at most ``duration_s`` seconds if given).
+
+        Raises :class:`UserError` or :class:`OSError` when the file cannot be made.
+        """
+        if self.engine is None:
+            raise UserError("connect a source before recording")
+        if self._writer is not None:
+            return self._writer
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        full = self.recording_meta()
+        full.update(meta or {})
+        self._writer = self.engine.start_recording(str(target), full, duration_s=duration_s)
+        self.recording_path = target
+        self._protocol_recorded = self.runner is not None
+        self.markers_added = 0
+        self.filing_error = None
+        self.recording_started.emit(target)
+        return self._writer
+
+    def stop_recording(self) -> Path | None:
+        """Close the recording; a guided one gets its summary, a client's is filed. Returns its path.
+
+        A recording that never received a sample is deleted (None is returned). Problems computing the
+        summary or filing are told through :attr:`problem` (and :attr:`filing_error`); the file is kept.
+        """
+        writer = self._writer
+        if writer is None or self.engine is None:
+            return None
+        path = self.recording_path
+        self._writer = None
+        try:
+            self.engine.stop_recording()
+        except UserError as exc:
+            self.problem.emit(f"The recording could not be closed cleanly: {exc}")
+        if not writer.n_samples:
+            writer.discard_if_empty()
+            self._protocol_recorded = False
+            self.recording_stopped.emit(None)
+            return None
+        self.recording_stopped.emit(path)
+        if path is not None and path.exists():
+            self._after_recording(path)
+        return path
+
+    def _after_recording(self, path: Path) -> None:
+        """A guided session gets its summary stored; a client's recording goes into the library."""
+        if self._protocol_recorded:
+            self._protocol_recorded = False
+            try:
+                summary = store_summary(path)
+            except (UserError, ValueError) as exc:
+                summary = None
+                self.problem.emit(f"The session summary could not be computed: {exc}")
+            if summary:
+                self.last_summary = summary
+                self.summary_ready.emit(summary)
+        if self.client is not None and self.file_sessions:
+            self.file(path)
+
+    def file(self, path: str | Path) -> FiledSession | None:
+        """File ``path`` in the client library under the current client, with her milestones."""
+        try:
+            with Library.open(self.library_path) as library:
+                filed = file_session(library, path, self.client)
+        except UserError as exc:
+            self.filing_error = str(exc)
+            self.problem.emit(str(exc))
+            return None
+        self.client = filed.client
+        self.last_filed = filed
+        self.filed.emit(filed)
+        return filed
+
+    def poll(self) -> None:
+        """Notice what the engine thread did on its own: a recording it closed, an exercise that ended.
+
+        The window's frame timer and the ``record`` loop call this; notifications go out from here.
+        """
+        engine = self.engine
+        if engine is None:
+            return
+        if self._writer is not None and engine.recording is None:
+            self.stop_recording()              # the planned duration is complete, or the disk filled up
+            if engine.error:
+                self.problem.emit(engine.error)
+        if self.runner is not None and self.runner.finished:
+            self.stop_protocol()
+
+    def add_marker(self, label: str = "") -> Event | None:
+        if self.engine is None:
+            return None
+        event = self.engine.add_marker(label[:40])
+        self.markers_added += 1
+        return event
+
+    def _store_meta(self, key: str, value: Any) -> None:
+        if self._writer is not None and self.engine is not None:
+            self.engine.set_recording_meta(key, value)
+
+    # ================================================================== bands, calibration, client
+    def set_bands(self, bands: Bands, origin: object = None, keep: bool = False) -> None:
+        """New bands for the session (and the recording); ``keep`` saves them with the client too."""
+        self.bands_model.set(bands, origin)
+        self._store_meta("bands", bands.to_dict())
+        if keep:
+            self._save_with_client(bands=bands)
+
+    def apply_calibration(self, cal: Calibration) -> None:
+        """Take a calibration: its bands, a timed event in the recording, and both kept with the client."""
+        self.calibration = cal
+        self.set_bands(cal.default_bands())
+        self._store_meta("calibration", cal.to_dict())
+        if self.engine is not None:             # a timed event too, so a review shows when it was done
+            self.engine.add_event(Event(float(self.engine.time_s), "calibration", "calibration",
+                                        {"calibration": cal.to_dict(), "bands": self.bands.to_dict()}))
+        self._save_with_client(calibration=cal, bands=self.bands)
+        self.calibrated.emit(cal)
+
+    def set_client(self, client: Client | str | None) -> Client | None:
+        """Work with ``client`` (a name is looked up: an unknown one raises); her stored settings apply."""
+        if isinstance(client, str):
+            with Library.open(self.library_path) as library:
+                client = require_client(library, client)
+        self.client = client
+        if client is not None:
+            self._take_stored_settings(client)
+        self.client_changed.emit(client)
+        return client
+
+    def _take_stored_settings(self, client: Client) -> None:
+        """The calibration and bands saved with the client, when they fit the connected channel."""
+        try:
+            cal = Calibration.from_dict(client.calibration) if client.calibration else None
+        except (KeyError, TypeError, ValueError):
+            cal = None
+        try:
+            bands = Bands.from_dict(client.bands) if client.bands else None
+        except (KeyError, TypeError, ValueError):
+            bands = None
+        if cal is not None:
+            self.calibration = cal
+        if bands is not None and bands.unit == self.bands.unit:
+            self.set_bands(bands)
+
+    def _save_with_client(self, calibration: Calibration | None = None, bands: Bands | None = None) -> None:
+        """Keep calibration and bands with the client for her next session."""
+        if self.client is None:
+            return
+        try:
+            with Library.open(self.library_path) as library:
+                self.client = library.update_client(
+                    self.client, calibration=None if calibration is None else calibration.to_dict(),
+                    bands=None if bands is None else bands.to_dict())
+        except UserError as exc:
+            self.problem.emit(str(exc))
+
+    # ================================================================== protocol
+    def start_protocol(self, protocol: Protocol, follow: bool = True) -> ProtocolRunner | None:
+        """Run ``protocol`` from now on the stream clock; a simulated patient follows it when ``follow``."""
+        if self.engine is None:
+            return None
+        self.stop_protocol()
+        start = float(self.engine.time_s)
+        runner = ProtocolRunner(protocol, start_s=start)
+        self.engine.set_protocol(runner)
+        self.runner = runner
+        self.last_summary = None
+        if self._writer is not None:
+            self._protocol_recorded = True
+            self._store_meta("protocol", protocol.name)
+        patient = self.patient
+        if patient is not None and follow:
+            patient.script = effort_script(protocol, start_s=start, seed=int(getattr(patient, "seed", 0) or 0))
+        self.protocol_started.emit(runner)
+        return runner
+
+    def stop_protocol(self) -> None:
+        if self.runner is None:
+            return
+        if self.engine is not None:
+            self.engine.set_protocol(None)
+        self.runner = None
+        patient = self.patient
+        if patient is not None:
+            patient.script = None
+            patient.effort = 0.0
+        self.protocol_stopped.emit()
