@@ -262,3 +262,15 @@ def envelope_offline(data: np.ndarray, info: StreamInfo, settings: ChainSettings
         filtered[s:s + out.filtered.shape[0]] = out.filtered
         envelope[s:s + out.envelope.shape[0]] = out.envelope
     return filtered, envelope
+
+
+def pressure_lag_s(settings: ChainSettings | None = None, rate: float | None = None) -> float:
+    """Delay of the pressure low-pass at slow changes (a 2nd-order Butterworth: sqrt(2) / (2 pi fc)).
+
+    Latencies read on the filtered pressure include it (about 0.045 s at 5 Hz), as EMG latencies
+    include half the RMS window; the analysis states it beside them.
+    """
+    fc = (settings or ChainSettings()).pressure_lowpass_hz
+    if not fc or (rate is not None and fc >= 0.45 * rate):
+        return 0.0
+    return float(np.sqrt(2.0) / (2.0 * np.pi * fc))

@@ -9,17 +9,22 @@ Definitions (Glazer assessment, Nu-Tek conventions, downtraining criteria):
 - Rest: mean, SD and coefficient of variation of the envelope over the rest
   period, leaving out its first second (the filter and the previous
   contraction settle).
-- Work mean: mean over the contraction step leaving out its first second
-  (half the step when it is 2 s or shorter); peak: the highest 0.5-1 s mean of
-  the envelope from the cue until the step's end plus one second (the patient
-  reacts late and the envelope lags, so a quick flick peaks after its cue ended).
+- Work mean: mean of the 0.5 s RMS windows of the contraction step leaving out its first second
+  (half the step when it is 2 s or shorter); peak: the highest 0.5-1 s RMS window (a quarter of the
+  step, within those limits) from the cue until the step's end plus one second (the patient reacts late
+  and the envelope lags, so a quick flick peaks after its cue ended), corrected for the upward bias of
+  taking the highest of several noisy windows (:func:`biofeedback.signal.rest.peak_level`). With the
+  band-passed EMG at hand these windows are RMS of that signal, not of the 200 ms display envelope.
 - Onset latency: from the contract cue until the envelope first reaches 75 %
   of that trial's work mean.
-- Release latency: from the rest cue until the envelope first is at or below
-  the release threshold (pre-baseline mean + 2 SD) and stays there for 0.1 s
-  (a momentary dip of the envelope's noise is not letting go); the time to fall to
-  37.5 % of the trial's work mean is reported beside it. A trial that never
-  gets there within its rest step gives ``None`` and a flag, never a number.
+- Release latency: from the rest cue until the envelope is at or below the release criterion
+  (her resting level: the pre-baseline envelope's mean + 2 SD of that same envelope over artefact-free
+  windows) and STAYS there for the dwell of :data:`RELEASE_DWELL_S` (0.5 s). The latency is the moment
+  it entered; the dwell only confirms it (a 0.1 s dip of envelope noise is not letting go). The time
+  to fall to 37.5 % of the trial's work mean is reported beside it, with the same dwell; when that level
+  lies at or below her resting tone it can never be reached honestly and is reported as not applicable
+  (flag ``release_37_not_applicable``). A trial that never gets there within its rest step gives
+  ``None`` and a flag, never a number.
 - Pressure (cmH2O) sits on the resting pressure of the inserted probe, so its contraction
   measures are taken on the rise above rest: pass the pre-baseline mean as ``baseline`` and the
   peak, work mean and endurance figures are the rise above it, onset is at rest + 75 % of the
@@ -37,6 +42,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal
 
+from biofeedback.signal import rest as rest_mod
+
 #: Onset: the envelope reaches this share of the trial's work mean.
 ONSET_SHARE = 0.75
 #: Second release measure: the envelope falls to this share of the trial's work mean.
@@ -45,19 +52,23 @@ RELEASE_SHARE = 0.375
 RELEASE_SDS = 2.0
 #: A release slower than this is flagged (Nu-Tek flags trials over 2 s).
 SLOW_RELEASE_S = 2.0
-#: The envelope must stay in the release band this long to count as released: a single dip of the
-#: envelope's own noise (about 5 % at a 200 ms window) into the band is not letting go. Measured on
-#: synthetic releases through the real chain, this keeps the mean error within about 0.06 s for
-#: release time constants from 0.1 to 1 s (without it, slow releases read up to 0.4 s too fast).
-RELEASE_DWELL_S = 0.1
+#: The envelope must stay at her resting level this long to count as released; the latency is the moment
+#: it entered. A dip of the envelope's own noise (about 5-15 % at a 200 ms window) lasts about one
+#: window, so 0.1 s still let slow releases read 0.6 s early and trials disagree; 0.5 s (2.5 windows)
+#: does not, and a real release lasts far longer than that.
+RELEASE_DWELL_S = 0.5
+#: "Stays there" allows the envelope's own noise to touch the line for short moments: at least this share
+#: of the dwell must be at or below it. A muscle still held at the line sits under it about half the time,
+#: one held a little above it far less; with 0.6 slow releases are no longer read late by the noise.
+RELEASE_DWELL_SHARE = 0.6
 #: Leave this much of the start of a period out of its averages.
 SETTLE_S = 1.0
 #: How long after a contraction step ends its peak may still come (reaction delay plus envelope lag).
 PEAK_GRACE_S = 1.0
-#: The peak is the highest mean of the envelope over a quarter of the step, between 0.25 and 1 s
-#: (statistics want 0.5-1 s windows: the single highest sample of a 200 ms display envelope overstates
-#: a steady contraction by 10-15 %, while a quick 2 s flick needs a short window to keep its peak).
-PEAK_WINDOW_S = (0.25, 1.0)
+#: The peak is the highest RMS window over half the step, between 0.5 and 1 s (statistics want
+#: 0.5-1 s windows: the single highest sample of a 200 ms display envelope overstates a steady
+#: contraction by 10-15 %).
+PEAK_WINDOW_S = (0.5, 1.0)
 
 
 def _index(t_s: float, rate: float, n: int) -> int:
@@ -111,22 +122,23 @@ def release_threshold(pre_mean: float, pre_sd: float, sds: float = RELEASE_SDS) 
 
 
 def first_crossing(env: np.ndarray, rate: float, from_s: float, until_s: float, level: float,
-                   below: bool, dwell_s: float = 0.0) -> float | None:
+                   below: bool, dwell_s: float = 0.0, share: float = 1.0) -> float | None:
     """Seconds after ``from_s`` until the envelope is first at or below (``below``) / at or above ``level``
-    and stays there for ``dwell_s`` (cut short by ``until_s``).
+    and stays there for ``dwell_s`` (at least ``share`` of its samples; cut short by ``until_s``).
 
-    None when it never gets there before ``until_s``. NaN samples never count as a crossing.
+    The moment returned is the entry; the dwell only confirms it. None when it never gets there before
+    ``until_s``. NaN samples never count as a crossing.
     """
     seg = window(env, rate, from_s, until_s)
     with np.errstate(invalid="ignore"):
         hit = seg <= level if below else seg >= level
     k = int(round(dwell_s * rate))
     if k > 1 and hit.size:
-        # a run of k samples in a row starting at i; near the end a shorter run up to until_s counts
+        # of the k samples from i on, enough are there; near the end a shorter stretch up to until_s counts
         padded = np.concatenate([hit, np.ones(k - 1, dtype=bool)]).astype(np.int32)
-        total = np.concatenate([[0], np.cumsum(padded)])        # run sums by cumulative sums: O(n), not O(n k)
-        runs = (total[k:] - total[:-k])[:hit.size]
-        hit = runs == k
+        c = np.concatenate(([0], np.cumsum(padded)))
+        runs = (c[k:] - c[:-k])[:hit.size]
+        hit = hit & (runs >= int(np.ceil(share * k - 1e-9)))
     idx = np.flatnonzero(hit)
     if idx.size == 0:
         return None
@@ -160,27 +172,33 @@ class ContractionStats:
 
 
 def contraction_stats(env: np.ndarray, rate: float, start_s: float, end_s: float,
-                      next_end_s: float | None = None, baseline: float = 0.0) -> ContractionStats:
+                      next_end_s: float | None = None, baseline: float = 0.0,
+                      filtered: np.ndarray | None = None, rms: bool = True) -> ContractionStats:
     """Peak, work mean (first second left out) and onset latency of one contraction step.
 
-    Peak and work mean are measured above ``baseline`` (0 for EMG; the resting pressure for a pressure
-    probe), and onset is when the envelope reaches ``baseline`` + 75 % of that work mean.
+    Peak and work mean come from 0.5-1 s RMS windows (of ``filtered`` when given, else of the envelope;
+    ``rms=False`` takes plain means, for pressure) and are measured above ``baseline`` (0 for EMG; the
+    resting pressure for a pressure probe). Onset is when the envelope reaches ``baseline`` + 75 % of
+    that work mean.
     """
-    work = _finite(window(env, rate, start_s + _settle(end_s - start_s), end_s))
-    if work.size == 0:
+    settled = start_s + _settle(end_s - start_s)
+    if _finite(window(env, rate, settled, end_s)).size == 0:
         return ContractionStats(None, None, None, ("no_data", "gap"))
-    work_mean = float(work.mean()) - baseline
+    level = rest_mod.work_level(rate, settled, end_s, env, filtered, rms)
+    if level is None:
+        return ContractionStats(None, None, None, ("no_data", "gap"))
+    work_mean = level - baseline
     grace_end = end_s + PEAK_GRACE_S
     if next_end_s is not None:
         grace_end = min(grace_end, next_end_s)
-    peak_window = min(PEAK_WINDOW_S[1], max(PEAK_WINDOW_S[0], (end_s - start_s) / 4.0))
-    peak = smoothed_peak(window(env, rate, start_s, grace_end), rate, peak_window)
+    peak_window = min(PEAK_WINDOW_S[1], max(PEAK_WINDOW_S[0], (end_s - start_s) / 2.0))
+    peak = rest_mod.peak_level(rate, start_s, grace_end, env, filtered, rms, peak_window, (settled, end_s))
     if peak is not None:
         peak -= baseline
     onset = None
     if work_mean > 0:  # no rise above rest: there is no contraction to time
         onset = first_crossing(env, rate, start_s, end_s, baseline + ONSET_SHARE * work_mean, below=False)
-    flags = () if onset is not None else ("no_onset",)
+    flags: tuple[str, ...] = () if onset is not None else ("no_onset",)
     if np.isnan(window(env, rate, start_s, end_s)).any():
         flags += ("gap",)
     return ContractionStats(peak, work_mean, onset, flags)
@@ -194,16 +212,18 @@ class ReleaseStats:
 
 
 def release_stats(env: np.ndarray, rate: float, start_s: float, end_s: float, threshold: float | None,
-                  work_mean: float | None, baseline: float = 0.0) -> ReleaseStats:
-    """Release latency (to the release band) and time to 37.5 % of the work mean, from the rest cue.
+                  work_mean: float | None, baseline: float = 0.0, rest_level: float | None = None) -> ReleaseStats:
+    """Release latency (to her resting level) and time to 37.5 % of the work mean, from the rest cue.
 
     ``work_mean`` is the trial's work mean above ``baseline`` (as :func:`contraction_stats` gives it); the
-    second measure is the time to fall to ``baseline`` + 37.5 % of it.
+    second measure is the time to fall to ``baseline`` + 37.5 % of it, not applicable when that lies at or
+    below ``rest_level`` (her resting tone). Both need the envelope to stay there for the dwell.
     """
     flags: list[str] = []
     latency = None
     if threshold is not None:
-        latency = first_crossing(env, rate, start_s, end_s, threshold, below=True, dwell_s=RELEASE_DWELL_S)
+        latency = first_crossing(env, rate, start_s, end_s, threshold, below=True, dwell_s=RELEASE_DWELL_S,
+                                 share=RELEASE_DWELL_SHARE)
         if latency is None:
             flags.append("not_released")
         elif latency > SLOW_RELEASE_S:
@@ -213,11 +233,21 @@ def release_stats(env: np.ndarray, rate: float, start_s: float, end_s: float, th
         flags.append("gap_before_release")  # samples were lost before the release was seen: it may be late
     latency_37 = None
     if work_mean is not None and work_mean > 0:
-        latency_37 = first_crossing(env, rate, start_s, end_s, baseline + RELEASE_SHARE * work_mean, below=True,
-                                    dwell_s=RELEASE_DWELL_S)
-        if latency_37 is None:
-            flags.append("not_below_37")
+        level_37 = baseline + RELEASE_SHARE * work_mean
+        if rest_level is not None and level_37 <= rest_level:
+            flags.append("release_37_not_applicable")
+        else:
+            latency_37 = first_crossing(env, rate, start_s, end_s, level_37, below=True, dwell_s=RELEASE_DWELL_S,
+                                        share=RELEASE_DWELL_SHARE)
+            if latency_37 is None:
+                flags.append("not_below_37")
     return ReleaseStats(latency, latency_37, tuple(flags))
+
+
+def release_37_reason(level_37: float, rest_level: float, unit: str = "µV") -> str:
+    """Why the 37.5 % release is not applicable, in one line for the table and the reports."""
+    return (f"37.5 % of the work mean ({level_37:.2f} {unit}) lies at or below the resting tone "
+            f"({rest_level:.2f} {unit}), so it cannot be reached honestly")
 
 
 def time_in_band_pct(env: np.ndarray, rate: float, start_s: float, end_s: float,
