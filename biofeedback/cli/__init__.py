@@ -152,6 +152,7 @@ def _add_import(sub) -> None:
     p.add_argument("path", metavar="PATH")
     p.add_argument("--out", required=True, metavar="FILE")
     _import_edf_options(p)
+    _notch_option(p, default=None)
     p.set_defaults(func=cmd_import)
 
 
@@ -188,11 +189,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     kind = _import_kind(Path(args.path))
     new_output(args.out, inputs=[args.path], what="recording")
     if kind == "edf":
-        return cmd_import_edf(args)
-    from biofeedback.files.csvio import import_csv
-    n = import_csv(args.path, args.out)
-    print(f"imported {n} samples into {args.out}")
-    return 0
+        status = cmd_import_edf(args)
+    else:
+        from biofeedback.files.csvio import import_csv
+        n = import_csv(args.path, args.out)
+        print(f"imported {n} samples into {args.out}")
+        status = 0
+    if status == 0 and args.notch is not None:
+        _store_notch(args.out, args.notch)
+    return status
 
 
 def _add_bench(sub) -> None:
@@ -345,19 +350,69 @@ def _add_analyze(sub) -> None:
     p.add_argument("--protocol", help="protocol to lay over a recording that has no recorded steps "
                                       "(name or .json file; see 'biofeedback protocols')")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    _notch_option(p, default=None)
     p.set_defaults(func=cmd_analyze)
+
+
+_NOTCH_CHOICES = ("50", "60", "auto", "off")
+
+
+def _notch_option(p, default: str | None) -> None:
+    p.add_argument("--notch", choices=_NOTCH_CHOICES, default=default,
+                   help="mains notch for the analysis: 50 or 60 Hz, auto (the default: only when mains hum is "
+                        "found, and the result says so) or off; on import it is stored with the session")
+
+
+def _store_notch(path: str, notch: str) -> None:
+    """Store ``--notch`` with an imported session (and the hum measured), so its analysis uses it."""
+    from biofeedback.files.recording import Recording, update_meta
+    from biofeedback.signal import hum
+    with Recording.open(path) as rec:
+        data, info = rec.read(), rec.info
+    estimates = [hum.estimate(data[:, i], info.rate) for i, c in enumerate(info.channels) if c.kind == "emg"]
+    hz, reason = hum.notch_choice(notch, estimates) if estimates else (None, "no EMG channel")
+    update_meta(path, {"notch": notch, "notch_hz": hz, "notch_reason": reason})
+    print(reason)
 
 
 def cmd_analyze(args) -> int:
     import json
 
     from biofeedback.clinic.analysis import analyze, format_table
-    result = analyze(args.file, protocol=args.protocol)
+    result = analyze(args.file, protocol=args.protocol, notch=args.notch)
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else format_table(result))
     return 0
 
 
-SUBCOMMANDS += [_add_protocols, _add_analyze]
+def _add_calibrate(sub) -> None:
+    p = sub.add_parser("calibrate", help="calibrate rest and maximum effort without a window",
+                       description="Run the rest + maximum-effort calibration from a source (a simulated patient "
+                                   "follows the cues); print rest mean, spread, noise floor, maximum, signal "
+                                   "quality, the contraction band and the release target with the rule chosen. "
+                                   "With --client the result is stored with her (a target the therapist typed "
+                                   "is kept).")
+    p.add_argument("--source", required=True, metavar="SPEC", help="e.g. sim:hypertonic, serial:/dev/ttyUSB0?...")
+    p.add_argument("--client", default="", metavar="NAME", help="store the calibration and bands with this client")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+                   help="simulated or replayed sources: multiple of real time, or max (default 1)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _library_option(p)
+    p.set_defaults(func=cmd_calibrate)
+
+
+def cmd_calibrate(args) -> int:
+    import json
+
+    from biofeedback.session.calibrate import calibrate_client, run_calibration
+    if args.client:
+        outcome = calibrate_client(args.source, args.client, args.library, speed=args.speed)
+    else:
+        outcome = run_calibration(args.source, speed=args.speed)
+    print(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False) if args.json else outcome.text())
+    return 0
+
+
+SUBCOMMANDS += [_add_protocols, _add_analyze, _add_calibrate]
 
 
 # --------------------------------------------------------------------------- library, diary, history, reports
@@ -395,6 +450,7 @@ def _add_report(sub) -> None:
                    help="a session report for the clinician (default: every measure, changes beyond the noise "
                         "marked) or for the patient (short and kind, no units)")
     _library_option(p)
+    _notch_option(p, default=None)
     p.set_defaults(func=cmd_report)
 
 
@@ -410,8 +466,11 @@ def cmd_report(args) -> int:
     if args.file:
         lib_path = resolve_library_path(args.library)
         library = Library.open(lib_path, create=False) if lib_path.exists() else None
+        from biofeedback.clinic.analysis import notch_for_reports
         try:
-            out = session_report(args.file, args.out, library, progress=_progress_line("report"), voice=args.voice)
+            with notch_for_reports(args.notch):
+                out = session_report(args.file, args.out, library, progress=_progress_line("report"),
+                                     voice=args.voice)
         finally:
             if library is not None:
                 library.close()

@@ -69,6 +69,9 @@ level to measure the rise from). This module never imports Qt.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -615,6 +618,20 @@ def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: 
             "duration_s": round(len(data) / info.rate, 3), "rate": info.rate}
 
 
+#: ``report --notch``: the notch for analyses run deep inside the report (see :func:`notch_for_reports`).
+_NOTCH_OVERRIDE: contextvars.ContextVar[str | None] = contextvars.ContextVar("notch_override", default=None)
+
+
+@contextlib.contextmanager
+def notch_for_reports(notch: str | None):
+    """Within this block, :func:`analyze` without its own ``notch`` uses ``notch`` (None: as stored, else auto)."""
+    token = _NOTCH_OVERRIDE.set(notch)
+    try:
+        yield
+    finally:
+        _NOTCH_OVERRIDE.reset(token)
+
+
 def _open(recording):
     from biofeedback.files.recording import Recording
     if isinstance(recording, (str, Path)):
@@ -656,6 +673,8 @@ def analyze(recording, protocol: str | Protocol | None = None, notch: str | int 
             name = str(protocol)
         if not name:
             name = next((e.data.get("protocol") for e in rec.events if e.kind == "step" and e.data.get("protocol")), "")
+        if notch is None:
+            notch = _NOTCH_OVERRIDE.get()
         if notch is None:
             notch = meta.get("notch") if meta.get("notch") in ("50", "60", "auto", "off", 50, 60) else "auto"
         return analyze_arrays(data, info, spans, meta=meta, protocol_name=str(name or ""), phases_from=phases_from,

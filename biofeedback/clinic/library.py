@@ -111,8 +111,25 @@ def _migrate_to_1(db: sqlite3.Connection) -> None:
     """)
 
 
+def _migrate_to_2(db: sqlite3.Connection) -> None:
+    """Release-target steps (shaping): every target a client trained against, from the day it was set."""
+    _run_script(db, """
+        CREATE TABLE target_steps (
+            id         INTEGER PRIMARY KEY,
+            client_id  INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+            day        TEXT NOT NULL,
+            target     REAL NOT NULL CHECK (target > 0),
+            unit       TEXT NOT NULL DEFAULT 'uV',
+            rule       TEXT NOT NULL DEFAULT '',
+            note       TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX target_steps_by_client ON target_steps(client_id, day);
+    """)
+
+
 #: MIGRATIONS[i] brings a library from version i to version i + 1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrate_to_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -537,6 +554,29 @@ class Library:
             sql += " AND id = ?"
             params.append(goal_id)
         return [self._goal(r) for r in self._db.execute(sql + " ORDER BY id", params)]
+
+    # ---- release-target steps (shaping)
+
+    def add_target_step(self, client: Client | int, target: float, day: dt.date | str | None = None,
+                        rule: str = "", note: str = "", unit: str = "uV") -> dict[str, Any]:
+        """Store a release target from ``day`` on (see :mod:`biofeedback.clinic.shaping` for the rule)."""
+        check_goal_target(target)
+        if not target > 0:
+            raise UserError(f"a release target must be above 0, got {target:g}")
+        cid = client if isinstance(client, int) else client.id
+        the_day = parse_day(day) if day is not None else dt.date.today()
+        cur = self._write("INSERT INTO target_steps (client_id, day, target, unit, rule, note, created_at) "
+                          "VALUES (?,?,?,?,?,?,?)",
+                          (cid, the_day.isoformat(), float(target), unit, rule, note, _now()))
+        return next(t for t in self.target_steps(cid) if t["id"] == cur.lastrowid)
+
+    def target_steps(self, client: Client | int) -> list[dict[str, Any]]:
+        """Every release-target step of a client, oldest first: {id, day, target, unit, rule, note}."""
+        cid = client if isinstance(client, int) else client.id
+        rows = self._db.execute("SELECT id, day, target, unit, rule, note FROM target_steps WHERE client_id = ? "
+                                "ORDER BY day, id", (cid,))
+        return [{"id": r[0], "day": dt.date.fromisoformat(r[1]), "target": r[2], "unit": r[3], "rule": r[4],
+                 "note": r[5]} for r in rows]
 
     def mark_goal_met(self, goal: Goal | int, day: dt.date | None) -> None:
         """Record the day a goal was first met (None clears it)."""

@@ -9,9 +9,16 @@ channel (µV RMS for EMG, cmH2O for pressure):
   effort's peak is the highest value of a 0.5 s moving mean of the envelope, and
   the MVC is the best of them.
 
-Default bands follow the clinic: contraction 40-70 % of MVC, release at or below
-resting tone + 2 SD. :class:`Bands` keeps absolute values in the channel's unit
-and converts to and from %MVC.
+Default bands follow the clinic: contraction 40-70 % of MVC. The release band's top is the
+live **release target** (what shows green), a training goal chosen by :func:`release_target_rule`:
+for a raised or unsteady resting tone it sits :data:`BELOW_REST_SHARE` below her resting mean (so green
+means "softer than you rest now"), otherwise at resting tone + 2 SD; never under the noise floor
+measured during the calibration's rest. A target the therapist typed survives re-calibration
+(:func:`keep_typed_target`). :class:`Bands` keeps absolute values in the channel's unit and converts
+to and from %MVC.
+
+The rest baseline is robust (:mod:`biofeedback.signal.rest`): 0.5 s RMS windows of the envelope, with
+windows far above the median left out as artefacts.
 
 :class:`CalibrationRun` is the guided procedure as a pure state machine on the
 stream clock: it says which phase and cue apply at a time, what effort a
@@ -27,9 +34,104 @@ from typing import Any
 
 import numpy as np
 
+from biofeedback.signal import rest as rest_mod
+
 DEFAULT_CONTRACTION_PCT = (40.0, 70.0)
 DEFAULT_RELEASE_SD = 2.0
 PEAK_WINDOW_S = 0.5
+#: A resting tone above this (µV RMS) is raised: healthy resting figures are roughly 2-6 µV
+#: (Oleksy 2020, Kasper-Jedrzejewska 2025), orientation only since equipment differs.
+RAISED_REST_UV = 6.0
+#: A resting tone whose 0.5 s windows vary more than this (CV %) is unsteady.
+UNSTEADY_CV_PCT = 15.0
+#: For a raised or unsteady rest the target sits this share below her resting mean (10-20 % in practice).
+BELOW_REST_SHARE = 0.15
+
+
+# --------------------------------------------------------------------------- the release target
+
+
+@dataclass(frozen=True)
+class ReleaseTarget:
+    """The live release target (top of the release band) and why it is where it is.
+
+    ``rule``: ``below_rest`` (raised or unsteady rest: below her resting mean), ``rest_band`` (steady,
+    normal rest: at or below rest + 2 SD), ``noise_floor`` (the rule's value lay under the noise floor, so
+    the floor is used), ``typed`` (the therapist's own value).
+    """
+
+    value: float
+    rule: str
+    reason: str            # for the therapist, with figures
+    patient_text: str      # for her: plain words, no µV
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"release_target": self.value, "rule": self.rule, "reason": self.reason,
+                "patient_text": self.patient_text}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ReleaseTarget | None:
+        try:
+            return cls(float(d["release_target"]), str(d.get("rule", "")), str(d.get("reason", "")),
+                       str(d.get("patient_text", "")))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def release_target_rule(rest_mean: float, rest_sd: float, noise_floor: float | None = None, unit: str = "uV",
+                        cv_pct: float | None = None, raised_uv: float = RAISED_REST_UV,
+                        unsteady_cv_pct: float = UNSTEADY_CV_PCT,
+                        below_share: float = BELOW_REST_SHARE) -> ReleaseTarget:
+    """The default release target after a calibration (pure; the window and ``calibrate`` both call it).
+
+    Raised (mean above ``raised_uv``) or unsteady (CV above ``unsteady_cv_pct``) rest: ``below_share``
+    below the resting mean, so her present tone does not show as success. Otherwise rest + 2 SD. Never
+    under ``noise_floor``. Pressure keeps rest + 2 SD (a probe's resting pressure is not a tone to train).
+    ``cv_pct`` is the variability of her 0.5 s resting windows (default: SD / mean).
+    """
+    mean, sd = float(rest_mean), max(0.0, float(rest_sd))
+    cv = float(cv_pct) if cv_pct is not None else (100.0 * sd / mean if mean > 0 else 0.0)
+    if unit == "cmH2O":
+        value = mean + DEFAULT_RELEASE_SD * sd
+        return ReleaseTarget(value, "rest_band", f"resting pressure {mean:.1f} + 2 SD",
+                             "Let go until the line is in the green band.")
+    raised, unsteady = mean > raised_uv, cv > unsteady_cv_pct
+    if raised or unsteady:
+        why = " and ".join(w for w, on in (("raised", raised), ("unsteady", unsteady)) if on)
+        value = mean * (1.0 - below_share)
+        rule = "below_rest"
+        reason = (f"resting tone {mean:.2f} µV is {why} (CV {cv:.0f} %): target {100 * below_share:.0f} % "
+                  f"below it, {value:.2f} µV")
+        patient = ("Your muscles are still a little busy when you rest. Green means softer than you rest now: "
+                   "let go a little more, a little at a time.")
+    else:
+        value = mean + DEFAULT_RELEASE_SD * sd
+        rule = "rest_band"
+        reason = f"resting tone {mean:.2f} µV is low and steady: target at rest + 2 SD, {value:.2f} µV"
+        patient = "Your resting level is already calm. Green means you are back at that calm, resting level."
+    if noise_floor is not None and value < noise_floor:
+        value = float(noise_floor)
+        rule = "noise_floor"
+        reason += f"; raised to the noise floor of the equipment, {noise_floor:.2f} µV"
+        patient = ("Green means you are as relaxed as this sensor can show. Let go and stay soft.")
+    return ReleaseTarget(float(value), rule, reason, patient)
+
+
+def typed_target(value: float, unit: str = "uV") -> ReleaseTarget:
+    """A target the therapist typed: kept as it is through later calibrations."""
+    if not (math.isfinite(float(value)) and float(value) > 0):
+        raise ValueError(f"a release target must be a positive number, got {value}")
+    return ReleaseTarget(float(value), "typed", f"set by the therapist: {float(value):.2f} {unit}",
+                         "Your therapist has chosen this target with you. Green means you are there.")
+
+
+def keep_typed_target(previous: ReleaseTarget | dict | None, new: ReleaseTarget) -> ReleaseTarget:
+    """Re-calibration never silently overwrites a typed target: the typed one wins over the rule's."""
+    if isinstance(previous, dict):
+        previous = ReleaseTarget.from_dict(previous)
+    if previous is not None and previous.rule == "typed":
+        return previous
+    return new
 
 
 # --------------------------------------------------------------------------- bands
@@ -70,13 +172,15 @@ class Bands:
     def to_percent(self, value: float) -> float:
         """Absolute value -> %MVC (needs an MVC)."""
         if self.mvc is None:
-            raise ValueError("no maximum voluntary contraction known: calibrate first or enter values in absolute units")
+            raise ValueError("no maximum voluntary contraction known: calibrate first or enter values "
+                             "in absolute units")
         return 100.0 * (float(value) - self.zero) / (self.mvc - self.zero)
 
     def from_percent(self, pct: float) -> float:
         """%MVC -> absolute value in the channel's unit."""
         if self.mvc is None:
-            raise ValueError("no maximum voluntary contraction known: calibrate first or enter values in absolute units")
+            raise ValueError("no maximum voluntary contraction known: calibrate first or enter values "
+                             "in absolute units")
         return self.zero + float(pct) * (self.mvc - self.zero) / 100.0
 
     @property
@@ -146,15 +250,36 @@ class RestBaseline:
     mean: float
     sd: float
     duration_s: float
+    excluded_s: float = 0.0
+    noise_floor: float | None = None
+    cv_pct: float | None = None
 
 
 def rest_baseline(envelope: np.ndarray, rate: float, skip_s: float = 0.0) -> RestBaseline:
-    """Mean and SD of an envelope stretch (NaN samples ignored), skipping its first ``skip_s`` seconds."""
+    """Mean and SD of an envelope stretch (NaN samples ignored), skipping its first ``skip_s`` seconds.
+
+    Mean and SD are those of the envelope the patient sees, over the 0.5 s windows left after artefact
+    rejection (:func:`biofeedback.signal.rest.robust_rest`; at least three windows, else the plain figures);
+    ``cv_pct`` is the variability of the windows' means (her slow unsteadiness, without the envelope's
+    own noise).
+    """
     env = np.asarray(envelope, dtype=np.float64).ravel()[int(round(skip_s * rate)):]
     good = env[np.isfinite(env)]
     if good.size < 2:
         raise ValueError("not enough rest samples for a baseline (the signal was missing); repeat the rest phase")
+    rr = rest_mod.robust_rest(rate, [(0.0, env.size / rate)], env, rms=False)
+    if rr.envelope_mean is not None and rr.envelope_sd is not None and rr.n_windows >= 3:
+        return RestBaseline(mean=rr.envelope_mean, sd=rr.envelope_sd, duration_s=good.size / rate,
+                            excluded_s=rr.excluded_s, noise_floor=noise_floor_of(env, rate), cv_pct=rr.cv_pct)
     return RestBaseline(mean=float(good.mean()), sd=float(good.std(ddof=1)), duration_s=good.size / rate)
+
+
+def noise_floor_of(envelope: np.ndarray, rate: float) -> float | None:
+    """The quietest 0.5 s RMS of a resting envelope (5th percentile of windows): the lowest the equipment shows."""
+    levels, _ = rest_mod.window_levels(rate, 0.0, len(envelope) / rate, np.asarray(envelope, dtype=np.float64),
+                                       rms=False)
+    ok = levels[np.isfinite(levels)]
+    return float(np.percentile(ok, 5)) if ok.size else None
 
 
 def effort_peak(envelope: np.ndarray, rate: float, window_s: float = PEAK_WINDOW_S) -> float:
@@ -185,30 +310,51 @@ class Calibration:
     channel: str = "pfm"
     rest_duration_s: float = 0.0
     created_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    noise_floor: float | None = None
+    rest_excluded_s: float = 0.0
+    target: ReleaseTarget | None = None
+    rest_cv_pct: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.target is None:
+            self.target = release_target_rule(self.rest_mean, self.rest_sd, self.noise_floor, self.unit,
+                                              self.rest_cv_pct)
+
+    @property
+    def release_target(self) -> float:
+        assert self.target is not None
+        return self.target.value
 
     def default_bands(self, contraction_pct: tuple[float, float] = DEFAULT_CONTRACTION_PCT,
-                      release_sd: float = DEFAULT_RELEASE_SD) -> Bands:
-        """Contraction ``contraction_pct`` of MVC, release at or below rest mean + ``release_sd`` SD.
+                      release_sd: float | None = None) -> Bands:
+        """Contraction ``contraction_pct`` of MVC; release at or below the release target (or, with
+        ``release_sd``, rest mean + that many SD).
 
         For pressure the percentages are of the squeeze above resting pressure."""
         lo, hi = contraction_pct
         zero = self.rest_mean if self.unit == "cmH2O" else 0.0
         span = self.mvc - zero
+        release = self.release_target if release_sd is None else self.rest_mean + release_sd * self.rest_sd
         return Bands(contraction_low=zero + lo * span / 100.0, contraction_high=zero + hi * span / 100.0,
-                     release_high=self.rest_mean + release_sd * self.rest_sd, unit=self.unit,
-                     mvc=self.mvc, channel=self.channel, zero=zero)
+                     release_high=release, unit=self.unit, mvc=self.mvc, channel=self.channel, zero=zero)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rest_mean": self.rest_mean, "rest_sd": self.rest_sd, "mvc": self.mvc,
                 "effort_peaks": list(self.effort_peaks), "unit": self.unit, "channel": self.channel,
-                "rest_duration_s": self.rest_duration_s, "created_at": self.created_at}
+                "rest_duration_s": self.rest_duration_s, "created_at": self.created_at,
+                "noise_floor": self.noise_floor, "rest_excluded_s": self.rest_excluded_s,
+                "rest_cv_pct": self.rest_cv_pct, "target": self.target.to_dict() if self.target else None}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
+        floor = d.get("noise_floor")
         return cls(rest_mean=float(d["rest_mean"]), rest_sd=float(d["rest_sd"]), mvc=float(d["mvc"]),
                    effort_peaks=[float(x) for x in d.get("effort_peaks", [])], unit=str(d.get("unit", "uV")),
                    channel=str(d.get("channel", "pfm")), rest_duration_s=float(d.get("rest_duration_s", 0.0)),
-                   created_at=str(d.get("created_at", "")))
+                   created_at=str(d.get("created_at", "")), noise_floor=None if floor is None else float(floor),
+                   rest_excluded_s=float(d.get("rest_excluded_s") or 0.0),
+                   rest_cv_pct=None if d.get("rest_cv_pct") is None else float(d["rest_cv_pct"]),
+                   target=ReleaseTarget.from_dict(d["target"]) if isinstance(d.get("target"), dict) else None)
 
 
 def calibrate(rest_envelope: np.ndarray, efforts: list[np.ndarray], rate: float, unit: str = "uV",
@@ -222,7 +368,8 @@ def calibrate(rest_envelope: np.ndarray, efforts: list[np.ndarray], rate: float,
     if not mvc > base.mean:
         raise ValueError("the maximum contraction was not above resting tone; check the sensor and repeat")
     return Calibration(rest_mean=base.mean, rest_sd=base.sd, mvc=mvc, effort_peaks=peaks, unit=unit,
-                       channel=channel, rest_duration_s=base.duration_s)
+                       channel=channel, rest_duration_s=base.duration_s, noise_floor=base.noise_floor,
+                       rest_excluded_s=base.excluded_s, rest_cv_pct=base.cv_pct)
 
 
 # --------------------------------------------------------------------------- guided procedure

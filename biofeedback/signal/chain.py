@@ -50,7 +50,8 @@ class ChainSettings:
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> ChainSettings:
         d = dict(d or {})
-        known = {k: d[k] for k in ("bandpass_hz", "order", "notch_hz", "rms_window_s", "pressure_lowpass_hz", "tare") if k in d}
+        names = ("bandpass_hz", "order", "notch_hz", "rms_window_s", "pressure_lowpass_hz", "tare")
+        known = {k: d[k] for k in names if k in d}
         if "bandpass_hz" in known:
             known["bandpass_hz"] = tuple(known["bandpass_hz"])
         return cls(**known)

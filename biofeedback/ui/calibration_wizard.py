@@ -1,5 +1,10 @@
 """Guided calibration: rest baseline, then three maximal squeezes, then the default bands.
 
+The release target (top of the green release band) follows
+:func:`biofeedback.signal.calibration.release_target_rule`; the dialog says which rule it chose and
+why, in words for her and figures for the therapist, and the therapist can type another value. A
+target typed before (``previous_target``) is kept through a new calibration, and the dialog says so.
+
 The dialog shows :class:`biofeedback.signal.calibration.CalibrationRun`'s cues and feeds
 it envelope samples from engine snapshots. With the simulated patient the
 squeezes follow the cues by themselves (the run becomes the simulator's
@@ -11,7 +16,14 @@ import math
 
 from PySide6 import QtCore, QtWidgets
 
-from biofeedback.signal.calibration import Calibration, CalibrationPlan, CalibrationRun
+from biofeedback.signal.calibration import (
+    Calibration,
+    CalibrationPlan,
+    CalibrationRun,
+    ReleaseTarget,
+    keep_typed_target,
+    typed_target,
+)
 from biofeedback.ui.display_units import display_factor, display_unit
 from biofeedback.ui.liveplot import primary_channel
 from biofeedback.ui.theme import cue_label
@@ -22,8 +34,10 @@ class CalibrationWizard(QtWidgets.QDialog):
     cueChanged = QtCore.Signal(str, str)     # cue words, countdown / detail
 
     def __init__(self, engine, patient=None, plan: CalibrationPlan | None = None,
-                 parent: QtWidgets.QWidget | None = None, pressure_unit: str = "cmH2O") -> None:
+                 parent: QtWidgets.QWidget | None = None, pressure_unit: str = "cmH2O",
+                 previous_target: ReleaseTarget | dict | None = None) -> None:
         super().__init__(parent)
+        self.previous_target = previous_target
         self.setWindowTitle("Calibration")
         self.pressure_unit = pressure_unit     # how the results are shown; the calibration stays in its unit
         self.setModal(False)
@@ -41,8 +55,9 @@ class CalibrationWizard(QtWidgets.QDialog):
             f"1. Rest quietly for {self.plan.rest_s:.0f} s: this measures resting tone.\n"
             f"2. Then squeeze as hard as you can {self.plan.efforts} times, {self.plan.contract_s:.0f} s each, "
             f"letting go completely in between.\n"
-            "The contraction band is set to 40–70 % of the best squeeze, the release band to "
-            "resting tone + 2 SD.")
+            "The contraction band is set to 40–70 % of the best squeeze. The release target (green when "
+            "resting) depends on the resting tone: below it when it is raised or unsteady, so that green "
+            "means softer than she rests now; never under the noise floor of the equipment.")
         self.intro.setWordWrap(True)
         self.cue = cue_label("Press Start when the client is comfortable", 22, bold=True)
         self.countdown = cue_label("", 16)
@@ -51,6 +66,24 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.progress.setTextVisible(False)
         self.summary = QtWidgets.QLabel("")
         self.summary.setWordWrap(True)
+        self.patient_words = QtWidgets.QLabel("")
+        self.patient_words.setWordWrap(True)
+        self.patient_words.setStyleSheet("font-size: 15px;")
+        self.target_edit = QtWidgets.QDoubleSpinBox()
+        self.target_edit.setDecimals(1)
+        self.target_edit.setRange(0.1, 1000.0)
+        self.target_edit.setSingleStep(0.5)
+        self.target_button = QtWidgets.QPushButton("Use this target")
+        self.target_button.setToolTip("Type your own release target; later calibrations keep it")
+        self.target_button.clicked.connect(self.use_typed_target)
+        self.target_row = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(self.target_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QtWidgets.QLabel("Release target:"))
+        row.addWidget(self.target_edit)
+        row.addWidget(self.target_button)
+        row.addStretch(1)
+        self.target_row.setVisible(False)
         self.start_button = QtWidgets.QPushButton("Start")
         self.start_button.setDefault(True)
         self.close_button = QtWidgets.QPushButton("Cancel")
@@ -67,6 +100,8 @@ class CalibrationWizard(QtWidgets.QDialog):
         lay.addWidget(self.countdown)
         lay.addWidget(self.progress)
         lay.addWidget(self.summary)
+        lay.addWidget(self.patient_words)
+        lay.addWidget(self.target_row)
         lay.addLayout(buttons)
         self.setMinimumWidth(480)
         self.timer = QtCore.QTimer(self)
@@ -131,18 +166,43 @@ class CalibrationWizard(QtWidgets.QDialog):
             self.summary.setText(f"{exc}. Check the sensor contact and start again.")
             self.cueChanged.emit("Rest and breathe", "")
             return
+        assert cal.target is not None
+        cal.target = keep_typed_target(self.previous_target, cal.target)
         self.result = cal
-        bands = cal.default_bands()
-        u, k = display_unit(cal.unit, self.pressure_unit), display_factor(cal.unit, self.pressure_unit)
         self.cue.setText("Done — well done")
         self.countdown.setText("")
-        peaks = ", ".join(f"{p * k:.1f}" for p in cal.effort_peaks)
-        self.summary.setText(
-            f"Resting tone {cal.rest_mean * k:.1f} ± {cal.rest_sd * k:.1f} {u} (SD)\n"
-            f"Squeezes {peaks} {u}; maximum {cal.mvc * k:.1f} {u}\n"
-            f"Contraction band {bands.contraction_low * k:.1f}–{bands.contraction_high * k:.1f} {u}, "
-            f"release band up to {bands.release_high * k:.1f} {u}")
+        self._show_result(cal)
         self.cueChanged.emit("Rest and breathe", "")
+        self.calibrated.emit(cal)
+
+    def _show_result(self, cal: Calibration) -> None:
+        bands = cal.default_bands()
+        u, k = display_unit(cal.unit, self.pressure_unit), display_factor(cal.unit, self.pressure_unit)
+        peaks = ", ".join(f"{p * k:.1f}" for p in cal.effort_peaks)
+        floor = f", noise floor {cal.noise_floor * k:.1f} {u}" if cal.noise_floor is not None else ""
+        excluded = f" ({cal.rest_excluded_s:.1f} s of artefacts left out)" if cal.rest_excluded_s else ""
+        target = cal.target
+        rule = {"below_rest": "below her resting tone", "rest_band": "at rest + 2 SD",
+                "noise_floor": "at the noise floor", "typed": "typed by you (kept)"}.get(target.rule, "")
+        self.summary.setText(
+            f"Resting tone {cal.rest_mean * k:.1f} ± {cal.rest_sd * k:.1f} {u} (SD){floor}{excluded}\n"
+            f"Squeezes {peaks} {u}; maximum {cal.mvc * k:.1f} {u}\n"
+            f"Contraction band {bands.contraction_low * k:.1f}–{bands.contraction_high * k:.1f} {u}; "
+            f"release target {bands.release_high * k:.1f} {u}, {rule}: {target.reason}")
+        self.patient_words.setText(target.patient_text)
+        self.target_edit.setSuffix(f" {u}")
+        self.target_edit.setValue(bands.release_high * k)
+        self.target_row.setVisible(True)
+
+    def use_typed_target(self) -> None:
+        """The therapist's own value: stored as typed, so a later calibration keeps it."""
+        cal = self.result
+        if cal is None:
+            return
+        k = display_factor(cal.unit, self.pressure_unit)
+        cal.target = typed_target(self.target_edit.value() / k, cal.unit)
+        self.previous_target = cal.target
+        self._show_result(cal)
         self.calibrated.emit(cal)
 
     def _release_patient(self) -> None:
