@@ -12,7 +12,7 @@ from biofeedback.stream import Block
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-_OPTIONS = ("seed", "rate", "abd", "pressure", "emg")
+_OPTIONS = ("seed", "rate", "abd", "pressure", "emg", "hum", "mains", "artefacts")
 GENERATE_AHEAD_S = 0.05  # a change of effort (space bar) shows after at most this much more delay
 
 
@@ -71,8 +71,23 @@ class SimSource(Source):
         self._status.state = "idle"
 
 
+def _signal_options(spec) -> dict:
+    """``hum`` (µV RMS), ``mains`` (50 or 60 Hz) and ``artefacts`` (per minute, surviving the high-pass)."""
+    out: dict = {}
+    try:
+        if "hum" in spec.options:
+            out["hum_uv"] = float(spec.options["hum"])
+        if "mains" in spec.options:
+            out["mains_hz"] = float(spec.options["mains"])
+        if "artefacts" in spec.options:
+            out["artefacts_per_min"] = float(spec.options["artefacts"])
+    except ValueError:
+        raise SourceError(f"hum, mains and artefacts must be numbers in {spec.text!r}") from None
+    return out
+
+
 def open_sim(spec, speed: float | None) -> SimSource:
-    """``sim[:PROFILE][?seed=N&rate=HZ&abd=1&pressure=1&emg=1]``"""
+    """``sim[:PROFILE][?seed=N&rate=HZ&abd=1&pressure=1&emg=1&hum=UV&mains=50|60&artefacts=PER_MIN]``"""
     unknown = set(spec.options) - set(_OPTIONS)
     if unknown:
         raise SourceError(f"unknown option {sorted(unknown)[0]!r} in {spec.text!r}; sim takes {', '.join(_OPTIONS)}")
@@ -93,5 +108,6 @@ def open_sim(spec, speed: float | None) -> SimSource:
         abdominal=_flag(spec.text, "abd", spec.options.get("abd", "0")),
         pressure=_flag(spec.text, "pressure", spec.options.get("pressure", "0")),
         emg=_flag(spec.text, "emg", spec.options.get("emg", "1")),
+        **_signal_options(spec),
     )
     return SimSource(patient, speed)
