@@ -182,7 +182,8 @@ class SimulatedPatient:
                 channels.append(Channel("abd", "emg", "uV"))
         if pressure:
             channels.append(Channel("pressure", "pressure", "cmH2O"))
-        self.info = StreamInfo(tuple(channels), self.rate, source=f"sim:{self.profile.name}", device="simulated patient")
+        self.info = StreamInfo(tuple(channels), self.rate, source=f"sim:{self.profile.name}",
+                               device="simulated patient")
         self.effort = 0.0
         self.script: Callable[[float], float] | None = None
         self._n = 0

@@ -34,7 +34,8 @@ def test_hypertonic_does_not_let_go_completely():
 
 
 def test_fatigue_is_profile_specific():
-    assert PROFILES["weak"].fatigue_build_s < PROFILES["hypertonic"].fatigue_build_s < PROFILES["healthy"].fatigue_build_s
+    build = {name: prof.fatigue_build_s for name, prof in PROFILES.items()}
+    assert build["weak"] < build["hypertonic"] < build["healthy"]
     weak, healthy = glazer("weak", seed=1), glazer("healthy", seed=1)
     assert weak["endurance_median_freq_slope_hz_per_s"] < healthy["endurance_median_freq_slope_hz_per_s"] < 0
 
