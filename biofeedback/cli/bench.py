@@ -119,12 +119,46 @@ def bench_review_open(hours: float = 1.0) -> dict[str, float] | None:
             "review_pan_ms_max": 1000 * float(np.max(pans)), "review_whole_ms": 1000 * whole_s}
 
 
+def bench_measures(hours: float = 1.0, live_s: float = 60.0) -> dict[str, float]:
+    """Issue 11: ``analyze`` of a 1-hour 2-channel 2 kHz session (Glazer steps over and over, robust
+    statistics and hum estimation included), and live hum + quality estimation in 16 ms blocks."""
+    from biofeedback.clinic.analysis import Span, analyze_arrays
+    from biofeedback.protocols import load_protocol, timeline
+    from biofeedback.signal.quality import QualityMeter
+
+    x = _signal(3600.0 * hours)
+    tl = timeline(load_protocol("glazer"))
+    cycle = tl[-1][1]
+    spans = [Span(i, a + k * cycle, b + k * cycle, st) for k in range(int(3600.0 * hours // cycle))
+             for i, (a, b, st) in enumerate(tl)]
+    runs, chain_runs = [], []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        analyze_arrays(x, INFO, spans, protocol_name="glazer")
+        runs.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        envelope_offline(x, INFO)
+        chain_runs.append(time.perf_counter() - t0)
+    live = _signal(live_s, seed=1).astype(np.float64)
+    meter = QualityMeter(RATE, 2)
+    step = int(0.016 * RATE)
+    t0 = time.process_time()
+    for i in range(0, live.shape[0], step):
+        meter.feed(live[i:i + step], live[i:i + step])
+        meter.quality(0)
+    cpu = time.process_time() - t0
+    total = float(np.median(runs)) / hours
+    return {"analyze_1h_s": total, "analyze_1h_without_chain_s": max(0.0, total - float(np.median(chain_runs)) / hours),
+            "live_hum_quality_core_pct": 100.0 * cpu / live_s}
+
+
 def run_bench(quick: bool = False) -> dict[str, Any]:
     hours = 0.1 if quick else 1.0
     figures: dict[str, Any] = {"quick": quick}
     figures.update(bench_live_chain(10.0 if quick else 60.0))
     figures.update(bench_offline_hour(hours))
     figures.update(bench_load_hour(hours))
+    figures.update(bench_measures(hours, 10.0 if quick else 60.0))
     try:
         from biofeedback.ui.bench import run_display_bench  # needs Qt; optional for headless installs
     except ImportError:
@@ -139,6 +173,8 @@ TARGETS = {
     "live_chain_core_pct": ("<", 1.0, "% of one core"),
     "offline_1h_s": ("<", 1.0, "s"),
     "load_1h_s": ("<", 0.5, "s"),
+    "analyze_1h_s": ("<", 2.0, "s"),
+    "live_hum_quality_core_pct": ("<", 1.0, "% of one core"),
 }
 
 
@@ -155,6 +191,9 @@ def format_report(f: dict[str, Any]) -> str:
         f"  1 hour, 2 ch x 2 kHz, processed offline in one call: {f['offline_1h_s']:.2f} s {mark('offline_1h_s')}",
         f"  1-hour recording ({f['file_1h_mb']:.0f} MB): loaded whole in {f['load_1h_s']:.2f} s {mark('load_1h_s')}, "
         f"written in {f['write_1h_s']:.2f} s",
+        f"  analyze, 1 hour, 2 ch x 2 kHz (robust statistics, hum): {f['analyze_1h_s']:.2f} s {mark('analyze_1h_s')}, "
+        f"{f['analyze_1h_without_chain_s']:.2f} s of it beyond the chain; live hum + quality "
+        f"{f['live_hum_quality_core_pct']:.2f} % of one core {mark('live_hum_quality_core_pct')}",
     ]
     d = f.get("display")
     if d is None:

@@ -277,6 +277,25 @@ def median_frequency(x: np.ndarray, rate: float) -> float | None:
     return float(np.interp(0.5 * cum[-1], cum, f))
 
 
+def median_frequencies(segments: list[np.ndarray], rate: float) -> list[float | None]:
+    """:func:`median_frequency` of many stretches at once (one Welch call for all of the same length)."""
+    out: list[float | None] = [None] * len(segments)
+    n = min((len(s) for s in segments), default=0)
+    same = [i for i, s in enumerate(segments) if len(s) == n and n >= 16 and np.all(np.isfinite(s))]
+    if same:
+        stack = np.stack([np.asarray(segments[i], dtype=np.float64) for i in same])
+        nperseg = int(min(n, max(16, round(rate * 0.25))))
+        f, pxx = signal.welch(stack, fs=rate, nperseg=nperseg, axis=-1)
+        cum = np.cumsum(pxx, axis=-1)
+        for row, i in enumerate(same):
+            if cum[row, -1] > 0:
+                out[i] = float(np.interp(0.5 * cum[row, -1], cum[row], f))
+    for i, s in enumerate(segments):
+        if out[i] is None and i not in same:
+            out[i] = median_frequency(s, rate)
+    return out
+
+
 @dataclass(frozen=True)
 class EnduranceStats:
     mean: float | None
@@ -297,8 +316,9 @@ def endurance_stats(env: np.ndarray, filtered: np.ndarray | None, rate: float, s
     EMG (skipped when ``filtered`` is None, e.g. pressure or an RMS-only device).
     """
     t0 = start_s + _settle(end_s - start_s)
-    seg = window(env, rate, t0, end_s) - baseline
-    t = t0 + np.arange(seg.size) / rate
+    stride = max(1, int(rate // 100))   # the envelope is smooth: 100 points a second fit the same line
+    seg = window(env, rate, t0, end_s)[::stride] - baseline
+    t = t0 + stride * np.arange(seg.size) / rate
     ok = np.isfinite(seg)
     mean = slope = decline = None
     if ok.sum() >= 2:
@@ -313,12 +333,11 @@ def endurance_stats(env: np.ndarray, filtered: np.ndarray | None, rate: float, s
     centres: list[float] = []
     if filtered is not None:
         n_win = int((end_s - t0) // mf_window_s)
-        for k in range(n_win):
-            a = t0 + k * mf_window_s
-            mf = median_frequency(window(filtered, rate, a, a + mf_window_s), rate)
+        segs = [window(filtered, rate, t0 + k * mf_window_s, t0 + (k + 1) * mf_window_s) for k in range(n_win)]
+        for k, mf in enumerate(median_frequencies(segs, rate)):
             if mf is not None:
                 mfs.append(mf)
-                centres.append(a + 0.5 * mf_window_s - t0)
+                centres.append((k + 0.5) * mf_window_s)
         if len(mfs) >= 3:
             b, a0 = np.polyfit(np.array(centres), np.array(mfs), 1)
             mf_slope, mf_start = float(b), float(a0)
