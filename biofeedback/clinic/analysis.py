@@ -559,6 +559,19 @@ def _apply_notch(data: np.ndarray, info: StreamInfo, settings, notch: str | int 
         "hum": {name: e.to_dict() for name, e in estimates.items()}}
 
 
+def _quality(data: np.ndarray, filtered: np.ndarray, info: StreamInfo, i: int, spans: list[Span]) -> dict | None:
+    """Signal quality of the main EMG channel over the resting baseline (else the first minute)."""
+    from biofeedback.signal import quality
+    if info.channels[i].kind != "emg" or not rest.has_signal(filtered[:, i]):
+        return None
+    pre, _ = _baseline_spans(spans)
+    a, b = (pre[0].start_s, pre[0].end_s) if pre else (0.0, 60.0)
+    ia, ib = int(a * info.rate), int(min(b * info.rate, len(data)))
+    if ib - ia < int(info.rate):
+        return None
+    return quality.assess(data[ia:ib, i], filtered[ia:ib, i], info.rate).to_dict()
+
+
 def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: dict | None = None,
                    settings=None, envelope: np.ndarray | None = None, filtered: np.ndarray | None = None,
                    protocol_name: str = "", phases_from: str = "events",
@@ -602,8 +615,8 @@ def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: 
     main_name = info.channels[order[0]].name
     main = per_channel[main_name]
     summary = {"protocol": protocol_name, "phases_from": phases_from, **main["summary"], **notch_info}
-    if isinstance(meta.get("quality"), dict):
-        summary["quality"] = meta["quality"]
+    summary["quality"] = meta["quality"] if isinstance(meta.get("quality"), dict) else _quality(
+        data, filtered, info, order[0], spans)
     for name, res in per_channel.items():
         if name != main_name and info.channels[names.index(name)].kind == "pressure":
             for key, value in res["summary"].items():

@@ -103,6 +103,7 @@ def test_known_truth_with_hum_and_a_motion_spike(rate):
     s = res["summary"]
     assert s["notch_hz"] == 50.0 and "hum" in s["notch_reason"]
     assert s["hum"]["pfm"]["detected"] and s["hum"]["pfm"]["hum_uv"] == pytest.approx(HUM_UV, rel=0.15)
+    assert s["quality"]["light"] == "amber" and "hum" in s["quality"]["problems"]
     assert s["resting_tone_uv"] == pytest.approx(2.0, rel=0.05)
     assert 0.4 <= s["resting_excluded_s"] <= 2.0                 # the spike's window(s), nothing more
     assert s["post_resting_tone_uv"] == pytest.approx(2.0, rel=0.05)
