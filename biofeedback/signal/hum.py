@@ -134,8 +134,7 @@ def notch_choice(choice: str | int | None, estimates: list[HumEstimate]) -> tupl
         raise ValueError(f"notch must be 50, 60, auto or off, not {choice!r}")
     found = [e for e in estimates if e.detected]
     if not found:
-        top = max((e.fundamental_uv for e in estimates), default=0.0)
-        return None, f"no notch: no mains hum found ({top:.2f} µV at most)"
+        return None, "no notch: no mains hum stands out above the signal"
     worst = max(found, key=lambda e: e.fundamental_uv)
     return worst.mains_hz, f"notch at {worst.mains_hz:g} Hz: mains hum of {worst.total_uv:.2f} µV found"
 

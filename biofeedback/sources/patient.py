@@ -67,7 +67,7 @@ PROFILES: dict[str, PatientProfile] = {
                                      "some trials never let go, a smaller squeeze above the raised tone",
                        rest_uv=11.0, rest_instability=0.22, mvc_uv=42.0, rise_tau_s=0.2, release_tau_s=0.9,
                        release_residual=0.12, guarding_s=6.0, abd_coupling=0.35,
-                       pressure_rest_cmh2o=40.0, pressure_mvc_cmh2o=18.0, held_share=0.4, held_residual=0.6,
+                       pressure_rest_cmh2o=40.0, pressure_mvc_cmh2o=18.0, held_share=0.3, held_residual=0.6,
                        held_guarding_s=40.0, tone_build_per_s=0.004, tone_recover_s=400.0, fatigue_build_s=60.0,
                        fatigue_amplitude=0.35),
         PatientProfile("weak", "low maximum contraction, abdominals compensate, tires quickly",
