@@ -131,6 +131,7 @@ def run_calibration(spec: str, speed: float | None = 1.0, plan: CalibrationPlan 
     raw = np.concatenate(raw_rest) if raw_rest else np.empty(0)
     filt = np.concatenate(filt_rest) if filt_rest else None
     q = quality_mod.assess(raw, filt if channel.kind == "emg" else None, info.rate)
+    cal.quality = q.to_dict()
     return CalibrationOutcome(cal, q, channel.name, channel.unit)
 
 
@@ -145,7 +146,6 @@ def calibrate_client(spec: str, client: str, library_path: str | None = None, sp
         outcome = run_calibration(spec, speed, plan, previous_target=previous)
         cal = outcome.calibration
         stored = cal.to_dict()
-        stored["quality"] = outcome.quality.to_dict()
         library.update_client(person, calibration=stored, bands=cal.default_bands().to_dict())
         assert cal.target is not None
         file_target_step(library, person, cal.target.value, cal.target.rule, unit=cal.unit)

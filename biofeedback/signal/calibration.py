@@ -314,6 +314,7 @@ class Calibration:
     rest_excluded_s: float = 0.0
     target: ReleaseTarget | None = None
     rest_cv_pct: float | None = None
+    quality: dict[str, Any] | None = None   # the signal check (biofeedback.signal.quality), when one was made
 
     def __post_init__(self) -> None:
         if self.target is None:
@@ -343,7 +344,8 @@ class Calibration:
                 "effort_peaks": list(self.effort_peaks), "unit": self.unit, "channel": self.channel,
                 "rest_duration_s": self.rest_duration_s, "created_at": self.created_at,
                 "noise_floor": self.noise_floor, "rest_excluded_s": self.rest_excluded_s,
-                "rest_cv_pct": self.rest_cv_pct, "target": self.target.to_dict() if self.target else None}
+                "rest_cv_pct": self.rest_cv_pct, "target": self.target.to_dict() if self.target else None,
+                "quality": self.quality}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
@@ -354,6 +356,7 @@ class Calibration:
                    created_at=str(d.get("created_at", "")), noise_floor=None if floor is None else float(floor),
                    rest_excluded_s=float(d.get("rest_excluded_s") or 0.0),
                    rest_cv_pct=None if d.get("rest_cv_pct") is None else float(d["rest_cv_pct"]),
+                   quality=d["quality"] if isinstance(d.get("quality"), dict) else None,
                    target=ReleaseTarget.from_dict(d["target"]) if isinstance(d.get("target"), dict) else None)
 
 

@@ -49,6 +49,7 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.unit = ch.unit
         self.run: CalibrationRun | None = None
         self.result: Calibration | None = None
+        self.quality = None      # the signal check before the calibration (stored with it)
         self.error = ""
 
         self.intro = QtWidgets.QLabel(
@@ -59,6 +60,8 @@ class CalibrationWizard(QtWidgets.QDialog):
             "resting) depends on the resting tone: below it when it is raised or unsteady, so that green "
             "means softer than she rests now; never under the noise floor of the equipment.")
         self.intro.setWordWrap(True)
+        self.signal_check = QtWidgets.QLabel("")
+        self.signal_check.setWordWrap(True)
         self.cue = cue_label("Press Start when the client is comfortable", 22, bold=True)
         self.countdown = cue_label("", 16)
         self.progress = QtWidgets.QProgressBar()
@@ -95,6 +98,7 @@ class CalibrationWizard(QtWidgets.QDialog):
         buttons.addWidget(self.start_button)
         lay = QtWidgets.QVBoxLayout(self)
         lay.addWidget(self.intro)
+        lay.addWidget(self.signal_check)
         lay.addSpacing(12)
         lay.addWidget(self.cue)
         lay.addWidget(self.countdown)
@@ -109,6 +113,27 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.timer.timeout.connect(self.tick)
 
     # ------------------------------------------------------------------
+    _LIGHTS = {"green": "#2e7d32", "amber": "#b26a00", "red": "#c62828"}
+
+    def check_signal(self, seconds: float = 5.0):
+        """The signal-quality light over the last seconds, shown above the cues (None when too little signal)."""
+        from biofeedback.signal.quality import assess
+        try:
+            snap = self.engine.snapshot(seconds, raw=True)
+        except (AttributeError, TypeError):
+            return None
+        x = getattr(snap, "filtered", None)
+        if x is None or x.shape[0] < int(snap.rate):
+            return None
+        q = assess(x[:, self.channel], x[:, self.channel], snap.rate)
+        colour = self._LIGHTS.get(q.light, "#444")
+        self.signal_check.setText(f"<span style='color:{colour}; font-size:18px'>●</span> Signal check: {q.sentence}")
+        return q
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.check_signal()
+
     @property
     def running(self) -> bool:
         return self.run is not None and not self.run.done and self.timer.isActive()
@@ -117,6 +142,7 @@ class CalibrationWizard(QtWidgets.QDialog):
         """Begin the rest phase now (on the stream clock)."""
         self.result, self.error = None, ""
         self.summary.setText("")
+        self.quality = self.check_signal()
         envelope_rate = self.engine.info.rate / getattr(self.engine, "env_step", 1)
         self.run = CalibrationRun(envelope_rate, float(self.engine.time_s), self.plan,
                                   unit=self.unit, channel=self.engine.info.channels[self.channel].name)
@@ -168,6 +194,8 @@ class CalibrationWizard(QtWidgets.QDialog):
             return
         assert cal.target is not None
         cal.target = keep_typed_target(self.previous_target, cal.target)
+        if self.quality is not None:
+            cal.quality = self.quality.to_dict()
         self.result = cal
         self.cue.setText("Done — well done")
         self.countdown.setText("")

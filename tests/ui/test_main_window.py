@@ -97,6 +97,7 @@ def test_calibration_sets_the_bands(make_window, qtbot, tmp_path):
     assert bands.contraction_low == pytest.approx(0.4 * cal.mvc)
     assert bands.contraction_high == pytest.approx(0.7 * cal.mvc)
     assert bands.release_high == pytest.approx(cal.release_target)   # the release target rule (issue 11)
+    assert cal.quality is not None and cal.quality["light"] in ("green", "amber")   # the signal check
     assert win.plot.bands == bands and win.bands_panel.bands == bands
     lo, hi = win.plot._regions["contraction"].getRegion()
     assert (lo, hi) == pytest.approx((bands.contraction_low, bands.contraction_high))
