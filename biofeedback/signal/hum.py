@@ -110,13 +110,15 @@ def estimate_from_power(power: np.ndarray, df: float, rate: float, mains_hz: flo
 def estimate(x: np.ndarray, rate: float, mains_hz: float | None = None,
              max_segments: int = MAX_SEGMENTS) -> HumEstimate:
     """Hum in a stretch of raw signal (1-D); NaN segments are skipped."""
-    x = np.asarray(x, dtype=np.float64).ravel()
-    n = int(round(rate))
+    x = np.asarray(x)
+    if x.ndim > 1:
+        x = x.reshape(-1) if x.size == x.shape[0] else x[:, 0]
+    n = int(round(rate))   # only the chosen segments are copied (never the whole recording)
     k = x.size // n
     if k == 0 or n < 32:
         return NO_HUM
     picks = np.unique(np.linspace(0, k - 1, min(k, max_segments)).astype(int))
-    segs = np.stack([x[i * n:(i + 1) * n] for i in picks])
+    segs = np.stack([np.asarray(x[i * n:(i + 1) * n], dtype=np.float64) for i in picks])
     segs = segs[np.isfinite(segs).all(axis=1)]
     if segs.shape[0] == 0:
         return NO_HUM

@@ -154,6 +154,8 @@ class QualityMeter:
         self._buf_raw = np.zeros((self._n, n_channels))
         self._buf_f = np.zeros((self._n, n_channels))
         self._fill = 0
+        self._seconds = 0
+        self._cached: tuple | None = None
 
     def feed(self, raw: np.ndarray, filtered: np.ndarray) -> None:
         raw = np.asarray(raw, dtype=np.float64).reshape(len(raw), -1)
@@ -171,6 +173,7 @@ class QualityMeter:
                 self._fill = 0
 
     def _second(self) -> None:
+        self._seconds += 1
         for c in range(self._buf_raw.shape[1]):
             r, f = self._buf_raw[:, c], self._buf_f[:, c]
             ok = np.isfinite(f)
@@ -184,9 +187,17 @@ class QualityMeter:
                 del store[c][:-self._memory]
 
     def quality(self, channel: int = 0) -> Quality | None:
-        """The verdict for ``channel`` (None until one second has been seen)."""
+        """The verdict for ``channel`` (None until one second has been seen); it changes once a second."""
         if not self._levels[channel]:
             return None
+        key = (channel, self._seconds, self.hum.estimates[channel])
+        if self._cached is not None and self._cached[0] == key:
+            return self._cached[1]
+        verdict = self._judge(channel)
+        self._cached = (key, verdict)
+        return verdict
+
+    def _judge(self, channel: int) -> Quality:
         levels = np.array(self._levels[channel])
         bad = rest_mod.outlier_windows(levels, np.array(self._spikes[channel]))
         per_min = 60.0 * float(bad.sum()) / len(levels)
