@@ -60,6 +60,9 @@ def test_pressure_peak_and_work_mean_are_the_rise_above_rest_and_resting_pressur
         assert t["onset_latency_s"] == pytest.approx(0.3 + 0.1 * math.log(4.0), abs=0.05)
     table = format_table(res)
     assert "above rest" in table and "peak rise cmH2O" in table
+    # pressure states the lag of its 5 Hz low-pass like EMG states its envelope's (issue 11)
+    assert res["summary"]["filter_lag_s"] == pytest.approx(0.045, abs=0.001)
+    assert "pressure filter's lag of about 0.045 s" in table
 
 
 def test_pressure_endurance_decline_is_of_the_rise_and_has_no_median_frequency():
