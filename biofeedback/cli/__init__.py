@@ -679,3 +679,27 @@ def cmd_gui(args) -> int:
 
 
 SUBCOMMANDS += [_add_gui]
+
+
+# --------------------------------------------------------------------------- sound and home practice
+
+def _add_sound(sub) -> None:
+    p = sub.add_parser("sound", help="render what she heard during a session as a WAV file",
+                       description="Render the sound of a recorded session (pitch: a tone that follows her level; "
+                                   "relax: quiet under the release target, rising as she tightens; pacer: the "
+                                   "breathing pacer), with a chime at each step, as a 16-bit mono WAV file.")
+    p.add_argument("file", metavar="RECORDING", help="recording file (.bfr)")
+    p.add_argument("--out", required=True, metavar="FILE.wav", help="the new WAV file (never overwritten)")
+    p.add_argument("--mode", choices=("pitch", "relax", "pacer"), default="pitch",
+                   help="pitch (default), relax or pacer")
+    p.set_defaults(func=cmd_sound)
+
+
+def cmd_sound(args) -> int:
+    from biofeedback.files.wav import render_recording
+    out = render_recording(args.file, args.out, mode=args.mode)
+    print(f"wrote the {args.mode} sound of {args.file} to {out}")
+    return 0
+
+
+SUBCOMMANDS += [_add_sound]
