@@ -152,6 +152,25 @@ def bench_measures(hours: float = 1.0, live_s: float = 60.0) -> dict[str, float]
             "live_hum_quality_core_pct": 100.0 * cpu / live_s}
 
 
+def bench_sound(quick: bool = False) -> dict[str, Any]:
+    """Envelope-to-sound latency of the live sound output (None without an audio output device)."""
+    try:
+        from biofeedback.ui.sound_output import measure_latency
+    except ImportError:
+        return {"sound": None}
+    return {"sound": measure_latency(trials=10 if quick else 40)}
+
+
+def _sound_line(s: dict[str, float] | None) -> str:
+    if s is None:
+        return "  sound: not measured (no audio output device; see README 'Sound')"
+    return (f"  sound, envelope to loudspeaker: p50 {s['sound_latency_ms_p50']:.0f} ms, "
+            f"p99 {s['sound_latency_ms_p99']:.0f} ms "
+            f"(target <= 100: {'met' if s['sound_latency_ms_p99'] <= 100 else 'MISSED'}; "
+            f"{s['sound_block_ms']:.1f} ms blocks, device {s['sound_device_latency_ms']:.1f} ms, "
+            f"plus up to one 16 ms frame in the window)")
+
+
 def run_bench(quick: bool = False) -> dict[str, Any]:
     hours = 0.1 if quick else 1.0
     figures: dict[str, Any] = {"quick": quick}
@@ -166,6 +185,7 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
     else:
         figures["display"] = run_display_bench(seconds=5.0 if quick else 20.0)
     figures["review"] = bench_review_open(hours)
+    figures.update(bench_sound(quick))
     return figures
 
 
@@ -222,4 +242,5 @@ def format_report(f: dict[str, Any]) -> str:
                      f"{target}; pan by a minute "
                      f"p50 {r['review_pan_ms_p50']:.0f} ms, max {r['review_pan_ms_max']:.0f} ms; "
                      f"whole session {r['review_whole_ms']:.0f} ms")
+    lines.append(_sound_line(f.get("sound")))
     return "\n".join(lines)

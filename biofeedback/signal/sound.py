@@ -103,6 +103,7 @@ class Synthesiser:
         a = math.exp(-1.0 / (SMOOTHING_S * self.rate))
         self._smooth_b, self._smooth_a = np.array([1.0 - a]), np.array([1.0, -a])
         self._smooth_zi: np.ndarray | None = None          # set from the first level (no glide up from 0 at start)
+        self.level_now = float("nan")                       # the smoothed level the oscillators last followed
         self._phase_level = 0.0
         self._phase_pacer = 0.0
         self._pacer_gain_zi = np.zeros(1)                   # the pacer fades in and out when breathing starts/stops
@@ -135,6 +136,7 @@ class Synthesiser:
         if self._smooth_zi is None:
             self._smooth_zi = np.array([lv[0] * -self._smooth_a[1]])
         smooth, self._smooth_zi = _sp.lfilter(self._smooth_b, self._smooth_a, lv, zi=self._smooth_zi)
+        self.level_now = float(smooth[-1])
         out = np.zeros(n)
         if self.mode == "pitch":
             out += self._level_voice(*self._pitch(smooth))
