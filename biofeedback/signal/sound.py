@@ -30,7 +30,7 @@ from scipy import signal as _sp
 MODES = ("pitch", "relax", "pacer")
 AUDIO_RATE = 22050                # enough for tones below 2 kHz; the live stream may use another rate
 DEFAULT_BREATHING_BPM = 6.0
-INHALE_FRACTION = 0.4             # 4 s in, 6 s out at 6 a minute (the same split as the on-screen pacer)
+INHALE_FRACTION = 0.4             # 4 s in, 6 s out at 6 a minute (protocols.INHALE_FRACTION; signal/ cannot import it)
 SMOOTHING_S = 0.03                # level smoothing before the oscillators
 PITCH_LOW_HZ, PITCH_OCTAVES = 220.0, 2.0
 RELAX_LOW_HZ = 165.0              # the soft tone while she stays under the target

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -15,6 +16,11 @@ _FALSE = {"0", "false", "no", "off", ""}
 _OPTIONS = ("seed", "rate", "abd", "pressure", "emg", "hum", "mains", "artefacts")
 GENERATE_AHEAD_S = 0.05  # a change of effort (space bar) shows after at most this much more delay
 
+# Graded effort without a sensor (she learns to aim for "about a third", then to let go slowly or at once)
+RAMP_UP_PER_S = 0.25       # space bar held: 0 -> 30 % in about 1.2 s, slow enough to stop inside 20-40 %
+LET_GO_PER_S = {"at once": None, "slowly": 0.1}   # space bar released: straight to 0, or 30 % -> 0 in 3 s
+EFFORT_STEP = 0.05         # one arrow key press or one notch of the mouse wheel
+
 
 def _flag(spec_text: str, key: str, value: str) -> bool:
     v = value.strip().lower()
@@ -23,6 +29,66 @@ def _flag(spec_text: str, key: str, value: str) -> bool:
     if v in _FALSE:
         return False
     raise SourceError(f"option {key}={value!r} in {spec_text!r} must be 1 or 0")
+
+
+class GradedEffort:
+    """Her effort (0..1) from the keyboard or mouse: a level she sets, and a ramp while the space bar is held.
+
+    Times are on the source's clock (seconds of signal), so the simulated muscle responds exactly when
+    she acts, and a test at any speed sees the same squeeze. The simulated patient calls it as its
+    effort script; the muscle's own rise and release (the patient profile) come on top.
+    """
+
+    def __init__(self, clock: Callable[[], float], let_go: str = "at once") -> None:
+        self.clock = clock
+        self.let_go = let_go
+        self.held = False
+        self._t0, self._e0, self._slope = 0.0, 0.0, 0.0
+
+    @property
+    def let_go(self) -> str:
+        return self._let_go
+
+    @let_go.setter
+    def let_go(self, how: str) -> None:
+        if how not in LET_GO_PER_S:
+            raise ValueError(f"let go {how!r}? choose {' or '.join(LET_GO_PER_S)}")
+        self._let_go = how
+
+    def __call__(self, t_s: float) -> float:
+        return self.level_at(t_s)
+
+    def level_at(self, t_s: float) -> float:
+        dt = max(0.0, float(t_s) - self._t0)
+        return min(1.0, max(0.0, self._e0 + self._slope * dt))
+
+    @property
+    def level(self) -> float:
+        """Her effort now."""
+        return self.level_at(self.clock())
+
+    def _from_now(self, level: float, slope: float) -> None:
+        self._t0, self._e0, self._slope = self.clock(), min(1.0, max(0.0, level)), slope
+
+    def set_level(self, level: float) -> None:
+        """Hold ``level`` from now (arrow keys, mouse wheel); a held space bar keeps ramping from there."""
+        self._from_now(level, RAMP_UP_PER_S if self.held else 0.0)
+
+    def nudge(self, steps: float) -> float:
+        """``steps`` arrow presses or wheel notches up (negative: down); returns the new level."""
+        self.set_level(round((self.level + steps * EFFORT_STEP) / EFFORT_STEP) * EFFORT_STEP)
+        return self.level_at(self._t0)
+
+    def press(self) -> None:
+        """Space bar down: the effort ramps up from where it is."""
+        self.held = True
+        self._from_now(self.level, RAMP_UP_PER_S)
+
+    def release(self) -> None:
+        """Space bar up: let go, at once or slowly (``let_go``)."""
+        self.held = False
+        fall = LET_GO_PER_S[self.let_go]
+        self._from_now(0.0, 0.0) if fall is None else self._from_now(self.level, -fall)
 
 
 class SimSource(Source):
@@ -62,6 +128,17 @@ class SimSource(Source):
         block = Block(self._pos, data, self.pacer.wall_time_of(self._pos + n))
         self._pos += n
         return [block]
+
+    @property
+    def time_s(self) -> float:
+        """Where the source's clock stands now (seconds of signal)."""
+        return self.pacer.position() / self.info.rate
+
+    def graded_effort(self, let_go: str = "at once") -> GradedEffort:
+        """Her effort from the keyboard or mouse drives the simulated muscle (instead of any cue-following demo)."""
+        if not isinstance(self.patient.script, GradedEffort):
+            self.patient.script = GradedEffort(lambda: self.time_s, let_go)
+        return self.patient.script
 
     @property
     def finished(self) -> bool:

@@ -20,6 +20,10 @@ class BandsPanel(QtWidgets.QGroupBox):
         self.units.addItem("µV", "abs")
         self.units.addItem("% of max", "pct")
         self.c_low, self.c_high, self.r_high = (self._spin() for _ in range(3))
+        for spin, name in ((self.c_low, "Contraction band, low limit"), (self.c_high, "Contraction band, high limit"),
+                           (self.r_high, "Release target, upper limit")):
+            spin.setAccessibleName(name)
+        self.units.setAccessibleName("Bands shown in")
         self.info = QtWidgets.QLabel("")
         self.info.setWordWrap(True)
         self.info.setObjectName("muted")

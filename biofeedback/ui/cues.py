@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import math
 
+import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
@@ -37,6 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from biofeedback.protocols import INHALE_FRACTION, Protocol, ProtocolRunner, Step, StepState
+from biofeedback.signal.sound import breath_shape
+from biofeedback.ui.theme import Theme, blend
 
 # Okabe-Ito: blue / sky blue for release, orange / vermillion for contraction; neutral greys.
 RELEASE_COLOR = QColor("#0072B2")
@@ -48,6 +51,18 @@ TEXT = QColor("#15202B")
 MUTED = QColor("#4A5563")
 
 _BAND_WORDS = {"release": "Release band", "contraction": "Contraction band", None: "Free"}
+
+
+class CueColours:
+    """The panel's and pacer's colours for a theme (light by default), so the dark theme covers them too."""
+
+    def __init__(self, theme: Theme | None = None) -> None:
+        dark = theme is not None and theme.name == "dark"
+        self.background = QColor(theme.panel) if theme is not None else BACKGROUND
+        self.text = QColor(theme.foreground) if theme is not None else TEXT
+        self.muted = QColor(theme.muted) if theme is not None else MUTED
+        self.track = QColor(blend(theme.foreground, theme.panel, 0.18)) if theme is not None else QColor("#DDE3EA")
+        self.breath_text = RELEASE_LIGHT if dark else RELEASE_COLOR      # readable on either background
 
 
 def band_color(band: str | None) -> QColor:
@@ -63,12 +78,7 @@ def format_countdown(seconds: float) -> str:
 
 def breath_size(phase: float) -> float:
     """How full the lungs are, 0..1, at ``phase`` through a breath (smooth in, long smooth out)."""
-    phase = phase % 1.0
-    if phase < INHALE_FRACTION:
-        x = phase / INHALE_FRACTION
-    else:
-        x = 1.0 - (phase - INHALE_FRACTION) / (1.0 - INHALE_FRACTION)
-    return 0.5 - 0.5 * math.cos(math.pi * x)
+    return float(breath_shape(np.asarray(phase, dtype=float), INHALE_FRACTION))   # the same breath as the pacer's sound
 
 
 def summary_lines(summary: dict) -> list[str]:
@@ -173,9 +183,14 @@ class BreathingPacer(QWidget):
         super().__init__(parent)
         self._phase: float | None = None
         self._bpm = 6.0
+        self.colours = CueColours()
         self.setMinimumSize(120, 150)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Breathing pacer")
+
+    def set_theme(self, theme: Theme) -> None:
+        self.colours = CueColours(theme)
+        self.update()
 
     def sizeHint(self) -> QSize:
         return QSize(260, 300)
@@ -242,13 +257,13 @@ class BreathingPacer(QWidget):
             px -= 1
             font.setPixelSize(px)
         p.setFont(font)
-        p.setPen(RELEASE_COLOR if self._phase is not None else MUTED)
+        p.setPen(self.colours.breath_text if self._phase is not None else self.colours.muted)
         words = self.instruction() or "Breathe gently"
         p.drawText(QRectF(0, h - text_h, w, text_h * 0.62), Qt.AlignmentFlag.AlignCenter, words)
         small = QFont(self.font())
         small.setPixelSize(int(max(12, min(16, text_h * 0.24))))
         p.setFont(small)
-        p.setPen(MUTED)
+        p.setPen(self.colours.muted)
         p.drawText(QRectF(0, h - text_h * 0.40, w, text_h * 0.40), Qt.AlignmentFlag.AlignCenter,
                    f"{self._bpm:g} breaths a minute")
         p.end()
@@ -273,11 +288,11 @@ class CuePanel(QFrame):
         self._shown_any = False
         self._state: StepState | None = None
         self.setObjectName("CuePanel")
+        self.setAccessibleName("Exercise cue")
         self.setAutoFillBackground(True)
-        pal = self.palette()
-        pal.setColor(self.backgroundRole(), BACKGROUND)
-        pal.setColor(self.foregroundRole(), TEXT)
-        self.setPalette(pal)
+        self.colours = CueColours()
+        self._band: str | None = None
+        self._paint_background()
 
         self.header = FitLabel(18, 11, wrap=False)
         self.header.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -333,6 +348,22 @@ class CuePanel(QFrame):
         self._set_strip(False)
         self._apply_fonts()
         self._show_idle("Choose an exercise to begin", "")
+
+    def set_theme(self, theme: Theme) -> None:
+        """Follow the window's light or dark theme (the panel, its words, its progress bar and the pacer)."""
+        self.colours = CueColours(theme)
+        self.pacer.set_theme(theme)
+        self._paint_background()
+        self._set_band(self._band, hidden=not self.band_tag.isVisible())
+        self._colour_labels()
+
+    def _paint_background(self) -> None:
+        pal = self.palette()
+        pal.setColor(self.backgroundRole(), self.colours.background)
+        pal.setColor(self.foregroundRole(), self.colours.text)
+        self.setPalette(pal)
+        # a style sheet as well: a window's own style sheet restores the palette each time it is re-applied
+        self.setStyleSheet(f"QFrame#CuePanel {{ background:{self.colours.background.name()}; }}")
 
     # ------------------------------------------------------------------ API
 
@@ -428,13 +459,15 @@ class CuePanel(QFrame):
         self.pacer.setVisible(False)
 
     def _set_band(self, band: str | None, hidden: bool = False) -> None:
+        self._band = band
         self.band_tag.setVisible(not hidden)
         color = band_color(band)
         fg = "#15202B" if band == "contraction" else "#FFFFFF"
         self.band_tag.setText(f"  Target: {_BAND_WORDS.get(band, 'Free').lower()}  " if band else "  Free movement  ")
         self.band_tag.setStyleSheet(f"background:{color.name()}; color:{fg}; border-radius:12px; padding:4px 10px;")
         self.progress.setStyleSheet(
-            "QProgressBar{background:#DDE3EA;border:none;border-radius:7px;min-height:14px;max-height:14px;}"
+            f"QProgressBar{{background:{self.colours.track.name()};border:none;border-radius:7px;"
+            "min-height:14px;max-height:14px;}"
             f"QProgressBar::chunk{{background:{color.name()};border-radius:7px;}}")
 
     @property
@@ -501,8 +534,9 @@ class CuePanel(QFrame):
         self._colour_labels()
 
     def _colour_labels(self) -> None:
-        for lab, col in ((self.summary_label, TEXT), (self.cue_label, TEXT), (self.countdown, TEXT),
-                         (self.countdown_unit, MUTED), (self.next_label, MUTED), (self.header, MUTED)):
+        text, muted = self.colours.text, self.colours.muted
+        for lab, col in ((self.summary_label, text), (self.cue_label, text), (self.countdown, text),
+                         (self.countdown_unit, muted), (self.next_label, muted), (self.header, muted)):
             lab.setStyleSheet(f"color:{col.name()};")
 
     def resizeEvent(self, event) -> None:

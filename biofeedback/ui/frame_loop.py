@@ -41,6 +41,7 @@ class FrameLoop:
         events, self._event_i = engine.events_since(self._event_i)
         for ev in events:
             self._on_event(ev)
+        self.patient.show_state(state)                  # the breathing pacer in the patient view
         if state is not None:
             self._show_state(state, t_now)
         self.controller.poll()                 # an exercise that ended, a recording the engine closed

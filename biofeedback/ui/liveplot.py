@@ -122,6 +122,8 @@ class LivePlot(QtWidgets.QWidget):
         self.view.ci.setSpacing(6)
 
         self.readout = Readout(theme)
+        self.setAccessibleName("Live muscle trace")
+        self.view.setAccessibleName("Live muscle trace")
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)

@@ -23,13 +23,13 @@ from biofeedback.ui.client_menu import ClientLink
 from biofeedback.ui.display_units import display_factor, display_unit
 from biofeedback.ui.frame_loop import FrameLoop
 from biofeedback.ui.help import install_help
+from biofeedback.ui.practice_keys import PracticeKeys, name_controls
 from biofeedback.ui.replay_bar import fmt_time
 from biofeedback.ui.source_picker import SourcePicker
 from biofeedback.ui.theme import Theme, apply_theme, get_theme
 from biofeedback.ui.window_layout import WindowLayout
 
 DEFAULT_SOURCE = "sim:healthy"
-PRACTICE_EFFORT = 0.6
 FRAME_MS = 16
 #: how often the engine thread looks for new samples on its own. Each frame also pulls in what has arrived
 #: just before it paints (SessionEngine.snapshot), so the display's latency does not depend on this; the
@@ -86,7 +86,14 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._frame)
         self._follow_controller()
-        QtWidgets.QApplication.instance().installEventFilter(self)
+        self.keys = PracticeKeys(self, (self.plot, self.patient), on_hold=self.set_practice,
+                                 on_nudge=self.nudge_effort, on_space_elsewhere=self._space_on_replay)
+        QtGui.QShortcut(QtGui.QKeySequence("K"), self, activated=self._space_on_replay)
+        self.replay_bar.play.setToolTip("Play or pause (K, or the space bar on the trace)")
+        self.window_box.setAccessibleName("Seconds of signal shown")
+        name_controls(self)
+        if self.cue_panel is not None and hasattr(self.cue_panel, "set_theme"):
+            self.cue_panel.set_theme(self.theme)
         self.resize(1280, 800)
         if source:
             self.connect_source(source)
@@ -190,6 +197,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.source_label.setText(describe_source(spec))
         self.connect_button.setText("Disconnect")
         self.practice_box.setVisible(self.patient_sim is not None)
+        self.patient.set_squeeze_hint(self.patient_sim is not None)
         if self.protocol_box is not None:
             self.sim_follows.setVisible(self.patient_sim is not None)
         live = not self.is_replay
@@ -397,28 +405,39 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         return offset
 
     # ================================================================== practice and protocol
-    def set_practice(self, held: bool) -> None:
-        """Space bar / big button: the simulated patient squeezes (effort 0.6) while held."""
-        patient = self.patient_sim
-        if patient is None or (self.wizard is not None and self.wizard.running):
-            self.practice_held = False
-            return
-        if self.runner is not None and getattr(patient, "script", None) is not None:
-            return                             # the simulated patient is following an exercise
-        self.practice_held = bool(held)
-        patient.effort = PRACTICE_EFFORT if held else 0.0
-        self._set_cue("Squeeze gently" if held else "Let go completely", "")
+    def practice_effort(self):
+        """Her graded effort on the simulated source (None with a sensor, during calibration or the demo)."""
+        graded = getattr(self.source, "graded_effort", None)
+        if graded is None or (self.wizard is not None and self.wizard.running):
+            return None
+        script = getattr(self.patient_sim, "script", None)
+        if script is not None and not callable(getattr(script, "press", None)):
+            return None                        # the demo: the simulated patient is following the cues
+        return graded()
 
-    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802 - Qt name
-        et = ev.type()
-        if et in (QtCore.QEvent.Type.KeyPress, QtCore.QEvent.Type.KeyRelease) \
-                and ev.key() == QtCore.Qt.Key.Key_Space and isinstance(obj, QtWidgets.QWidget) \
-                and obj.window() is self and not isinstance(obj, (QtWidgets.QLineEdit, QtWidgets.QAbstractSpinBox,
-                                                                   QtWidgets.QComboBox)):
-            if self.patient_sim is None:
-                return False
-            if not ev.isAutoRepeat():
-                self.set_practice(et == QtCore.QEvent.Type.KeyPress)
+    def set_practice(self, held: bool) -> bool:
+        """Space bar / big button: the effort ramps up while held and lets go when released."""
+        effort = self.practice_effort()
+        if effort is None:
+            self.practice_held = False
+            return False
+        self.practice_held = bool(held)
+        effort.press() if held else effort.release()
+        if self.runner is None:
+            self._set_cue("Squeeze gently" if held else "Let go completely", "")
+        return True
+
+    def nudge_effort(self, steps: int) -> bool:
+        """Up/Down arrows, mouse wheel: squeeze a little harder or softer (5 % a step)."""
+        effort = self.practice_effort()
+        if effort is None:
+            return False
+        effort.nudge(steps)
+        return True
+
+    def _space_on_replay(self) -> bool:
+        if self.is_replay and self.replay_bar.isVisible():
+            self.replay_bar.toggle()
             return True
         return False
 
@@ -439,12 +458,13 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         follow = self.protocol_box is None or self.sim_follows.isChecked()
         if self.patient_sim is not None and follow:
             self.practice_held = False
+        self._demo = follow and self.patient_sim is not None
         self.controller.start_protocol(proto, follow=follow)
 
     def _on_protocol_started(self, _runner: ProtocolRunner) -> None:
         if self.protocol_box is not None:
             self.protocol_button.setText("Stop exercise")
-        self.practice_box.setVisible(False)
+        self.practice_box.setVisible(self.patient_sim is not None and not getattr(self, "_demo", False))
         if self.cue_panel is not None:
             self.cue_panel.setVisible(True)
             self.cue_big.setVisible(False)
@@ -517,6 +537,8 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.plot.set_theme(self.theme)
         self.plot.set_bands(self.bands)
         self.patient.set_theme(self.theme)
+        if self.cue_panel is not None and hasattr(self.cue_panel, "set_theme"):
+            self.cue_panel.set_theme(self.theme)
         self._style()
 
     def show_banner(self, text: str) -> None:

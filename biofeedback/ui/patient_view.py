@@ -1,4 +1,9 @@
-"""The patient's view: one large bar with the target zone and the current cue in large words, nothing else."""
+"""The patient's view: the cue in large words, one large bar with only the target she works on, the breathing pacer.
+
+No numbers and no units: the bar's shaded stripe is the target, the level fills the bar, and it turns
+green while she is inside the target. Space, the arrow keys and the mouse wheel squeeze here when there
+is no sensor (the hint at the bottom says so); Esc goes back.
+"""
 from __future__ import annotations
 
 import math
@@ -6,7 +11,9 @@ import math
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from biofeedback.signal.calibration import Bands, placeholder_bands
+from biofeedback.ui.cues import BreathingPacer
 from biofeedback.ui.liveplot import nice_ceiling
+from biofeedback.ui.practice_keys import SQUEEZE_HINT
 from biofeedback.ui.theme import LIGHT, Theme, blend, cue_label
 
 
@@ -21,6 +28,7 @@ class LevelBar(QtWidgets.QWidget):
         self.target: str = "release"
         self.scale_top = 1.0
         self.setMinimumSize(220, 300)
+        self.setAccessibleName("Muscle level")
 
     def set_state(self, value: float, bands: Bands, target: str) -> None:
         changed = (value != self.value and not (math.isnan(value) and math.isnan(self.value))) \
@@ -31,6 +39,9 @@ class LevelBar(QtWidgets.QWidget):
         if top > self.scale_top or top < 0.5 * self.scale_top:
             self.scale_top = nice_ceiling(top)
         if changed:
+            where = "inside" if self.in_target else ("above" if math.isfinite(value) and value > bands.limits(target)[1]
+                                                     else "below")
+            self.setAccessibleDescription(f"{where} the {target} target")
             self.update()
 
     @property
@@ -79,18 +90,29 @@ class PatientView(QtWidgets.QWidget):
 
     backRequested = QtCore.Signal()
 
-    def __init__(self, theme: Theme = LIGHT, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, theme: Theme = LIGHT, parent: QtWidgets.QWidget | None = None,
+                 back_hint: str = "Esc: clinic view") -> None:
         super().__init__(parent)
+        self.setAccessibleName("Patient view")
         self.cue = cue_label("Rest and breathe", 40, bold=True)
+        self.cue.setAccessibleName("Cue")
         self.detail = cue_label("", 22)
+        self.detail.setAccessibleName("Time left")
         self.bar = LevelBar(theme)
-        self.hint = QtWidgets.QLabel("Esc: clinic view")
+        self.pacer = BreathingPacer()
+        self.pacer.setVisible(False)
+        self.back_hint = back_hint
+        self.hint = QtWidgets.QLabel(back_hint)
         self.hint.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        self.hint.setWordWrap(True)
+        middle = QtWidgets.QHBoxLayout()
+        middle.addWidget(self.bar, 3)
+        middle.addWidget(self.pacer, 2)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(40, 30, 40, 12)
         lay.addWidget(self.cue)
         lay.addWidget(self.detail)
-        lay.addWidget(self.bar, 1)
+        lay.addLayout(middle, 1)
         lay.addWidget(self.hint)
         self.set_theme(theme)
 
@@ -103,7 +125,23 @@ class PatientView(QtWidgets.QWidget):
         self.setPalette(pal)
         self.cue.setStyleSheet(f"color:{theme.foreground};")
         self.detail.setStyleSheet(f"color:{theme.muted};")
-        self.hint.setStyleSheet(f"color:{blend(theme.muted, theme.background, 0.6)}; font-size:10pt;")
+        self.hint.setStyleSheet(f"color:{blend(theme.muted, theme.background, 0.75)}; font-size:11pt;")
+        self.pacer.set_theme(theme)
+
+    def set_squeeze_hint(self, on: bool) -> None:
+        """Say how to squeeze by keyboard when there is no sensor (the keys work only here and on the trace)."""
+        self.hint.setText(f"{SQUEEZE_HINT}   ·   {self.back_hint}" if on else self.back_hint)
+
+    def show_state(self, state) -> None:
+        """The breathing pacer of the running step (hidden when the step has none or nothing runs)."""
+        phase = getattr(state, "breathing_phase", None) if state is not None else None
+        if phase is None:
+            if self.pacer.isVisible():
+                self.pacer.setVisible(False)
+                self.pacer.set_phase(None)
+            return
+        self.pacer.setVisible(True)
+        self.pacer.set_phase(phase, state.step.breathing_bpm)
 
     def set_cue(self, cue: str, detail: str = "") -> None:
         if cue != self.cue.text():

@@ -43,6 +43,8 @@ class Readout(QtWidgets.QFrame):
         lay.addWidget(self.pct)
         lay.addWidget(self.state)
         lay.addStretch(1)
+        self.setAccessibleName("Live value")
+        self.value.setAccessibleName("Live value")
         self.set_theme(theme)
 
     def set_theme(self, theme: Theme) -> None:
@@ -63,6 +65,7 @@ class Readout(QtWidgets.QFrame):
             self.value.setText("–")
         else:
             self.value.setText(f"{value:.1f}" if abs(value) < 100 else f"{value:.0f}")
+        self.value.setAccessibleDescription(f"{self.value.text()} {self.unit.text()}")
         self.pct.setText("" if pct is None else f"{pct:.0f} % of max")
         if band is None or inside is None:
             self.state.setText("")

@@ -55,6 +55,7 @@ def make_screenshots(out_dir: str | Path, theme: str = "light") -> list[Path]:
     win.start_recording()
     if win.protocols:
         win.protocol_combo.setCurrentIndex(win.protocol_combo.findData("work-rest"))
+        win.sim_follows.setChecked(True)     # the demo (off by default): the simulated patient does the exercise
         win.start_protocol("work-rest")
         win.engine.add_marker("start")
         # 60 s rest, then contractions: stop mid-way through the second contraction, a release behind it

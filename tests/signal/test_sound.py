@@ -196,3 +196,9 @@ def test_sound_command_never_overwrites_and_errors_in_one_line(work_rest, tmp_pa
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("biofeedback: ") for line in err)
     assert "already exists" in err[0]
+
+
+def test_the_pacer_sound_breathes_like_the_pacer_on_screen():
+    from biofeedback import protocols
+    from biofeedback.signal import sound
+    assert sound.INHALE_FRACTION == protocols.INHALE_FRACTION

@@ -207,19 +207,20 @@ def test_space_bar_makes_the_simulated_muscle_contract(make_window, qtbot):
     rest = current_envelope(win)
     assert rest < 10
     target = win.plot.view
+    effort = win.practice_effort()
     qtbot.keyPress(target, QtCore.Qt.Key.Key_Space)
-    assert win.patient_sim.effort == pytest.approx(0.6)
-    qtbot.waitUntil(lambda: current_envelope(win) > 25.0, timeout=5000)     # about 0.6 x 60 µV
+    assert effort.held                                                      # graded: the effort ramps up while held
+    qtbot.waitUntil(lambda: current_envelope(win) > 25.0, timeout=5000)     # about 0.6 x 60 µV after ~2.4 s
     qtbot.waitUntil(lambda: win.plot.active_band == "contraction", timeout=1000)
     qtbot.keyRelease(target, QtCore.Qt.Key.Key_Space)
-    assert win.patient_sim.effort == 0.0
+    assert not effort.held and effort.level == 0.0                          # let go at once (the default)
     qtbot.waitUntil(lambda: current_envelope(win) < 8.0, timeout=5000)      # the healthy profile lets go
     assert win.plot.active_band == "release"
     # the big on-screen button does the same
     win.practice_button.pressed.emit()
-    assert win.patient_sim.effort == pytest.approx(0.6)
+    assert effort.held
     win.practice_button.released.emit()
-    assert win.patient_sim.effort == 0.0
+    assert not effort.held
 
 
 def test_space_in_a_text_field_types_a_space(make_window, qtbot):
@@ -227,7 +228,7 @@ def test_space_in_a_text_field_types_a_space(make_window, qtbot):
     win.marker_label.setFocus()
     qtbot.keyClick(win.marker_label, QtCore.Qt.Key.Key_A)
     qtbot.keyClick(win.marker_label, QtCore.Qt.Key.Key_Space)
-    assert win.patient_sim.effort == 0.0
+    assert not win.practice_effort().held and win.practice_effort().level == 0.0
     assert win.marker_label.text() == "a "
 
 
