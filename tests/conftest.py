@@ -14,6 +14,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def _private_library(tmp_path_factory, monkeypatch):
     """Tests never touch the real user's client library (subprocesses inherit the variable)."""
     monkeypatch.setenv("BIOFEEDBACK_LIBRARY", str(tmp_path_factory.mktemp("library") / "library.sqlite"))
+    # nor the real user's remembered choices (theme, sound, window layout: ui/settings.py)
+    monkeypatch.setenv("BIOFEEDBACK_SETTINGS", str(tmp_path_factory.mktemp("settings") / "settings.ini"))
 
 
 @pytest.fixture

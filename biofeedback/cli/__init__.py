@@ -703,3 +703,30 @@ def cmd_sound(args) -> int:
 
 
 SUBCOMMANDS += [_add_sound]
+
+
+def _add_home(sub) -> None:
+    p = sub.add_parser("home", help="home practice: one calm screen for practising alone",
+                       description="Home mode: today's practice with one large Start, the patient view with the "
+                                   "cue, countdown and breathing pacer, sessions recorded into her library by "
+                                   "themselves, a short diary, and her progress in plain words.")
+    p.add_argument("--source", default=None, metavar="SPEC",
+                   help="serial:PORT?device=NAME for a sensor; default: practice without a sensor (sim:healthy), "
+                        "where the arrow keys, mouse wheel and space bar set how hard she squeezes")
+    p.add_argument("--client", metavar="NAME", help="her name in the library (default: the library's only person)")
+    p.add_argument("--library", metavar="PATH",
+                   help="client library file (default: $BIOFEEDBACK_LIBRARY or the user data folder)")
+    p.add_argument("--theme", choices=("light", "dark"), default=None, help="default: as last time")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="X", help=argparse.SUPPRESS)
+    p.add_argument("--screenshot", metavar="PNG", help="save a PNG of the screen and exit")
+    p.add_argument("--quit-after", type=_positive, metavar="S", help="close after this many seconds")
+    p.set_defaults(func=cmd_home)
+
+
+def cmd_home(args) -> int:
+    from biofeedback.ui.home import run_home
+    return run_home(source=args.source, client=args.client, library=args.library, screenshot=args.screenshot,
+                    quit_after=args.quit_after, speed=args.speed, theme=args.theme)
+
+
+SUBCOMMANDS += [_add_home]

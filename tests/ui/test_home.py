@@ -1,0 +1,172 @@
+"""Home mode end to end: a relaxation session on the simulated signal, driven by HER graded keyboard effort.
+
+A real offscreen window, a real SQLite library and a real recording: the test plays the patient, pressing
+the arrow keys when the cue says "gently squeeze" and letting go after, and then reads back what was kept.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from biofeedback.clinic.library import Library
+from biofeedback.files.recording import Recording
+from biofeedback.signal.calibration import Bands
+from biofeedback.signal.chain import envelope_offline
+from biofeedback.sources.sim import GradedEffort
+from biofeedback.ui.practice_keys import unnamed_controls
+from biofeedback.ui.settings import Settings
+
+MVC = 60.0      # the healthy simulated patient's maximum, as her therapist's calibration found it
+SPEED = 15.0
+
+
+@pytest.fixture
+def library(tmp_path):
+    path = tmp_path / "her.sqlite"
+    with Library.open(path) as lib:
+        lib.add_client("Ana", bands=Bands(24.0, 42.0, 6.0, mvc=MVC).to_dict())
+    return path
+
+
+@pytest.fixture
+def make_home(qtbot, tmp_path, library):
+    from biofeedback.ui.home import HomeWindow
+    made = []
+
+    def make(**kw):
+        kw.setdefault("source", "sim:healthy?rate=500&seed=5")
+        win = HomeWindow(client="Ana", library_path=library, recordings_dir=tmp_path / "rec", **kw)
+        qtbot.addWidget(win)
+        win.show()
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        win.close()
+
+
+def play_the_patient(win, qtbot):
+    """Each frame: during a gentle squeeze, press Up to about a third (6 x 5 %); otherwise let go (Down)."""
+    def act():
+        state = win.controller.protocol_state()
+        effort = win.effort
+        if state is None or effort is None:
+            return
+        if state.step.kind == "contract" and effort.level < 0.3 - 1e-9:
+            qtbot.keyClick(win.patient, QtCore.Qt.Key.Key_Up)
+        elif state.step.kind != "contract" and effort.level > 1e-9:
+            qtbot.keyClick(win.patient, QtCore.Qt.Key.Key_Down)
+
+    timer = QtCore.QTimer(win)
+    timer.setInterval(10)
+    timer.timeout.connect(act)
+    timer.start()
+    return timer
+
+
+@pytest.mark.timeout(300)
+def test_home_relaxation_session_with_graded_keyboard_effort(make_home, qtbot, library):
+    win = make_home(speed=SPEED)
+    assert win.pages.currentWidget() is win.start_page
+    assert "Relaxation" in win.today.text()
+    win.start_button.setFocus()
+    qtbot.keyClick(win.start_button, QtCore.Qt.Key.Key_Space)              # Space presses the focused Start
+    assert win.controller.runner is not None and win.controller.is_recording
+    assert win.pages.currentWidget() is win.practice_page
+    assert isinstance(win.controller.patient.script, GradedEffort)          # her effort, never the demo
+    patient = play_the_patient(win, qtbot)
+    qtbot.waitUntil(lambda: win.pages.currentWidget() is win.done_page, timeout=200_000)
+    patient.stop()
+    path = win.controller.recording_path
+
+    # the gentle squeezes: her effort sat inside the 20-40 % band of her maximum
+    with Recording.open(path) as rec:
+        _, env = envelope_offline(rec.read(), rec.info)
+        steps = [(e.time_s, e.data["duration_s"]) for e in rec.events
+                 if e.kind == "step" and e.data.get("kind") == "contract"]
+        rate = rec.rate
+    assert len(steps) == 6
+    for start, duration in steps:
+        a, b = int((start + 1.5) * rate), int((start + duration) * rate)
+        pct = 100.0 * np.median(env[a:b, 0]) / MVC
+        assert 20.0 <= pct <= 40.0, (start, pct)
+
+    # in her library, then the diary (Return on the focused Save button)
+    with Library.open(library) as lib:
+        ana = lib.client("Ana")
+        sessions = lib.sessions(ana)
+    assert len(sessions) == 1 and sessions[0].protocol == "relaxation"
+    win.diary.pain.setValue(3)
+    win.diary.save_button.setFocus()
+    qtbot.keyClick(win.diary.save_button, QtCore.Qt.Key.Key_Return)
+    with Library.open(library) as lib:
+        diary = lib.diary(lib.client("Ana"))
+    assert len(diary) == 1 and diary[0].pain_intercourse == 3 and diary[0].session_id == sessions[0].id
+    assert diary[0].minutes_practised == pytest.approx(7.5, abs=0.2)
+    assert win.pages.currentWidget() is win.start_page
+    assert "1 day this week" in win.progress_panel.week.text()
+    assert "first session" in win.progress_panel.milestones.text()
+
+
+def test_stop_early_keeps_and_files_what_she_did_and_the_diary_can_be_skipped(make_home, qtbot, library):
+    win = make_home(speed=4.0)
+    win.start_button.setFocus()
+    qtbot.keyClick(win.start_button, QtCore.Qt.Key.Key_Return)             # Return presses it too
+    qtbot.waitUntil(lambda: win.controller.engine.recording_elapsed_s > 2.0, timeout=10_000)
+    qtbot.keyClick(win.patient, QtCore.Qt.Key.Key_Escape)                  # "Esc: stop for today"
+    qtbot.waitUntil(lambda: win.pages.currentWidget() is win.done_page, timeout=20_000)
+    win.diary.skip_button.click()
+    assert win.pages.currentWidget() is win.start_page
+    with Library.open(library) as lib:
+        ana = lib.client("Ana")
+        assert len(lib.sessions(ana)) == 1 and lib.diary(ana) == []
+
+
+def test_space_ramps_her_effort_only_in_practice(make_home, qtbot):
+    win = make_home(speed=2.0)
+    effort = win.effort
+    qtbot.keyPress(win.start_page, QtCore.Qt.Key.Key_Space)                # not on the start page
+    assert not effort.held
+    win.start_practice()
+    qtbot.keyPress(win.patient, QtCore.Qt.Key.Key_Space)
+    assert effort.held
+    qtbot.waitUntil(lambda: effort.level > 0.2, timeout=5000)
+    qtbot.keyRelease(win.patient, QtCore.Qt.Key.Key_Space)
+    assert not effort.held and effort.level == 0.0
+    assert "Space bar" in win.patient.hint.text()
+
+
+def test_names_for_screen_readers_and_no_units_for_her(make_home):
+    win = make_home()
+    for page in (win.start_page, win.practice_page, win.done_page):
+        win.pages.setCurrentWidget(page)
+        assert unnamed_controls(win) == []
+    assert win.patient.accessibleName() == "Patient view" and win.patient.bar.accessibleName()
+    assert win.progress_panel.accessibleName() and win.progress_panel.calendar.accessibleName()
+    texts = " ".join(w.text() for w in win.findChildren(type(win.today)))
+    assert "µV" not in texts and "uV" not in texts and "cmH2O" not in texts
+
+
+def test_eyes_closed_hides_the_picture_and_guides_by_sound(make_home, qtbot):
+    win = make_home(speed=2.0)
+    win.eyes_closed.setChecked(True)
+    win.start_practice()
+    qtbot.waitUntil(lambda: win.controller.protocol_state() is not None, timeout=5000)
+    assert not win.patient.bar.isVisible() and win.eyes_note.isVisible()
+    assert win.sound.synth.pacer_on
+    assert win.sound.playing or win.sound.unavailable                      # a sound card, or said once
+
+
+def test_choices_are_remembered_between_runs(make_home, tmp_path):
+    win = make_home(source=None)
+    win.dark.setChecked(True)
+    win.sound_box.setCurrentIndex(win.sound_box.findData("pitch"))
+    win.volume.setValue(30)
+    win.close()
+    s = Settings()
+    assert (s.theme, s.sound_mode, s.sound_volume) == ("dark", "pitch", pytest.approx(0.3))
+    again = make_home(source=None)
+    assert again.theme.name == "dark" and again.dark.isChecked()
+    assert again.sound_box.currentData() == "pitch" and again.volume.value() == 30
