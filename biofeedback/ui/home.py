@@ -38,6 +38,9 @@ from biofeedback.ui.theme import OKABE_ITO, Theme, apply_theme, blend, get_theme
 DEFAULT_SOURCE = "sim:healthy"
 DEFAULT_PRACTICE = "relaxation"          # relaxation daily, until her programme says otherwise
 FRAME_MS = 30
+#: today's practice in her words (the protocol's own description is written for the therapist)
+HOME_WORDS = {"relaxation": "Slow breathing, letting go a little more on each in-breath, and a few gentle "
+                            "squeezes to about a third, each followed by a long, full release."}
 SOUND_WORDS = {"off": "Off", "relax": "Quiet while relaxed", "pitch": "Tone follows me", "pacer": "Breathing only"}
 
 
@@ -137,7 +140,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.today.setFont(tf)
         self.today.setWordWrap(True)
         self.today.setAccessibleName("Today's practice")
-        self.about = QtWidgets.QLabel(self.practice.description)
+        self.about = QtWidgets.QLabel(HOME_WORDS.get(self.practice.name, self.practice.description))
         self.about.setWordWrap(True)
         self.start_button = QtWidgets.QPushButton("Start today's practice")
         self.start_button.setAccessibleName("Start today's practice")
@@ -249,7 +252,8 @@ class HomeWindow(QtWidgets.QMainWindow):
         return page
 
     def _show_today(self) -> None:
-        self.today.setText(f"Today's practice: {self.practice.title}, about {_minutes(self.practice.total_s)}")
+        title = self.practice.title.split(" (")[0]          # "Relaxation (downtraining)": her word first
+        self.today.setText(f"Today's practice: {title}, about {_minutes(self.practice.total_s)}")
 
     # ================================================================== the controller
     def _follow_controller(self) -> None:

@@ -103,8 +103,8 @@ class ComparisonBars(QtWidgets.QWidget):
             p.drawText(QtCore.QRectF(0, y, self.width(), 20), QtCore.Qt.AlignmentFlag.AlignLeft, c.title)
             top = max(c.first_week or 0.0, c.this_week or 0.0) or 1.0
             p.setFont(small)
-            for j, (name, value, colour) in enumerate((("First week", c.first_week, first_c),
-                                                       ("This week", c.this_week, now_c))):
+            bars = (("First week", c.first_week, first_c), ("This week", c.this_week, now_c)) if c.shown else ()
+            for j, (name, value, colour) in enumerate(bars):
                 by = y + 22 + j * 16
                 p.setPen(muted)
                 p.drawText(QtCore.QRectF(0, by - 2, label_w, 16), QtCore.Qt.AlignmentFlag.AlignLeft, name)
@@ -113,7 +113,8 @@ class ComparisonBars(QtWidgets.QWidget):
                     p.setBrush(colour)
                     p.drawRoundedRect(QtCore.QRectF(label_w, by, max(4.0, bar_w * value / top), 11), 5, 5)
             p.setPen(muted)
-            p.drawText(QtCore.QRectF(0, y + 56, self.width(), row_h - 56),
+            words_y = y + 56 if c.shown else y + 24
+            p.drawText(QtCore.QRectF(0, words_y, self.width(), row_h - (words_y - y)),
                        int(QtCore.Qt.AlignmentFlag.AlignLeft) | int(QtCore.Qt.TextFlag.TextWordWrap), c.words)
         p.end()
 

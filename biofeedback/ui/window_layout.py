@@ -6,6 +6,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from biofeedback.protocols import list_protocols
 from biofeedback.ui.bands_panel import BandsPanel
 from biofeedback.ui.cues import CuePanel
+from biofeedback.ui.home_switch import switch_to_home
 from biofeedback.ui.liveplot import LivePlot
 from biofeedback.ui.patient_view import PatientView
 from biofeedback.ui.replay_bar import ReplayBar
@@ -229,6 +230,7 @@ class WindowLayout:
         fm.addAction("Quit", self.close, QtGui.QKeySequence.StandardKey.Quit)
         vm = mb.addMenu("&View")
         vm.addAction("Patient view\tF11", lambda: self.set_patient_view(True))
+        vm.addAction("Home practice mode…", lambda: switch_to_home(self))
         vm.addSeparator()
         modes = QtGui.QActionGroup(self)
         for mode, title in (("sweep", "Sweep trace (lightest on the computer)"), ("scroll", "Scrolling trace")):

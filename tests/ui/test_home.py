@@ -170,3 +170,30 @@ def test_choices_are_remembered_between_runs(make_home, tmp_path):
     again = make_home(source=None)
     assert again.theme.name == "dark" and again.dark.isChecked()
     assert again.sound_box.currentData() == "pitch" and again.volume.value() == 30
+
+
+def test_the_clinic_window_switches_into_home_mode_and_back(make_window, qtbot, library):
+    from biofeedback.ui.home_switch import switch_to_home
+    win = make_window(source="sim:healthy", library_path=library)
+    with Library.open(library) as lib:
+        win.clients.set_client(lib.client("Ana"))
+    home = switch_to_home(win)
+    assert home is not None and home.isVisible() and not win.isVisible()
+    assert home.client.name == "Ana" and win.engine is None and home.controller.engine is not None
+    home.close()
+    qtbot.waitUntil(lambda: win.isVisible() and win.engine is not None, timeout=5000)
+
+
+def test_home_command_screenshot_and_one_line_errors(tmp_path, library):
+    from tests.helpers import assert_one_line_error, run_cli
+    r = run_cli("home", "--client", "ana", "--library", library, "--screenshot", "h.png", "--quit-after", "1.5",
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "nobody" in assert_one_line_error(run_cli("home", "--client", "nobody", "--library", library,
+                                                     "--screenshot", "x.png", cwd=tmp_path))
+    with Library.open(library) as lib:
+        lib.add_client("Bea")
+    err = assert_one_line_error(run_cli("home", "--library", library, "--screenshot", "y.png", cwd=tmp_path))
+    assert "--client" in err
+    assert not (tmp_path / "y.png").exists()
