@@ -489,7 +489,7 @@ class HomeWindow(QtWidgets.QMainWindow):
             self.sound.set_breathing(state.step.breathing_bpm, state.breathing_phase)
 
     # ================================================================== closing
-    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt name
+    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         self.timer.stop()
         self.settings.save_layout("home", self)
         self.sound.stop()

@@ -33,7 +33,7 @@ class Calendar(QtWidgets.QWidget):
             f"practised on {len(days)} days in the last four weeks" if days else "no practice yet in these weeks")
         self.update()
 
-    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt name
+    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
         if self.progress is None:
             return
         p = QtGui.QPainter(self)
@@ -81,7 +81,7 @@ class ComparisonBars(QtWidgets.QWidget):
         self.setAccessibleDescription(" ".join(f"{c.title}: {c.words}" for c in self.items))
         self.update()
 
-    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt name
+    def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
         if not self.items:
             return
         p = QtGui.QPainter(self)

@@ -39,7 +39,7 @@ def output_device_available() -> tuple[bool, str]:
         return False, "the sounddevice module or the PortAudio library (libportaudio2) is not installed"
     try:
         dev = sd.query_devices(kind="output")
-    except Exception as exc:  # noqa: BLE001 - PortAudio reports "no device" in several ways
+    except Exception as exc:  # PortAudio reports "no device" in several ways
         return False, f"PortAudio has no output device ({exc})"
     return True, str(dev.get("name", "default"))
 
@@ -72,10 +72,10 @@ class SoundOutput:
         if sd is None:
             return self._no_sound()
         try:
-            stream = sd.OutputStream(device=self.device, samplerate=self.rate, blocksize=self.blocksize, channels=1, dtype="float32",
-                                     latency="low", callback=self._callback)
+            stream = sd.OutputStream(device=self.device, samplerate=self.rate, blocksize=self.blocksize, channels=1,
+                                     dtype="float32", latency="low", callback=self._callback)
             stream.start()
-        except Exception:  # noqa: BLE001 - no device, busy device, unsupported rate: all mean silence
+        except Exception:  # no device, busy device, unsupported rate: all mean silence
             return self._no_sound()
         self._stream = stream
         return True
@@ -91,7 +91,7 @@ class SoundOutput:
             try:
                 stream.stop()
                 stream.close()
-            except Exception:  # noqa: BLE001 - a device unplugged while playing: nothing left to stop
+            except Exception:  # a device unplugged while playing: nothing left to stop
                 pass
 
     @property
@@ -141,7 +141,7 @@ class SoundOutput:
             self.synth.chime()
 
     # ------------------------------------------------------------------ audio thread
-    def _callback(self, outdata, frames, time_info, status) -> None:  # noqa: ARG002 - PortAudio's signature
+    def _callback(self, outdata, frames, time_info, status) -> None:  # PortAudio's signature
         level = self._level
         with self._lock:
             block = self.synth.render(level, frames)
