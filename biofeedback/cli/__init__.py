@@ -657,7 +657,7 @@ def _add_gui(sub) -> None:
                                    "patient view.")
     p.add_argument("--source", default=None, metavar="SPEC",
                    help="sim[:PROFILE], replay:FILE or serial:PORT?device=NAME (default: the simulated patient)")
-    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument("--theme", choices=("light", "dark"), default=None, help="light or dark (default: as last time)")
     p.add_argument("--patient-view", action="store_true", help="start in the patient's full-screen view")
     p.add_argument("--window", type=float, choices=(5.0, 10.0, 30.0), default=None, metavar="SECONDS",
                    help="seconds of signal shown: 5, 10 or 30 (default 10)")

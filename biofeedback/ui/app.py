@@ -38,7 +38,7 @@ def ensure_app():
     return app
 
 
-def run_gui(source: str | None = None, theme: str = "light", screenshot: str | None = None,
+def run_gui(source: str | None = None, theme: str | None = None, screenshot: str | None = None,
             quit_after: float | None = None, patient_view: bool = False, speed: float | None = 1.0,
             window_s: float | None = None, review: str | None = None, library: str | None = None) -> int:
     """Open the main window; with ``screenshot`` save a PNG of it after ``quit_after`` seconds and exit."""
@@ -50,7 +50,9 @@ def run_gui(source: str | None = None, theme: str = "light", screenshot: str | N
     from PySide6 import QtCore
 
     from biofeedback.ui.main_window import DEFAULT_SOURCE, MainWindow
+    from biofeedback.ui.settings import Settings
     from biofeedback.ui.theme import apply_theme, get_theme
+    theme = theme or Settings().theme                  # as last time, unless asked
     try:
         t = get_theme(theme)
     except ValueError as exc:
@@ -65,7 +67,6 @@ def run_gui(source: str | None = None, theme: str = "light", screenshot: str | N
         msg = win.banner.text()
         win.close()
         raise UserError(msg or "cannot open the source")
-    win.resize(1280, 800)
     shown = win
     if review:
         shown = win.open_review(review) or win

@@ -25,6 +25,7 @@ from biofeedback.ui.frame_loop import FrameLoop
 from biofeedback.ui.help import install_help
 from biofeedback.ui.practice_keys import PracticeKeys, name_controls
 from biofeedback.ui.replay_bar import fmt_time
+from biofeedback.ui.settings import Settings
 from biofeedback.ui.source_picker import SourcePicker
 from biofeedback.ui.theme import Theme, apply_theme, get_theme
 from biofeedback.ui.window_layout import WindowLayout
@@ -92,9 +93,13 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.replay_bar.play.setToolTip("Play or pause (K, or the space bar on the trace)")
         self.window_box.setAccessibleName("Seconds of signal shown")
         name_controls(self)
+        self.settings = Settings()              # her and the therapist's choices, remembered between runs
+        if self.settings.pressure_unit != self.pressure_unit:
+            self.set_pressure_unit(self.settings.pressure_unit)
         if self.cue_panel is not None and hasattr(self.cue_panel, "set_theme"):
             self.cue_panel.set_theme(self.theme)
         self.resize(1280, 800)
+        self.layout_restored = self.settings.restore_layout("clinic", self)
         if source:
             self.connect_source(source)
 
@@ -497,6 +502,8 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         """Show pressure in ``cmH2O`` (default) or ``mmHg`` everywhere in the window; nothing stored changes."""
         display_factor("cmH2O", unit)          # refuses an unknown unit
         self.pressure_unit = unit
+        if hasattr(self, "settings"):
+            self.settings.pressure_unit = unit
         self.plot.set_pressure_unit(unit)
         self.bands_panel.set_pressure_unit(unit)
         act = self.pressure_unit_actions.get(unit)
@@ -533,6 +540,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
 
     def set_theme(self, name: str) -> None:
         self.theme = get_theme(name)
+        self.settings.theme = name
         apply_theme(QtWidgets.QApplication.instance(), self.theme)
         self.plot.set_theme(self.theme)
         self.plot.set_bands(self.bands)
@@ -556,6 +564,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
     # ================================================================== closing
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt name
         self.clients.ask_diary = False          # file the session, but no prompt while the window closes
+        self.settings.save_layout("clinic", self)
         self.disconnect_source()
         app = QtWidgets.QApplication.instance()
         if app is not None:

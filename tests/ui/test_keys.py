@@ -71,3 +71,17 @@ def test_dark_theme_covers_the_exercise_panel_and_pacer(make_window):
     assert bg.lightness() < 60
     assert win.cue_panel.pacer.colours.background.lightness() < 60
     assert win.patient.pacer.colours.background.lightness() < 60
+
+
+def test_the_clinic_window_remembers_theme_pressure_unit_and_layout(make_window):
+    from biofeedback.ui.settings import Settings
+    win = make_window(source="sim:healthy")
+    win.set_theme("dark")
+    win.set_pressure_unit("mmHg")
+    win.resize(1111, 777)
+    win.close()
+    s = Settings()
+    assert (s.theme, s.pressure_unit) == ("dark", "mmHg")
+    again = make_window(source="sim:healthy")
+    assert again.pressure_unit == "mmHg" and again.layout_restored
+    assert abs(again.size().width() - 1111) < 100 and again.size().width() != 1280
