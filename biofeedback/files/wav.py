@@ -11,10 +11,10 @@ import wave
 from pathlib import Path
 
 from biofeedback.errors import UserError
+from biofeedback.files.offline import recording_envelope
 from biofeedback.files.outputs import atomic_output, new_output
 from biofeedback.files.recording import Recording
 from biofeedback.signal.calibration import Bands, placeholder_bands
-from biofeedback.signal.chain import ChainSettings, envelope_offline
 from biofeedback.signal.sound import AUDIO_RATE, MODES, StepCue, Synthesiser, render_session, scale_from_bands, to_pcm16
 from biofeedback.stream import StreamInfo
 
@@ -55,11 +55,11 @@ def render_recording(path: str | os.PathLike, out: str | os.PathLike, mode: str 
     target = new_output(out, inputs=[path], suffixes=[".wav"], what="sound")
     with Recording.open(path) as rec:                      # a damaged file is one clear line (RecordingError)
         data, info, meta, steps = rec.read(), rec.info, dict(rec.meta or {}), _steps(rec)
+        env = recording_envelope(rec, data) if data.shape[0] else data   # the session's own chain settings
     if data.shape[0] == 0:
         raise UserError(f"{path} holds no samples; there is nothing to listen to")
     col = _level_channel(info)
     ch = info.channels[col]
-    _, env = envelope_offline(data, info, ChainSettings.from_dict(meta.get("chain")))
     bands = _bands(meta, ch.unit, ch.name)
     scale = scale_from_bands(bands.contraction_high, bands.release_high, bands.zero, bands.mvc)
     synth = Synthesiser(mode, rate=rate, volume=volume, scale=scale)
