@@ -37,7 +37,7 @@ from biofeedback.ui.theme import OKABE_ITO, Theme, apply_theme, blend, get_theme
 
 DEFAULT_SOURCE = "sim:healthy"
 DEFAULT_PRACTICE = "relaxation"          # relaxation daily, until her programme says otherwise
-FRAME_MS = 30
+FRAME_MS = 20
 #: today's practice in her words (the protocol's own description is written for the therapist)
 HOME_WORDS = {"relaxation": "Slow breathing, letting go a little more on each in-breath, and a few gentle "
                             "squeezes to about a third, each followed by a long, full release."}

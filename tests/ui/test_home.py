@@ -197,3 +197,31 @@ def test_home_command_screenshot_and_one_line_errors(tmp_path, library):
     err = assert_one_line_error(run_cli("home", "--library", library, "--screenshot", "y.png", cwd=tmp_path))
     assert "--client" in err
     assert not (tmp_path / "y.png").exists()
+
+
+def test_home_with_a_pressure_probe_follows_her_effort_above_resting_pressure(make_home, qtbot):
+    """The same screen with a pressure channel (as a perineometer on an Arduino would give)."""
+    win = make_home(source="sim:healthy?pressure=1&emg=0&rate=100", speed=2.0)
+    assert win.bands.unit == "cmH2O"
+    win.start_practice()
+    effort = win.effort
+    qtbot.waitUntil(lambda: win.patient.bar.value == win.patient.bar.value, timeout=5000)   # a finite level
+    rest = win.patient.bar.value
+    effort.set_level(0.5)
+    qtbot.waitUntil(lambda: win.patient.bar.value > rest + 8.0, timeout=8000)               # squeeze above rest
+    effort.set_level(0.0)
+    win.finish_early()
+    qtbot.waitUntil(lambda: win.pages.currentWidget() is win.done_page, timeout=20_000)
+
+
+def test_home_with_a_signal_she_does_not_drive_has_no_squeeze_keys(make_home, qtbot, tmp_path):
+    """A sensor (here a replayed session): no effort keys, no hint; Start still records her session."""
+    from biofeedback.session.headless import record_headless
+    rec = tmp_path / "earlier.bfr"
+    record_headless("sim:healthy?rate=500", rec, 6.0, speed=None)
+    win = make_home(source=f"replay:{rec}", speed=4.0)
+    assert win.effort is None and "Space bar" not in win.patient.hint.text()
+    assert win.start_practice()
+    assert not win.hold(True) and not win.nudge(1)
+    win.finish_early()
+    qtbot.waitUntil(lambda: win.pages.currentWidget() is win.done_page, timeout=20_000)
