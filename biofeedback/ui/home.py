@@ -41,6 +41,8 @@ FRAME_MS = 20
 #: today's practice in her words (the protocol's own description is written for the therapist)
 HOME_WORDS = {"relaxation": "Slow breathing, letting go a little more on each in-breath, and a few gentle "
                             "squeezes to about a third, each followed by a long, full release."}
+EYES_CLOSED_WORDS = ("Close your eyes and listen.\n\nThe tone stays soft while you are relaxed and rises if "
+                     "you tighten. A chime marks each new step; the rising and falling tone paces your breath.")
 SOUND_WORDS = {"off": "Off", "relax": "Quiet while relaxed", "pitch": "Tone follows me", "pacer": "Breathing only"}
 
 
@@ -208,15 +210,6 @@ class HomeWindow(QtWidgets.QMainWindow):
         page.setAccessibleName("Home practice")
         self.patient = PatientView(self.theme, back_hint="Esc: stop for today")
         self.patient.backRequested.connect(self.finish_early)
-        self.eyes_note = QtWidgets.QLabel("Eyes closed: listen. The tone stays soft while you are relaxed; "
-                                          "a chime marks each new step; the rising and falling tone paces "
-                                          "your breath.")
-        self.eyes_note.setWordWrap(True)
-        self.eyes_note.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        ef = self.eyes_note.font()
-        ef.setPointSize(18)
-        self.eyes_note.setFont(ef)
-        self.eyes_note.setVisible(False)
         self.stop_button = QtWidgets.QPushButton("Stop for today")
         self.stop_button.clicked.connect(self.finish_early)
         self.stop_button.setFocusPolicy(QtCore.Qt.FocusPolicy.TabFocus)
@@ -225,7 +218,6 @@ class HomeWindow(QtWidgets.QMainWindow):
         row.addWidget(self.stop_button)
         lay = QtWidgets.QVBoxLayout(page)
         lay.addWidget(self.patient, 1)
-        lay.addWidget(self.eyes_note)
         lay.addLayout(row)
         return page
 
@@ -374,9 +366,11 @@ class HomeWindow(QtWidgets.QMainWindow):
             self.sound.set_muted(False)
             if practising:
                 self.sound.start()
-        self.patient.bar.setVisible(not on)
-        self.patient.pacer.setVisible(False if on else self.patient.pacer.isVisible())
-        self.eyes_note.setVisible(on)
+        if on and self.sound.unavailable and practising:     # no sound: the picture stays, said kindly
+            self.patient.set_eyes_closed(False)
+            self.say("No sound output was found, so the picture stays on for eyes-closed practice.")
+            return
+        self.patient.set_eyes_closed(on, EYES_CLOSED_WORDS)
 
     def apply_theme(self, name: str) -> None:
         """Light or dark for every panel of home mode (remembered)."""
@@ -395,7 +389,6 @@ class HomeWindow(QtWidgets.QMainWindow):
             f"QPushButton#StartButton:focus {{ border:3px solid {t.foreground}; }}"
             f"QPushButton#StartButton:disabled {{ background:{blend(t.muted, t.background, 0.4)}; }}")
         self.status.setStyleSheet(f"color:{t.muted}; padding-left:12px;")
-        self.eyes_note.setStyleSheet(f"color:{t.foreground};")
         self.patient.set_theme(t)
         self.progress_panel.set_theme(t)
         if self.dark.isChecked() != (name == "dark"):
@@ -453,7 +446,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         value = self._level()
         band, bands = self._target(state)
         self.patient.set_level(value, bands, band)
-        self.patient.show_state(state if not self.settings.eyes_closed else None)
+        self.patient.show_state(state)
         self.sound.set_level(value)
         if state is not None:
             self._show_step(state)

@@ -105,9 +105,14 @@ class PatientView(QtWidgets.QWidget):
         self.hint = QtWidgets.QLabel(back_hint)
         self.hint.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
         self.hint.setWordWrap(True)
+        self.note = cue_label("", 20)
+        self.note.setAccessibleName("Guidance")
+        self.note.setVisible(False)
+        self.eyes_closed = False
         middle = QtWidgets.QHBoxLayout()
         middle.addWidget(self.bar, 3)
         middle.addWidget(self.pacer, 2)
+        middle.addWidget(self.note, 5)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(40, 30, 40, 12)
         lay.addWidget(self.cue)
@@ -126,15 +131,27 @@ class PatientView(QtWidgets.QWidget):
         self.cue.setStyleSheet(f"color:{theme.foreground};")
         self.detail.setStyleSheet(f"color:{theme.muted};")
         self.hint.setStyleSheet(f"color:{blend(theme.muted, theme.background, 0.75)}; font-size:11pt;")
+        self.note.setStyleSheet(f"color:{theme.foreground};")
         self.pacer.set_theme(theme)
 
     def set_squeeze_hint(self, on: bool) -> None:
         """Say how to squeeze by keyboard when there is no sensor (the keys work only here and on the trace)."""
         self.hint.setText(f"{SQUEEZE_HINT}   ·   {self.back_hint}" if on else self.back_hint)
 
+    def set_eyes_closed(self, on: bool, note: str = "") -> None:
+        """Eyes closed: the picture gives way to a few words (the sound guides her); off brings it back."""
+        self.eyes_closed = bool(on)
+        self.note.setText(note)
+        self.note.setVisible(self.eyes_closed)
+        self.bar.setVisible(not self.eyes_closed)
+        if self.eyes_closed:
+            self.pacer.setVisible(False)
+
     def show_state(self, state) -> None:
         """The breathing pacer of the running step (hidden when the step has none or nothing runs)."""
         phase = getattr(state, "breathing_phase", None) if state is not None else None
+        if self.eyes_closed:
+            phase = None
         if phase is None:
             if self.pacer.isVisible():
                 self.pacer.setVisible(False)

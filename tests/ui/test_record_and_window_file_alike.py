@@ -60,7 +60,7 @@ def test_record_and_the_window_give_the_same_library_rows(make_window, qtbot, tm
         win.clients.set_client(lib.client("Ana"))
     win.controller.open(SPEC)                    # the window shows the source (not started yet)
     assert win.source_label.text().startswith("Simulated patient")
-    win.sim_follows.setChecked(True)             # the demo (off by default): the simulated patient follows, as in record
+    win.sim_follows.setChecked(True)             # the demo (off by default): the patient follows, as in record
     win.start_protocol("glazer")
     win.start_recording(tmp_path / "window.bfr", duration_s=glazer.total_s)
     assert win.record_button.isChecked() and win.protocol_button.text() == "Stop exercise"

@@ -5,53 +5,21 @@ without a sound card; where neither it nor a real device exists they are skipped
 """
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from biofeedback.signal.sound import SoundScale
-from biofeedback.ui import sound_output
-from biofeedback.ui.sound_output import NO_DEVICE, SoundOutput, measure_latency, output_device_available
-
-ALSA_CONF = Path("/usr/share/alsa/alsa.conf")
+from biofeedback.ui.sound_output import NO_DEVICE, SoundOutput, measure_latency
+from tests.ui.audio_helpers import output_device
 
 
 @pytest.fixture(scope="module")
 def audio_device(tmp_path_factory):
-    """A PortAudio output device: the machine's own, else ALSA's null device (PortAudio restarted to see it)."""
-    ok, why = output_device_available()
-    if ok:
-        yield why
-        return
-    sd = sound_output._sounddevice()
-    if sd is None:
-        pytest.skip(f"no live sound test: {why} (apt-get install libportaudio2)")
-    if not ALSA_CONF.exists():
-        pytest.skip(f"no live sound test: {why}, and no {ALSA_CONF} to make ALSA's null device from")
-    conf = tmp_path_factory.mktemp("alsa") / "alsa.conf"
-    shutil.copy(ALSA_CONF, conf)
-    with open(conf, "a") as fh:
-        fh.write("\npcm.!default { type null }\nctl.!default { type hw card 0 }\n")
-    old = os.environ.get("ALSA_CONFIG_PATH")
-    os.environ["ALSA_CONFIG_PATH"] = str(conf)
-    sd._terminate()
-    sd._initialize()
-    try:
-        ok, why = output_device_available()
-        if not ok:
-            pytest.skip(f"no live sound test: {why}, even with ALSA's null device")
-        yield why
-    finally:
-        if old is None:
-            os.environ.pop("ALSA_CONFIG_PATH", None)
-        else:
-            os.environ["ALSA_CONFIG_PATH"] = old
-        sd._terminate()
-        sd._initialize()
+    """A PortAudio output device: the machine's own, else ALSA's null device, else skipped with the reason."""
+    with output_device(tmp_path_factory.mktemp("alsa")) as name:
+        yield name
 
 
 def test_live_stream_plays_the_synthesiser_and_follows_the_level(audio_device):
