@@ -253,6 +253,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         c.problem.connect(self.say)
         c.filed.connect(self._filed)
         c.summary_ready.connect(self._summary)
+        c.recording_stopped.connect(self._recording_stopped)
 
     def connect_source(self, spec: str) -> bool:
         try:
@@ -409,6 +410,12 @@ class HomeWindow(QtWidgets.QMainWindow):
             return (f"You let go fully after {released} of {trials} squeezes. Each calm breath is practice well "
                     "spent.")
         return "You made time for yourself today. That is what helps."
+
+    def _recording_stopped(self, path) -> None:
+        if path is None:                         # nothing came in (the sensor was quiet): nothing to file
+            self.sound.stop()
+            self.say("Nothing was recorded this time. When you are ready, start again.")
+            self.pages.setCurrentWidget(self.start_page)
 
     def _filed(self, filed) -> None:
         self.last_session_id = filed.session.id

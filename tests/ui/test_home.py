@@ -232,10 +232,11 @@ def test_home_with_a_signal_she_does_not_drive_has_no_squeeze_keys(make_home, qt
     """A sensor (here a replayed session): no effort keys, no hint; Start still records her session."""
     from biofeedback.session.headless import record_headless
     rec = tmp_path / "earlier.bfr"
-    record_headless("sim:healthy?rate=500", rec, 6.0, speed=None)
-    win = make_home(source=f"replay:{rec}", speed=4.0)
+    record_headless("sim:healthy?rate=500", rec, 30.0, speed=None)
+    win = make_home(source=f"replay:{rec}", speed=1.0)
     assert win.effort is None and "Space bar" not in win.patient.hint.text()
     assert win.start_practice()
     assert not win.hold(True) and not win.nudge(1)
+    qtbot.waitUntil(lambda: win.controller.recording_elapsed_s > 0.5, timeout=10_000)
     win.finish_early()
     qtbot.waitUntil(lambda: win.pages.currentWidget() is win.done_page, timeout=20_000)
