@@ -85,3 +85,13 @@ def test_the_clinic_window_remembers_theme_pressure_unit_and_layout(make_window)
     again = make_window(source="sim:healthy")
     assert again.pressure_unit == "mmHg" and again.layout_restored
     assert abs(again.size().width() - 1111) < 100 and again.size().width() != 1280
+
+
+def test_letter_shortcuts_never_type_into_text_fields_or_act_there(make_window, qtbot):
+    win = make_window(source="sim:healthy", speed=2.0)
+    win.marker_label.setFocus()
+    qtbot.keyClicks(win.marker_label, "mk ok")
+    assert win.marker_label.text() == "mk ok" and win.controller.markers_added == 0
+    win.plot.view.setFocus()
+    qtbot.keyClick(win.plot.view, QtCore.Qt.Key.Key_M)                  # on the trace, M adds a marker
+    assert win.controller.markers_added == 1
