@@ -89,6 +89,8 @@ def test_the_clinic_window_remembers_theme_pressure_unit_and_layout(make_window)
 
 def test_letter_shortcuts_never_type_into_text_fields_or_act_there(make_window, qtbot):
     win = make_window(source="sim:healthy", speed=2.0)
+    win.activateWindow()                                                # shortcuts need the active window
+    qtbot.waitUntil(win.isActiveWindow, timeout=3000)
     win.marker_label.setFocus()
     qtbot.keyClicks(win.marker_label, "mk ok")
     assert win.marker_label.text() == "mk ok" and win.controller.markers_added == 0
