@@ -21,6 +21,15 @@ MVC = 60.0      # the healthy simulated patient's maximum, as her therapist's ca
 SPEED = 15.0
 
 
+@pytest.fixture(autouse=True)
+def _light_afterwards(qapp):
+    """A test that turns the theme dark changes the whole application's palette: leave it light for the next."""
+    yield
+    from biofeedback.ui.theme import LIGHT, apply_theme
+    apply_theme(qapp, LIGHT)
+
+
+
 @pytest.fixture
 def library(tmp_path):
     path = tmp_path / "her.sqlite"

@@ -7,6 +7,15 @@ from PySide6 import QtCore, QtWidgets
 from biofeedback.ui.practice_keys import unnamed_controls
 
 
+@pytest.fixture(autouse=True)
+def _light_afterwards(qapp):
+    """A test that turns the theme dark changes the whole application's palette: leave it light for the next."""
+    yield
+    from biofeedback.ui.theme import LIGHT, apply_theme
+    apply_theme(qapp, LIGHT)
+
+
+
 def test_space_and_return_press_a_focused_button_and_tick_a_checkbox(make_window, qtbot):
     win = make_window(source="sim:healthy", speed=2.0)
     effort = win.practice_effort()
