@@ -29,7 +29,6 @@ def _light_afterwards(qapp):
     apply_theme(qapp, LIGHT)
 
 
-
 @pytest.fixture
 def library(tmp_path):
     path = tmp_path / "her.sqlite"

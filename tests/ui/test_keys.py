@@ -15,7 +15,6 @@ def _light_afterwards(qapp):
     apply_theme(qapp, LIGHT)
 
 
-
 def test_space_and_return_press_a_focused_button_and_tick_a_checkbox(make_window, qtbot):
     win = make_window(source="sim:healthy", speed=2.0)
     effort = win.practice_effort()
