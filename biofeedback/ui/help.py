@@ -21,11 +21,13 @@ GUIDE_SECTIONS: tuple[tuple[str, str], ...] = (
      "Calibrate at the start of a programme and whenever the probe or its position changes. Choose "
      "<b>Calibrate…</b>: rest quietly for the first part, then give three of your strongest comfortable "
      "squeezes when asked, letting go completely after each. The program sets your own bands from this: the "
-     "contraction band at 40–70 % of your strongest squeeze, the release band from how you rest."),
+     "contraction band at 40–70 % of your strongest squeeze, and a release target a little softer than you "
+     "rest now when your resting tone is raised, so that green means letting go further."),
     ("How to practise at home",
      "Practise the programme your therapist gave you, a few minutes on most days, in a quiet, comfortable place. "
-     "Breathe slowly; let go on the in-breath. Hold the space bar to squeeze if you practise with the simulated "
-     "signal. If a day is missed, that is fine — just pick it up again. Your sessions and diary go back to "
+     "Breathe slowly; let go on the in-breath. Practising with the simulated signal, the up and down arrow keys "
+     "(or the mouse wheel) set how gently you squeeze, and holding the space bar squeezes a little more until "
+     "you let go. Any day you practise counts; there is no catching up to do. Your sessions and diary go back to "
      "your therapist, who looks at how you are doing over the weeks."),
     ("Review and markers",
      "<b>File → Review a recording…</b> shows a whole session with each step named and each squeeze's onset "
