@@ -19,7 +19,9 @@ import json
 import math
 import os
 import shlex
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,10 +248,37 @@ def _now() -> str:
 # --------------------------------------------------------------------------- opening safely
 
 def _inspect(path: Path) -> tuple[int, int, list[str]]:
-    """Read (user_version, application_id, table names) without writing anything."""
-    uri = path.resolve().as_uri() + "?mode=ro"
+    """Read (user_version, application_id, table names) and check the file, without changing it.
+
+    A write killed mid-way leaves a hot rollback journal, which a read-only connection cannot roll back.
+    Then the file and its journal are first recovered and checked as a private copy; only when the copy
+    is sound is the real file opened normally, so that SQLite rolls the journal back in place. A truly
+    damaged file is refused and left byte-identical.
+    """
+    if _hot_journal(path):
+        with tempfile.TemporaryDirectory(prefix="bf-library-check-") as tmp:
+            copy = Path(tmp) / path.name
+            shutil.copyfile(path, copy)
+            shutil.copyfile(_journal(path), _journal(copy))
+            _check(copy, str(copy), uri=False)       # recovers the copy, refuses a damaged one
+        return _check(path, str(path), uri=False)    # the same recovery, now in place
+    return _check(path, path.resolve().as_uri() + "?mode=ro", uri=True)
+
+
+def _journal(path: Path) -> Path:
+    return path.with_name(path.name + "-journal")
+
+
+def _hot_journal(path: Path) -> bool:
     try:
-        con = sqlite3.connect(uri, uri=True)
+        return _journal(path).stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _check(path: Path, target: str, uri: bool) -> tuple[int, int, list[str]]:
+    try:
+        con = sqlite3.connect(target, uri=uri)
     except sqlite3.Error as exc:
         raise LibraryError(f"cannot open the library {path}: {exc}") from None
     try:

@@ -4,16 +4,25 @@ Exports, reports and screenshots go through :func:`new_output` (checks, one
 clear line when something is wrong) and :func:`atomic_output` (writes a
 temporary file beside the target and renames it into place only when complete,
 readable by the user only).
+
+Temporary files are named ``.NAME.PID.RANDOM.part`` (:func:`temp_path`): the
+process id in the name lets a later run remove the leftovers of a run that was
+killed (:func:`clean_stale_parts`) without ever touching a file that is not
+ours or that a live process is still writing.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from biofeedback.errors import UserError
+
+_SIDECARS = ("", "-wal", "-shm", "-journal")
 
 
 def new_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (),
@@ -48,23 +57,96 @@ def new_output(out: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (),
     return path
 
 
+def temp_path(out: str | os.PathLike) -> Path:
+    """A fresh hidden name beside ``out`` that carries this process's id: ``.NAME.PID.RANDOM.part``."""
+    path = Path(out)
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # another user's live process
+        return True
+    except OSError:
+        return True
+    return True
+
+
+def clean_stale_parts(out: str | os.PathLike) -> list[Path]:
+    """Remove leftovers of killed runs that wrote ``out``: only our own pattern, only when their process is gone.
+
+    A leftover is ``.NAME.PID.HEX.part`` (and its SQLite ``-wal``/``-shm``/``-journal``) whose PID no longer
+    runs. Files of a live process, of another name, or not matching the pattern exactly are never touched.
+    """
+    path = Path(out)
+    pattern = re.compile(r"^\." + re.escape(path.name) + r"\.(\d+)\.[0-9a-f]{8}\.part(-wal|-shm|-journal)?$")
+    removed: list[Path] = []
+    try:
+        names = os.listdir(path.parent if str(path.parent) else ".")
+    except OSError:
+        return removed
+    for name in names:
+        m = pattern.match(name)
+        if not m or int(m.group(1)) == os.getpid() or _pid_alive(int(m.group(1))):
+            continue
+        leftover = path.with_name(name)
+        try:
+            if leftover.is_symlink() or not leftover.is_file():
+                continue
+            leftover.unlink()
+            removed.append(leftover)
+        except OSError:
+            pass
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_output(out: str | os.PathLike, mode: int = 0o600) -> Iterator[Path]:
     """Yield a temporary path beside ``out``; on success it becomes ``out``, on failure it is removed."""
     path = Path(out)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    os.chmod(tmp, mode)
+    clean_stale_parts(path)
+    tmp = temp_path(path)
     try:
-        yield Path(tmp)
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
+        os.close(fd)
+        os.chmod(tmp, mode)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        yield tmp
         if path.exists():
             raise UserError(f"{path} appeared while it was being written; the new file is not saved over it")
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        _remove(tmp)
         if getattr(exc, "errno", None) == 28:
             raise UserError(f"the disk is full; {path} was not written") from None
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        _remove(tmp)
         raise
+
+
+def _remove(tmp: Path) -> None:
+    for suffix in _SIDECARS:
+        Path(str(tmp) + suffix).unlink(missing_ok=True)
+
+
+def publish(tmp: str | os.PathLike, out: str | os.PathLike) -> None:
+    """Give the finished file ``tmp`` the name ``out``, never replacing a file (a hard link, then unlink)."""
+    tmp, out = Path(tmp), Path(out)
+    try:
+        os.link(tmp, out)
+    except FileExistsError:
+        raise UserError(f"{out} already exists; choose another name (nothing is overwritten)") from None
+    except OSError:               # a file system without hard links (FAT, some network shares)
+        if out.exists() or out.is_symlink():
+            raise UserError(f"{out} already exists; choose another name (nothing is overwritten)") from None
+        os.rename(tmp, out)
+        return
+    tmp.unlink()

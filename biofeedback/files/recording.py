@@ -34,6 +34,7 @@ import numpy as np
 
 from biofeedback import __version__
 from biofeedback.errors import RecordingError, UserError
+from biofeedback.files.outputs import clean_stale_parts, publish, temp_path
 from biofeedback.stream import Block, Event, StreamInfo
 
 FORMAT = "biofeedback-recording"
@@ -51,11 +52,66 @@ def _now_iso() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def _disk_error(path: Path, exc: Exception) -> UserError:
+def wal_pending(path: str | os.PathLike) -> bool:
+    """True when part of the recording is still in its ``-wal`` sidecar (the two files belong together)."""
+    wal = Path(str(path) + "-wal")
+    try:
+        return wal.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _split_hint(path: Path) -> str:
+    return (f"its last part is in {path.name}-wal beside it: keep both files together, and run "
+            f"'biofeedback recover {path}' (once there is space) to make it one file")
+
+
+def _disk_error(path: Path, exc: Exception, contained: bool = True) -> UserError:
     msg = str(exc).lower()
+    where = "the recording so far is kept" + ("" if contained else f" in {path.name} and {_split_hint(path)}")
     if "full" in msg or "no space" in msg:
-        return UserError(f"the disk holding {path} is full; the recording so far is kept, free some space and start a new one")
-    return UserError(f"cannot write the recording {path}: {exc}; the recording so far is kept")
+        return UserError(f"the disk holding {path} is full; {where}; free some space and start a new one")
+    return UserError(f"cannot write the recording {path}: {exc}; {where}")
+
+
+def _create_published(path: Path, info: StreamInfo, meta: dict[str, Any] | None) -> None:
+    """Create the file with its schema and meta under a temporary name, then give it ``path``.
+
+    A file under the final name is therefore always a readable recording, and a run killed before
+    that leaves only ``.NAME.PID.*.part`` files, which a later run removes (:func:`clean_stale_parts`).
+    """
+    clean_stale_parts(path)
+    tmp = temp_path(path)
+    db: sqlite3.Connection | None = None
+    try:
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except OSError as exc:
+        raise UserError(f"cannot create the recording {path}: {exc.strerror}") from None
+    try:
+        db = sqlite3.connect(tmp, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(_SCHEMA)
+        base = {"format": FORMAT, "format_version": FORMAT_VERSION, "info": info.to_dict(),
+                "program_version": __version__, "started_at": _now_iso(), "started_unix": time.time()}
+        base.update(meta or {})
+        with db:
+            db.execute("BEGIN")
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in base.items()])
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        db = None
+        if wal_pending(tmp):
+            raise sqlite3.OperationalError("database or disk is full")
+        publish(tmp, path)
+    except (sqlite3.Error, OSError) as exc:  # nothing recorded yet: leave nothing behind
+        raise _disk_error(path, exc) from None
+    finally:
+        if db is not None:
+            db.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(tmp) + suffix).unlink(missing_ok=True)
 
 
 class RecordingWriter:
@@ -77,29 +133,15 @@ class RecordingWriter:
         self._next_index = 0        # the recording's timeline starts at sample 0
         self._last_commit = time.monotonic()
         self.closed = False
-        try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            os.close(fd)
-        except OSError as exc:
-            raise UserError(f"cannot create the recording {self.path}: {exc.strerror}") from None
         self._db: sqlite3.Connection | None = None
+        _create_published(self.path, info, meta)
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            base = {"format": FORMAT, "format_version": FORMAT_VERSION, "info": info.to_dict(),
-                    "program_version": __version__, "started_at": _now_iso(), "started_unix": time.time()}
-            base.update(meta or {})
-            with self._db:
-                self._db.execute("BEGIN")
-                self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                                     [(k, json.dumps(v)) for k, v in base.items()])
-        except (sqlite3.Error, OSError) as exc:  # nothing recorded yet: leave nothing behind
+        except sqlite3.Error as exc:
             if self._db is not None:
                 self._db.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(self.path) + suffix).unlink(missing_ok=True)
             raise _disk_error(self.path, exc) from None
 
     @property
@@ -138,12 +180,13 @@ class RecordingWriter:
             pos += part.shape[0]
         rest = buf[pos:]
         try:
-            with self._db:
-                self._db.execute("BEGIN")
-                self._db.executemany("INSERT INTO chunks VALUES (?, ?, ?)", rows)
+            db = self._conn()
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT INTO chunks VALUES (?, ?, ?)", rows)
         except sqlite3.Error as exc:
             self._pending, self._pending_n = [buf[pos:]], buf.shape[0] - pos
-            raise _disk_error(self.path, exc) from None
+            raise self._fail(exc) from None
         self._written += pos
         self._pending = [rest] if rest.shape[0] else []
         self._pending_n = rest.shape[0]
@@ -158,22 +201,24 @@ class RecordingWriter:
         if self.closed:
             return
         try:
-            with self._db:
-                self._db.execute("BEGIN")
-                self._db.execute("INSERT INTO events (time_s, kind, label, data) VALUES (?, ?, ?, ?)",
+            db = self._conn()
+            with db:
+                db.execute("BEGIN")
+                db.execute("INSERT INTO events (time_s, kind, label, data) VALUES (?, ?, ?, ?)",
                                  (event.time_s, event.kind, event.label, json.dumps(event.data)))
         except sqlite3.Error as exc:
-            raise _disk_error(self.path, exc) from None
+            raise self._fail(exc) from None
 
     def set_meta(self, key: str, value: Any) -> None:
         if self.closed:
             return
         try:
-            with self._db:
-                self._db.execute("BEGIN")
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+            db = self._conn()
+            with db:
+                db.execute("BEGIN")
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
         except sqlite3.Error as exc:
-            raise _disk_error(self.path, exc) from None
+            raise self._fail(exc) from None
 
     def discard_if_empty(self) -> bool:
         """Close and delete the file if no sample was ever written (a session that never started)."""
@@ -185,26 +230,68 @@ class RecordingWriter:
         return True
 
     def close(self) -> None:
-        """Write what is pending, mark the file closed cleanly and make it one self-contained file."""
+        """Write what is pending, mark the file closed cleanly and make it one self-contained file.
+
+        ``closed_at`` is written only when every sample is in; if the file cannot be made self-contained
+        (the disk is full) the error says which files belong together and how to finish it later.
+        """
         if self.closed:
             return
         try:
             self._flush(force=True)
-            self.set_meta("closed_at", _now_iso())
-            self.closed = True
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._db.execute("PRAGMA journal_mode=DELETE")
+            db = self._conn()
+            with db:
+                db.execute("BEGIN")
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", ("closed_at", json.dumps(_now_iso())))
         except sqlite3.Error as exc:
-            raise _disk_error(self.path, exc) from None
+            raise self._fail(exc) from None
+        self.closed = True
+        if not self._finish():
+            raise UserError(f"cannot finish the recording {self.path}: {_split_hint(self.path)}")
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise UserError(f"the recording {self.path} is already finished")
+        return self._db
+
+    def _finish(self) -> bool:
+        """Fold the WAL into the file and close; True when one self-contained file is left."""
+        self.closed = True
+        db, self._db = self._db, None
+        if db is None:
+            return not wal_pending(self.path)
+        try:
+            busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy:
+                db.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.Error:
+            pass
         finally:
-            self.closed = True
-            self._db.close()
+            db.close()
+        return not wal_pending(self.path)
+
+    def _fail(self, exc: Exception) -> UserError:
+        """A write failed (disk full, file gone): end the recording here and say truly where it is."""
+        contained = self._finish()
+        return _disk_error(self.path, exc, contained)
 
     def __enter__(self) -> RecordingWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: Samples per block when streaming through a recording (about 30 s at 2 kHz: a few MB per channel).
+BLOCK_SAMPLES = 65536
+
+
+def _chunk_array(path: Path, blob: bytes, n: int, n_ch: int) -> np.ndarray:
+    """One stored chunk as (n, n_ch) float32; a chunk of the wrong size is damage, said in one line."""
+    if not isinstance(blob, bytes) or len(blob) != 4 * n * n_ch:
+        raise RecordingError(f"{path} is damaged: a block of samples has the wrong size "
+                             "; the samples before it can still be read with 'biofeedback info'")
+    return np.frombuffer(blob, dtype="<f4").reshape(n, n_ch)
 
 
 class Recording:
@@ -247,15 +334,16 @@ class Recording:
             raise RecordingError(f"cannot read {path}: {exc.strerror}") from None
         if head != b"SQLite format 3\x00":
             raise RecordingError(f"{path} is not a biofeedback recording (or it is damaged)")
-        wal = path.with_name(path.name + "-wal")
-        try:
-            if wal.exists():  # not closed cleanly, or still being written: open read-write so SQLite can use the WAL
-                db = sqlite3.connect(path, check_same_thread=False)
-            else:
-                db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        try:  # read-only, always: reading never changes an input (a crashed file's -wal stays as it is)
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
         except sqlite3.Error as exc:
             raise RecordingError(f"{path} cannot be opened ({exc})") from None
         return cls(path, db)
+
+    @property
+    def wal_pending(self) -> bool:
+        """Part of the recording is still in ``NAME-wal`` (a crash or a full disk): the two files belong together."""
+        return wal_pending(self.path)
 
     @property
     def n_samples(self) -> int:
@@ -294,17 +382,49 @@ class Recording:
         except sqlite3.Error as exc:
             raise RecordingError(f"{self.path} is damaged and cannot be read ({exc})") from None
         for c_start, n, blob in rows:
-            data = np.frombuffer(blob, dtype="<f4")
-            if data.size != n * n_ch:
-                raise RecordingError(f"{self.path} is damaged: a block of samples has the wrong size")
-            data = data.reshape(n, n_ch)
+            data = _chunk_array(self.path, blob, n, n_ch)
             lo, hi = max(start, c_start), min(stop, c_start + n)
             out[lo - start:hi - start] = data[lo - c_start:hi - c_start]
         return out
 
-    def iter_blocks(self, block_samples: int) -> Iterator[Block]:
-        for s in range(0, self.n_samples, block_samples):
-            yield Block(s, self.read(s, s + block_samples))
+    def iter_blocks(self, block_samples: int = BLOCK_SAMPLES, start: int = 0, stop: int | None = None,
+                    dtype: Any = np.float64) -> Iterator[Block]:
+        """The samples ``start:stop`` as consecutive blocks of ``block_samples`` (the last may be shorter).
+
+        Memory stays bounded by the block size whatever the recording's length: the chunks are read
+        in order from one query, never the whole recording at once.
+        """
+        n_ch = self.info.n_channels
+        total = self.n_samples
+        stop = total if stop is None else max(0, min(int(stop), total))
+        pos = max(0, min(int(start), stop))
+        buf = np.full((min(block_samples, max(1, stop - pos)), n_ch), np.nan, dtype=dtype)
+        filled = 0        # samples of buf set (from pos)
+        try:
+            cursor = self._db.execute("SELECT start, n, data FROM chunks WHERE start < ? AND start + n > ? "
+                                      "ORDER BY start", (stop, pos))
+            for c_start, n, blob in cursor:
+                data = _chunk_array(self.path, blob, n, n_ch)
+                c_lo = max(c_start, pos + filled)
+                c_hi = min(c_start + n, stop)
+                while c_lo < c_hi:
+                    block_end = min(pos + block_samples, stop)
+                    if c_lo >= block_end:         # this block is complete (any hole stays NaN)
+                        yield Block(pos, buf[:block_end - pos].copy())
+                        pos, filled = block_end, 0
+                        buf[:] = np.nan
+                        continue
+                    hi = min(c_hi, block_end)
+                    buf[c_lo - pos:hi - pos] = data[c_lo - c_start:hi - c_start]
+                    filled = hi - pos
+                    c_lo = hi
+        except sqlite3.Error as exc:
+            raise RecordingError(f"{self.path} is damaged and cannot be read ({exc})") from None
+        while pos < stop:
+            block_end = min(pos + block_samples, stop)
+            yield Block(pos, buf[:block_end - pos].copy())
+            pos = block_end
+            buf[:] = np.nan
 
     def close(self) -> None:
         self._db.close()
@@ -381,8 +501,7 @@ def describe(rec: Recording) -> str:
     lines.append("events:     " + (", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"))
     if lost:
         lines.append(f"lost:       {lost} samples ({lost / info.rate:.2f} s) recorded as gaps")
-    lines.append("state:      " + ("closed cleanly" if rec.closed_cleanly else
-                                   "NOT closed cleanly (the program stopped while recording); all data up to the last second is there"))
+    lines.append("state:      " + state(rec))
     return "\n".join(lines)
 
 
@@ -404,3 +523,50 @@ def append_events(path: str | os.PathLike, events: list[Event]) -> None:
             db.close()
     except sqlite3.Error as exc:
         raise _disk_error(Path(path), exc) from None
+
+
+def state(rec: Recording) -> str:
+    """Whether the file was closed cleanly and is one self-contained file; the truth, and what to do."""
+    if rec.closed_cleanly and not rec.wal_pending:
+        return "closed cleanly"
+    if rec.closed_cleanly:
+        return f"closed, but not yet one self-contained file: {_split_hint(rec.path)}"
+    text = ("NOT closed cleanly (the program stopped while recording, or the disk was full); "
+            "all data up to the last second is there")
+    return text + (f"; {_split_hint(rec.path)}" if rec.wal_pending else "")
+
+
+def recover(path: str | os.PathLike) -> str:
+    """Fold a crashed recording's ``-wal`` into the file so it stands alone; returns one line saying what was done.
+
+    This is the explicit step that changes a file left by a crash or a full disk (reading never does).
+    It does not mark the file as closed cleanly: ``info`` keeps saying that the recording was cut short.
+    """
+    path = Path(path)
+    with Recording.open(path) as rec:       # refuses what is not a recording, read-only
+        had_wal = rec.wal_pending
+        seconds = rec.duration_s
+    if not had_wal:
+        return f"{path} is already one self-contained file ({seconds:.1f} s); nothing to do"
+    try:
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise RecordingError(f"{path} is damaged ({check}); it was left as it is")
+            with db:
+                db.execute("BEGIN")
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", ("recovered_at", json.dumps(_now_iso())))
+            busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:
+                raise RecordingError(f"{path} is still being written by another program; try again when it stops")
+            db.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise _disk_error(path, exc, contained=False) from None
+    if wal_pending(path):
+        raise RecordingError(f"could not finish {path}: {_split_hint(path)}")
+    with Recording.open(path) as rec:
+        seconds = rec.duration_s
+    return f"recovered {path}: {seconds:.1f} s, now one self-contained file"

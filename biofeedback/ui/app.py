@@ -79,7 +79,7 @@ def run_gui(source: str | None = None, theme: str | None = None, screenshot: str
         if screenshot:
             target = shown if shown is not win else win
             try:
-                with atomic_output(screenshot, mode=0o644) as tmp:
+                with atomic_output(screenshot) as tmp:
                     if not target.grab().save(str(tmp), "PNG"):
                         raise UserError(f"cannot write the screenshot {screenshot}")
             except UserError as exc:

@@ -23,3 +23,10 @@ def test_screenshot_is_a_png_of_the_window(tmp_path):
     data = (tmp_path / "w.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.png"]
+
+
+def test_screenshot_is_readable_by_its_owner_only(tmp_path):
+    import stat
+    r = run_cli("gui", "--source", "sim:healthy?seed=1", "--screenshot", "p.png", "--quit-after", "1", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE((tmp_path / "p.png").stat().st_mode) == 0o600
