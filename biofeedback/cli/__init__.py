@@ -121,6 +121,21 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_recover(sub) -> None:
+    p = sub.add_parser("recover", help="make a crashed recording one self-contained file",
+                       description="Fold the FILE-wal sidecar that a crash or a full disk left beside a recording "
+                                   "into the recording itself, so the .bfr alone can be copied or mailed. Reading "
+                                   "commands (info, export, analyze, report, replay) never change a file; this does.")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=cmd_recover)
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from biofeedback.files.recording import recover
+    print(recover(args.file))
+    return 0
+
+
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="export a recording to CSV or EDF+/BDF+", description="Export a recording.")
     p.add_argument("file", metavar="FILE")
@@ -270,7 +285,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- registry
 
 SUBCOMMANDS: list = [
-    _add_record, _add_info, _add_export, _add_import, _add_bench,
+    _add_record, _add_info, _add_recover, _add_export, _add_import, _add_bench,
     _add_devices, _add_emulate,
 ]
 

@@ -336,6 +336,8 @@ def _import_edf(in_path, out_path, channels, client, anonymize, progress: Progre
     if rate <= 0:
         raise RecordingError(f"{src}: signal {labels[chosen[0]]!r} has no sampling rate")
 
+    for idx in chosen:
+        _check_scale(src, signals[idx])
     record_onsets = _record_onsets(edf, src)
     columns, chans, names = [], [], []
     n_emg = 0
@@ -422,6 +424,22 @@ def _import_edf(in_path, out_path, channels, client, anonymize, progress: Progre
             writer.close()
     progress(1.0)
     return out
+
+
+def _check_scale(src: Path, sig) -> None:
+    """Refuse a signal whose scale fields are not numbers: its values could not be given in true units."""
+    fields = (("physical minimum", "_physical_min"), ("physical maximum", "_physical_max"),
+              ("digital minimum", "_digital_min"), ("digital maximum", "_digital_max"))
+    for what, attr in fields:
+        raw = getattr(sig, attr, b"")
+        text = raw.decode("ascii", "replace").strip() if isinstance(raw, bytes) else str(raw).strip()
+        try:
+            ok = math.isfinite(float(text))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RecordingError(f"{src}: signal {sig.label!r} has a {what} that is not a number ({text!r}), "
+                                 f"so its units cannot be known; it is not imported")
 
 
 def _record_onsets(edf, src: Path) -> list[float] | None:

@@ -37,6 +37,8 @@ from biofeedback.errors import RecordingError, UserError
 from biofeedback.files.outputs import clean_stale_parts, publish, temp_path
 from biofeedback.stream import Block, Event, StreamInfo
 
+#: Most channels a recording may hold: more is not a pelvic-floor device (and would only cost memory).
+MAX_CHANNELS = 64
 FORMAT = "biofeedback-recording"
 FORMAT_VERSION = 1
 EXTENSION = ".bfr"
@@ -125,6 +127,8 @@ class RecordingWriter:
             raise UserError(f"{self.path} already exists; choose another name (recordings are never overwritten)")
         if not self.path.parent.exists():
             raise UserError(f"folder {self.path.parent} does not exist; create it or choose another --out")
+        if not 1 <= info.n_channels <= MAX_CHANNELS:
+            raise UserError(f"a recording holds 1 to {MAX_CHANNELS} channels, not {info.n_channels}")
         self._chunk = max(1, int(round(info.rate * commit_every_s)))
         self._commit_every_s = commit_every_s
         self._pending: list[np.ndarray] = []
@@ -434,6 +438,36 @@ class Recording:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def envelope_blocks(rec: Recording, settings: Any = None, block_samples: int = BLOCK_SAMPLES,
+                    ) -> Iterator[tuple[Block, np.ndarray, np.ndarray]]:
+    """(raw block, filtered, envelope) through the whole recording, in bounded memory.
+
+    The live signal chain keeps its state from block to block, so the result is the same as
+    :func:`biofeedback.signal.chain.envelope_offline` over the whole array, whatever ``block_samples``.
+    """
+    from biofeedback.signal.chain import SignalChain
+    chain = SignalChain(rec.info, settings)
+    for blk in rec.iter_blocks(block_samples):
+        out = chain.process(blk)
+        yield blk, out.filtered, out.envelope
+
+
+def envelope_of(rec: Recording, settings: Any = None, max_rate: float | None = None,
+                dtype: Any = np.float32) -> tuple[np.ndarray, float]:
+    """The whole recording's envelope (n, channels) and its rate, computed block by block.
+
+    With ``max_rate`` the envelope is kept at about that rate (every k-th sample of the smooth envelope),
+    so an 8-hour 2 kHz recording needs a few tens of MB instead of gigabytes. Lost samples stay NaN.
+    """
+    step = 1 if not max_rate or max_rate >= rec.rate else int(rec.rate // max_rate)
+    n_out = -(-rec.n_samples // step)
+    out = np.empty((n_out, rec.info.n_channels), dtype=dtype)
+    block = max(step, (BLOCK_SAMPLES // step) * step)           # blocks start on multiples of step
+    for raw, _, env in envelope_blocks(rec, settings, block):
+        out[raw.start // step:(raw.start + raw.n + step - 1) // step] = env[::step]
+    return out, rec.rate / step
 
 
 def update_meta(path: str | os.PathLike, items: dict[str, Any]) -> None:
