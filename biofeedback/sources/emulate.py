@@ -20,11 +20,14 @@ faithful receiver must record), for round-trip comparisons.
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import math
 import os
 import re
 import select
 import signal
+import tempfile
 import threading
 import time
 import tty
@@ -45,11 +48,41 @@ MIN_SIM_RATE = 250.0
 PTY_PATH = re.compile(r"^/dev/(pts/\d+|ttys\d+)$")  # Linux and the BSDs/macOS
 
 
-def link_problem(link: str) -> str:
+def _link_lock_path(link: str) -> str:
+    key = hashlib.sha256(os.path.abspath(link).encode()).hexdigest()[:16]
+    return os.path.join(tempfile.gettempdir(), f"biofeedback-emulate-{os.getuid()}-{key}.lock")
+
+
+def take_link_lock(link: str) -> int | None:
+    """Hold the lock that says "an emulator is serving ``link``" (None if no lock can be made here).
+
+    A live emulator already serving ``link`` is refused in one line.
+
+    The kernel drops the lock when its process dies, even by SIGKILL: a link whose lock is free was left
+    by an emulator that is gone, whatever its pseudo-terminal's number now belongs to.
+    """
+    try:
+        fd = os.open(_link_lock_path(link), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UserError(f"another emulator is running on {link}: stop that one or choose another --link path") from None
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def link_problem(link: str, stale: bool = False) -> str:
     """Why ``--link`` may not be (re)made at ``link``, or "" if nothing is there or only a stale pty link.
 
-    Only a symlink to a pseudo-terminal that no longer exists (left by an emulator that was killed) may
-    be replaced; anything else there is somebody's: never touched.
+    Only a symlink to a pseudo-terminal may be replaced, and only when it is stale: the pseudo-terminal
+    no longer exists, or (``stale``, we hold the link's lock) the emulator that made it is gone, even if a
+    program still holds its dead terminal open or the number now belongs to another terminal. Anything
+    else there is somebody's: never touched.
     """
     if not os.path.lexists(link):
         return ""
@@ -60,7 +93,7 @@ def link_problem(link: str) -> str:
     full = os.path.join(os.path.dirname(link), target)
     if not PTY_PATH.match(os.path.normpath(full)):
         return f"{link} already exists and links to {target}: choose another --link path"
-    if os.path.exists(full):
+    if os.path.exists(full) and not stale:
         return (f"{link} already links to the pseudo-terminal {target}, which is in use (is another emulator "
                 f"running?): stop that one or choose another --link path")
     return ""
@@ -114,6 +147,7 @@ class DeviceEmulator:
         self._anchor: float | None = None
         self._anchor_sample = 0
         self._link_id: tuple[int, int] | None = None  # (device, inode) of the link we made
+        self._lock_fd: int | None = None              # the link's lock while we serve it
 
     # ------------------------------------------------------------------ signal
     def _patient_signal(self, patient: str, seed: int, script) -> Callable[[int], np.ndarray]:
@@ -148,8 +182,11 @@ class DeviceEmulator:
     def start(self) -> DeviceEmulator:
         if self._thread is not None:
             return self
-        if self.link and (problem := link_problem(self.link)):
-            raise UserError(problem)
+        if self.link:
+            self._lock_fd = take_link_lock(self.link)
+            if problem := link_problem(self.link, stale=self._lock_fd is not None):
+                self._release_lock()
+                raise UserError(problem)
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no line-end translation, even before a program opens the port
         os.set_blocking(self._master, False)
@@ -159,6 +196,7 @@ class DeviceEmulator:
                 self._make_link()
             except UserError:
                 self._close_pty()
+                self._release_lock()
                 raise
         if self.profile.decoder == "text" and self.profile.labels:
             self._queue_bytes((",".join(f"{c.name}:" for c in self.profile.channels) + "\r\n").encode())
@@ -177,6 +215,12 @@ class DeviceEmulator:
             self._thread = None
         self._remove_link()  # before the pty closes, so its number cannot have been handed to anyone else yet
         self._close_pty()
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)          # closing drops the lock
 
     def _make_link(self) -> None:
         """Point the link at our pty: a new link, or atomically over a stale one (checked just before)."""
@@ -188,7 +232,7 @@ class DeviceEmulator:
                 if os.path.lexists(tmp):
                     os.unlink(tmp)
                 os.symlink(self.pty_path, tmp)
-                if problem := link_problem(self.link):
+                if problem := link_problem(self.link, stale=self._lock_fd is not None):
                     os.unlink(tmp)
                     raise UserError(problem)
                 os.replace(tmp, self.link)
