@@ -69,7 +69,8 @@ def take_link_lock(link: str) -> int | None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise UserError(f"another emulator is running on {link}: stop that one or choose another --link path") from None
+        raise UserError(f"{link} is in use: another emulator is running on it; stop that one or choose "
+                        f"another --link path") from None
     except OSError:
         os.close(fd)
         return None
@@ -224,19 +225,22 @@ class DeviceEmulator:
 
     def _make_link(self) -> None:
         """Point the link at our pty: a new link, or atomically over a stale one (checked just before)."""
+        link = self.link
+        if link is None:
+            return
         try:
-            if not os.path.lexists(self.link):
-                os.symlink(self.pty_path, self.link)  # fails if something appeared meanwhile: never replaces
+            if not os.path.lexists(link):
+                os.symlink(self.pty_path, link)  # fails if something appeared meanwhile: never replaces
             else:
-                tmp = f"{self.link}.tmp{os.getpid()}"
+                tmp = f"{link}.tmp{os.getpid()}"
                 if os.path.lexists(tmp):
                     os.unlink(tmp)
                 os.symlink(self.pty_path, tmp)
-                if problem := link_problem(self.link, stale=self._lock_fd is not None):
+                if problem := link_problem(link, stale=self._lock_fd is not None):
                     os.unlink(tmp)
                     raise UserError(problem)
-                os.replace(tmp, self.link)
-            st = os.lstat(self.link)
+                os.replace(tmp, link)
+            st = os.lstat(link)
         except FileExistsError:
             raise UserError(f"{self.link} already exists: choose another --link path") from None
         except OSError as exc:
