@@ -123,12 +123,93 @@ def _lost_runs(column: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
+def _range_from(lo: float | None, hi: float | None, lost: bool) -> tuple[float, float]:
+    """:func:`physical_range` from a running minimum/maximum (None: no finite value) and whether samples were lost."""
+    lo_v = 0.0 if lo is None else lo
+    hi_v = 1.0 if hi is None else hi
+    if lost:
+        lo_v, hi_v = min(lo_v, 0.0), max(hi_v, 0.0)
+    if hi_v <= lo_v:
+        hi_v = lo_v + max(1.0, abs(lo_v) * 1e-3)
+    return _round_out(lo_v, math.floor), _round_out(hi_v, math.ceil)
+
+
+class _LostRuns:
+    """NaN runs of one channel found block by block (a run may span blocks)."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[int, int]] = []
+        self._open: int | None = None
+
+    def feed(self, start: int, column: np.ndarray) -> None:
+        bad = ~np.isfinite(column)
+        if self._open is not None and (not bad.size or not bad[0]):
+            self.runs.append((self._open, start))
+            self._open = None
+        if not bad.any():
+            return
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], bad.astype(np.int8), [0]])))
+        for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()):
+            a_abs = self._open if (a == 0 and self._open is not None) else start + a
+            self._open = None
+            if b == len(column):
+                self._open = a_abs
+            else:
+                self.runs.append((a_abs, start + b))
+
+    def close(self, n: int) -> list[tuple[int, int]]:
+        if self._open is not None:
+            self.runs.append((self._open, n))
+            self._open = None
+        return self.runs
+
+
+def _num(value: float) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def _tal(onset: float, duration: float | None, text: str) -> bytes:
+    """One EDF+ time-stamped annotation list entry."""
+    head = "+" + _num(max(0.0, onset)) + (f"\x15{_num(duration)}" if duration is not None else "")
+    return (head + "\x14" + text + "\x14\x00").encode("utf-8")
+
+
+def _annotation_records(n_records: int, record_s: float, tals: list[bytes], unit: int) -> tuple[list[bytes], int]:
+    """Spread the annotations over the data records after each record's time-keeping entry; (bytes per record, size)."""
+    keep = [f"+{_num(k * record_s)}\x14\x14\x00".encode() for k in range(n_records)]
+    longest = max(len(t) for t in keep) + (max((len(t) for t in tals), default=0))
+    total = sum(len(t) for t in keep) + sum(len(t) for t in tals)
+    size = max(longest, -(-total // n_records) + 8)
+    while True:
+        size = -(-size // unit) * unit
+        out, i = [], 0
+        for k in range(n_records):
+            part = bytearray(keep[k])
+            while i < len(tals) and len(part) + len(tals[i]) <= size:
+                part += tals[i]
+                i += 1
+            out.append(bytes(part.ljust(size, b"\x00")))
+        if i == len(tals):
+            return out, size
+        size = int(size * 1.5) + unit
+
+
+def _field(value: object, width: int) -> bytes:
+    text = value if isinstance(value, str) else str(value)
+    raw = text.encode("ascii", "replace")
+    if len(raw) > width:
+        raise RecordingError(f"cannot write the EDF header: {text!r} does not fit {width} characters")
+    return raw.ljust(width, b" ")
+
+
 def export_edf(recording_path: str | os.PathLike, out_path: str | os.PathLike, *, fmt: str = "edf",
                anonymize: bool = False, progress: ProgressFn | None = None, warn: WarnFn | None = None) -> Path:
     """Write a recording as EDF+ (16 bit) or BDF+ (24 bit) with events as annotations.
 
     ``out_path`` must be a new file ending in .edf (or .bdf); an existing file, the recording itself or a
-    missing folder is refused with one line before anything is read.
+    missing folder is refused with one line before anything is read. The recording is read twice in
+    blocks (ranges and lost runs, then the data records), so memory stays bounded whatever its length.
     """
     import edfio
 
@@ -140,68 +221,113 @@ def export_edf(recording_path: str | os.PathLike, out_path: str | os.PathLike, *
     if fmt not in ("edf", "bdf"):
         raise UserError(f"unknown export format {fmt!r}; use edf or bdf")
     out = new_output(out_path, inputs=[recording_path], suffixes=[f".{fmt}"], what=f"{fmt.upper()} export")
-    rec = Recording.open(recording_path)
-    try:
+    with Recording.open(recording_path) as rec:
         info, meta, events = rec.info, dict(rec.meta), current_events(list(rec.events))  # markers as edited
         n, rate = rec.n_samples, info.rate
         if n == 0:
             raise RecordingError(f"{recording_path} holds no samples; nothing to export")
-        chunk = max(1, int(rate * 30))
-        parts = []
-        for start in range(0, n, chunk):
-            parts.append(rec.read(start, min(n, start + chunk)))
-            progress(0.6 * min(n, start + chunk) / n)
-        data = np.concatenate(parts, axis=0)
-        started_at = rec.started_at
-    finally:
-        rec.close()
+        n_ch = info.n_channels
+        lows: list[float | None] = [None] * n_ch
+        highs: list[float | None] = [None] * n_ch
+        lost = [_LostRuns() for _ in range(n_ch)]
+        last = np.zeros(n_ch)
+        for blk in rec.iter_blocks():
+            for i in range(n_ch):
+                col = blk.data[:, i]
+                finite = col[np.isfinite(col)]
+                if finite.size:
+                    lo_i, hi_i = float(finite.min()), float(finite.max())
+                    lows[i] = lo_i if lows[i] is None else min(lows[i], lo_i)    # type: ignore[type-var]
+                    highs[i] = hi_i if highs[i] is None else max(highs[i], hi_i)  # type: ignore[type-var]
+                lost[i].feed(blk.start, col)
+            tail = blk.data[-1]
+            last = np.where(np.isfinite(tail), tail, 0.0)
+            progress(0.3 * (blk.start + blk.n) / n)
+        runs = [lost[i].close(n) for i in range(n_ch)]
+        ranges = [_range_from(lows[i], highs[i], bool(runs[i])) for i in range(n_ch)]
 
-    per_record = int(round(rate * _record_seconds(rate)))
-    padded = -(-n // per_record) * per_record
-    signal_cls = edfio.EdfSignal if fmt == "edf" else edfio.BdfSignal
-    digital = (-32768, 32767) if fmt == "edf" else (-8388608, 8388607)
-    signals = []
-    annotations = []
-    for i, channel in enumerate(info.channels):
-        column = data[:, i]
-        lo, hi = physical_range(column)
-        for a, b in _lost_runs(column):
-            annotations.append(edfio.EdfAnnotation(a / rate, (b - a) / rate, f"{LOST_ANNOTATION}: {channel.name}"))
-        filled = np.where(np.isfinite(column), column, 0.0)
-        if padded > n:
-            filled = np.concatenate([filled, np.full(padded - n, filled[-1])])
-        signals.append(signal_cls(filled, rate, label=_label(channel),
-                                  transducer_type="pressure probe" if channel.kind == "pressure" else "surface EMG probe",
-                                  physical_dimension=channel.unit, physical_range=(lo, hi), digital_range=digital,
-                                  prefiltering="none (raw)" if channel.kind == "emg" else ""))
-        progress(0.6 + 0.2 * (i + 1) / info.n_channels)
-    duration = padded / rate
-    for e in events:
-        onset = min(max(0.0, float(e.time_s)), duration)
-        length = e.data.get("duration_s") if isinstance(e.data, dict) else None
-        length = float(length) if isinstance(length, (int, float)) and length >= 0 else None
-        annotations.append(edfio.EdfAnnotation(onset, length, event_text(e)))
-    annotations.append(edfio.EdfAnnotation(n / rate, None, END_ANNOTATION))
+        record_s = _record_seconds(rate)
+        per_record = int(round(rate * record_s))
+        n_records = -(-n // per_record)
+        duration = n_records * record_s
+        tals: list[tuple[float, bytes]] = []
+        for i, channel in enumerate(info.channels):
+            for a, b in runs[i]:
+                tals.append((a / rate, _tal(a / rate, (b - a) / rate, f"{LOST_ANNOTATION}: {channel.name}")))
+        for e in events:
+            onset = min(max(0.0, float(e.time_s)), duration)
+            length = e.data.get("duration_s") if isinstance(e.data, dict) else None
+            length = float(length) if isinstance(length, (int, float)) and length >= 0 else None
+            tals.append((onset, _tal(onset, length, event_text(e))))
+        tals.append((n / rate, _tal(n / rate, None, END_ANNOTATION)))
+        tals.sort(key=lambda item: item[0])
+        bytes_per_sample = 2 if fmt == "edf" else 3
+        ann, ann_size = _annotation_records(n_records, record_s, [t for _, t in tals], bytes_per_sample)
 
-    start = _parse_start(started_at)
-    name = "" if anonymize else str(meta.get("client") or "")
-    patient = edfio.Patient(name=_ascii(name) if name else "X")
-    protocol = meta.get("protocol")
-    protocol = protocol.get("name") if isinstance(protocol, dict) else protocol
-    recording = edfio.Recording(startdate=start.date() if start else None, equipment_code="biofeedback",
-                                additional=(_ascii(str(protocol)),) if protocol else ())
-    cls = edfio.Edf if fmt == "edf" else edfio.Bdf
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        edf = cls(signals, patient=patient, recording=recording,
-                  starttime=start.time().replace(microsecond=0, tzinfo=None) if start else None,
-                  data_record_duration=_record_seconds(rate), annotations=sorted(annotations))
-        with atomic_output(out) as tmp:
-            with open(tmp, "wb") as fh:
-                edf.write(fh)
+        digital = (-32768, 32767) if fmt == "edf" else (-8388608, 8388607)
+        start = _parse_start(rec.started_at)
+        name = "" if anonymize else str(meta.get("client") or "")
+        protocol = meta.get("protocol")
+        protocol = protocol.get("name") if isinstance(protocol, dict) else protocol
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            patient = edfio.Patient(name=_ascii(name) if name else "X")._to_str()
+            recording = edfio.Recording(startdate=start.date() if start else None, equipment_code="biofeedback",
+                                        additional=(_ascii(str(protocol)),) if protocol else ())._to_str()
+        signals = [(_label(c), "pressure probe" if c.kind == "pressure" else "surface EMG probe", c.unit,
+                    ranges[i], digital, "none (raw)" if c.kind == "emg" else "", per_record)
+                   for i, c in enumerate(info.channels)]
+        signals.append((f"{fmt.upper()} Annotations", "", "", digital, digital, "", ann_size // bytes_per_sample))
+        header = _header(fmt, patient, recording, start, n_records, record_s, signals)
+
+        gains = []
+        for lo_hi in ranges:
+            gain = (lo_hi[1] - lo_hi[0]) / (digital[1] - digital[0])
+            gains.append((gain, lo_hi[1] / gain - digital[1]))
+        block = max(1, 65536 // per_record) * per_record
+        with atomic_output(out) as tmp, open(tmp, "wb") as fh:
+            fh.write(header)
+            for blk in rec.iter_blocks(block):
+                data = blk.data
+                k0 = blk.start // per_record
+                k = -(-data.shape[0] // per_record)
+                if data.shape[0] < k * per_record:      # the last record is padded with the last value
+                    pad = np.repeat(last[None, :], k * per_record - data.shape[0], axis=0)
+                    data = np.concatenate([data, pad], axis=0)
+                parts = []
+                for i in range(n_ch):
+                    gain, offset = gains[i]
+                    col = np.where(np.isfinite(data[:, i]), data[:, i], 0.0)
+                    dig = np.clip(np.round(col / gain - offset), digital[0], digital[1]).astype("<i4")
+                    if fmt == "edf":
+                        raw = dig.astype("<i2").view(np.uint8).reshape(k, per_record * 2)
+                    else:
+                        raw = dig.view(np.uint8).reshape(-1, 4)[:, :3].reshape(k, per_record * 3)
+                    parts.append(raw)
+                parts.append(np.frombuffer(b"".join(ann[k0:k0 + k]), dtype=np.uint8).reshape(k, ann_size))
+                fh.write(np.concatenate(parts, axis=1).tobytes())
+                progress(0.3 + 0.7 * (blk.start + blk.n) / n)
     _pass_on(caught, warn, out)
     progress(1.0)
     return out
+
+
+def _header(fmt: str, patient: str, recording: str, start: dt.datetime | None, n_records: int, record_s: float,
+            signals: list[tuple]) -> bytes:
+    """The EDF+/BDF+ header: the fixed part, then each field for all signals in turn."""
+    ns = len(signals)
+    date = start.strftime("%d.%m.%y") if start else "01.01.85"
+    time_ = start.strftime("%H.%M.%S") if start else "00.00.00"
+    fixed = [(b"0       " if fmt == "edf" else b"\xffBIOSEMI"), _field(patient, 80), _field(recording, 80),
+             _field(date, 8), _field(time_, 8), _field(256 * (ns + 1), 8), _field(f"{fmt.upper()}+C", 44),
+             _field(n_records, 8), _field(_num(record_s), 8), _field(ns, 4)]
+    cols = [
+        [_field(s[0], 16) for s in signals], [_field(s[1], 80) for s in signals], [_field(s[2], 8) for s in signals],
+        [_field(_num(s[3][0]), 8) for s in signals], [_field(_num(s[3][1]), 8) for s in signals],
+        [_field(s[4][0], 8) for s in signals], [_field(s[4][1], 8) for s in signals],
+        [_field(s[5], 80) for s in signals], [_field(s[6], 8) for s in signals], [_field("", 32) for _ in signals],
+    ]
+    return b"".join(fixed) + b"".join(b"".join(c) for c in cols)
 
 
 def _record_seconds(rate: float) -> float:

@@ -115,3 +115,41 @@ def test_exports_are_owner_only(tmp_path):
     for out in ("a.csv", "a.edf"):
         assert run_cli("export", path, "--out", tmp_path / out).returncode == 0
         assert stat.S_IMODE((tmp_path / out).stat().st_mode) == 0o600
+
+
+# ---------------------------------------------------------------- item 12: streaming helpers equal the whole-array results
+
+def test_lost_runs_found_block_by_block_equal_those_of_the_whole_column():
+    from biofeedback.files.edf import _LostRuns, _lost_runs
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        col = rng.normal(size=int(rng.integers(1, 60)))
+        col[rng.random(col.size) < rng.random()] = np.nan
+        block = int(rng.integers(1, 9))
+        runs = _LostRuns()
+        for s in range(0, col.size, block):
+            runs.feed(s, col[s:s + block])
+        assert runs.close(col.size) == _lost_runs(col)
+
+
+def test_block_iterator_and_envelope_helpers_equal_whole_reads(tmp_path):
+    from biofeedback.files.recording import envelope_blocks, envelope_of
+    from biofeedback.signal.chain import envelope_offline
+    path = tmp_path / "holes.bfr"
+    info = StreamInfo((Channel("pfm"), Channel("abd")), RATE, source="test")
+    data = np.random.default_rng(2).normal(0, 5, (3000, 2))
+    with RecordingWriter(path, info, commit_every_s=0.37) as w:
+        w.append(Block(0, data[:1000]))
+        w.append(Block(1300, data[1300:]))                 # a hole: NaN
+    with Recording.open(path) as rec:
+        whole = rec.read()
+        for size in (1, 7, 256, 1000, 5000):
+            blocks = list(rec.iter_blocks(size))
+            assert [b.start for b in blocks] == list(range(0, rec.n_samples, size))
+            np.testing.assert_array_equal(np.concatenate([b.data for b in blocks]), whole)
+        _, env = envelope_offline(whole, rec.info)
+        got = np.concatenate([e for _, _, e in envelope_blocks(rec, None, 333)])
+        np.testing.assert_allclose(got, env)
+        small, rate = envelope_of(rec, None, max_rate=50.0)
+        assert rate == RATE / 5 and small.shape[0] == -(-whole.shape[0] // 5)
+        np.testing.assert_allclose(small, env[::5], rtol=1e-6, atol=1e-6)
