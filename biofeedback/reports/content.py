@@ -221,10 +221,14 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
                          summary: dict[str, Any], started_at: str, duration_s: float,
                          history: list[SessionRecord] | None = None, goals: list[Goal] | None = None,
                          recording_path: str | None = None, diary: DiaryEntry | None = None,
-                         closed_cleanly: bool = True, trials: list[dict[str, Any]] | None = None) -> SessionReport:
-    """Assemble a session report from data already in hand (the pure part, used by :func:`gather_session`)."""
+                         closed_cleanly: bool = True, trials: list[dict[str, Any]] | None = None,
+                         envelope_rate: float | None = None) -> SessionReport:
+    """Assemble a session report from data already in hand (the pure part, used by :func:`gather_session`).
+
+    ``envelope_rate``: the envelope's own rate when it was kept at a lower rate than the recording's.
+    """
     rate = info.rate
-    t = np.arange(envelope.shape[0]) / rate
+    t = np.arange(envelope.shape[0]) / (envelope_rate or rate)
     traces = []
     for i, ch in enumerate(info.channels):
         tt, yy = reduce_trace(t, envelope[:, i])
@@ -332,18 +336,15 @@ def protocol_title(meta: dict[str, Any], events: list[Event] | None = None) -> s
 def gather_session(recording_path: str | os.PathLike, library: Library | None = None,
                    progress: ProgressFn | None = None) -> SessionReport:
     """Read a recording (and, if it is in the library, the client's history) into a :class:`SessionReport`."""
-    from biofeedback.files.offline import recording_envelope
-    from biofeedback.files.recording import Recording
+    from biofeedback.files.offline import chain_settings_from_meta
+    from biofeedback.files.recording import Recording, envelope_of
 
     progress = progress or (lambda f: None)
     rec = Recording.open(recording_path)
     try:
-        n = rec.n_samples
-        chunk = max(1, int(rec.info.rate * 60))
-        data = np.concatenate([rec.read(i, min(n, i + chunk)) for i in range(0, n, chunk)] or
-                              [np.empty((0, rec.info.n_channels))], axis=0)
-        progress(0.3)
-        envelope = recording_envelope(rec, data)
+        # read block by block (the raw samples are never held whole); the envelope stays at full rate
+        # because the resting-noise figures use it; envelope_of(..., max_rate=200) would bound it too
+        envelope, env_rate = envelope_of(rec, chain_settings_from_meta(rec.meta), dtype=np.float64)
         progress(0.6)
         summary = session_summary(rec)
         trials = _trials(rec)
@@ -361,7 +362,8 @@ def gather_session(recording_path: str | os.PathLike, library: Library | None = 
                 goals = library.goals(client)
                 if session is not None:
                     diary = next((d for d in library.diary(client) if d.session_id == session.id), None)
-        return build_session_report(info=rec.info, envelope=envelope, events=current_events(list(rec.events)),
+        return build_session_report(info=rec.info, envelope=envelope, envelope_rate=env_rate,
+                                    events=current_events(list(rec.events)),
                                     meta=dict(rec.meta), summary=summary, started_at=rec.started_at,
                                     duration_s=rec.duration_s, history=history, goals=goals,
                                     recording_path=str(recording_path), diary=diary,
