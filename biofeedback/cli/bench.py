@@ -171,6 +171,62 @@ def _sound_line(s: dict[str, float] | None) -> str:
             f"plus up to one 16 ms frame in the window)")
 
 
+def write_long_recording(path: Path, hours: float, block_s: float = 60.0) -> int:
+    """A 2-channel 2 kHz recording of ``hours``, written fast: synthetic blocks, one commit per block."""
+    rng = np.random.default_rng(0)
+    step = int(RATE * block_s)
+    total = int(RATE * 3600.0 * hours)
+    with RecordingWriter(path, INFO, {"client": "bench"}, commit_every_s=block_s) as writer:
+        for i in range(0, total, step):
+            n = min(step, total - i)
+            writer.append(Block(i, rng.standard_normal((n, 2)).astype(np.float32) * 10.0))
+    return total
+
+
+_MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode\n"
+    "kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "print(rc, kb / 1024 if sys.platform != 'darwin' else kb / 1024 / 1024, time.perf_counter() - t)\n"
+)
+
+
+def measure_command(args: list[str], cwd: Path) -> dict[str, float]:
+    """Run ``biofeedback ARGS`` in its own process; its peak resident memory (MB) and wall time (s)."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "biofeedback", *args],
+                         capture_output=True, text=True, cwd=cwd)
+    rc, mb, seconds = out.stdout.split()
+    return {"rc": int(rc), "peak_mb": float(mb), "s": float(seconds)}
+
+
+#: The commands measured on the long recording: name -> arguments (FILE = the recording).
+LONG_COMMANDS = {
+    "info": ["info", "long.bfr"],
+    "export_csv": ["export", "long.bfr", "--out", "long.csv"],
+    "export_edf": ["export", "long.bfr", "--out", "long.edf"],
+    "export_bdf": ["export", "long.bfr", "--out", "long.bdf"],
+    "import_csv": ["import", "long.csv", "--out", "from_csv.bfr"],
+    "import_edf": ["import", "long.edf", "--out", "from_edf.bfr"],
+    "analyze": ["analyze", "long.bfr", "--protocol", "glazer", "--json"],
+    "report": ["report", "long.bfr", "--out", "long.html"],
+}
+
+
+def bench_long_recording(hours: float = 8.0, folder: str | None = None) -> dict[str, Any]:
+    """Each command's peak memory and time on an ``hours``-long 2-channel 2 kHz recording (target <= 300 MB)."""
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        cwd = Path(tmp)
+        t0 = time.perf_counter()
+        write_long_recording(cwd / "long.bfr", hours)
+        made_s = time.perf_counter() - t0
+        commands = {name: measure_command(args, cwd) for name, args in LONG_COMMANDS.items()}
+        return {"long_hours": hours, "long_made_s": made_s,
+                "long_file_mb": os.path.getsize(cwd / "long.bfr") / 1e6, "long_commands": commands}
+
+
 def run_bench(quick: bool = False) -> dict[str, Any]:
     hours = 0.1 if quick else 1.0
     figures: dict[str, Any] = {"quick": quick}
@@ -178,6 +234,7 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
     figures.update(bench_offline_hour(hours))
     figures.update(bench_load_hour(hours))
     figures.update(bench_measures(hours, 10.0 if quick else 60.0))
+    figures.update(bench_long_recording(0.1 if quick else 8.0))
     try:
         from biofeedback.ui.bench import run_display_bench  # needs Qt; optional for headless installs
     except ImportError:
@@ -188,6 +245,8 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
     figures.update(bench_sound(quick))
     return figures
 
+
+LONG_MB_TARGET = 300
 
 TARGETS = {
     "live_chain_core_pct": ("<", 1.0, "% of one core"),
@@ -215,6 +274,13 @@ def format_report(f: dict[str, Any]) -> str:
         f"{f['analyze_1h_without_chain_s']:.2f} s of it beyond the chain; live hum + quality "
         f"{f['live_hum_quality_core_pct']:.2f} % of one core {mark('live_hum_quality_core_pct')}",
     ]
+    if "long_commands" in f:
+        lines.append(f"  {f['long_hours']:g}-hour recording, 2 ch x 2 kHz ({f['long_file_mb']:.0f} MB, made in "
+                     f"{f['long_made_s']:.0f} s); each command in its own process (target <= {LONG_MB_TARGET} MB):")
+        for name, c in f["long_commands"].items():
+            ok = c["rc"] == 0 and c["peak_mb"] <= LONG_MB_TARGET
+            lines.append(f"    {name:<11} peak {c['peak_mb']:7.0f} MB  {c['s']:7.1f} s  "
+                         + ("met" if ok else ("MISSED" if c["rc"] == 0 else f"FAILED (exit {c['rc']})")))
     d = f.get("display")
     if d is None:
         lines.append("  live display: not measured (the Qt user interface is not available)")

@@ -62,9 +62,10 @@ def export_csv(rec: Recording, out: str | Path, processed: bool = False,
     total = rec.n_samples
     with atomic_output(out) as tmp, open(tmp, "w", newline="") as fh:
         write_row(fh, header)
+        row = ",".join(["%.9g"] * len(header)) + "\n"
         for start, data in _rows(rec, processed):
             t = (start + np.arange(data.shape[0])) / info.rate
-            np.savetxt(fh, np.column_stack([t, data]), delimiter=",", fmt="%.9g")
+            fh.write((row * data.shape[0]) % tuple(np.column_stack([t, data]).ravel().tolist()))  # as np.savetxt, faster
             if progress:
                 progress(min(1.0, (start + data.shape[0]) / max(1, total)))
     return int(total)
