@@ -29,7 +29,7 @@ import os
 import re
 import unicodedata
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -465,19 +465,30 @@ def _import_edf(in_path, out_path, channels, client, anonymize, progress: Progre
     for idx in chosen:
         _check_scale(src, signals[idx])
     record_onsets = _record_onsets(edf, src)
-    columns, chans, names = [], [], []
+    # a continuous EDF whose chosen signals share one rate is read slice by slice (bounded memory);
+    # discontinuous (EDF+D), mixed-rate or BDF files are read whole, as before
+    streaming = (fmt == "edf" and record_onsets is None
+                 and all(float(signals[i].sampling_frequency) == rate for i in chosen))
+    columns: list[np.ndarray] = []
+    chans, names, factors, lengths = [], [], [], []
     n_emg = 0
     for k, idx in enumerate(chosen):
         sig = signals[idx]
         unit, factor, kind = _UNITS.get(_fold(sig.physical_dimension), ("uV", 1.0, "emg"))
         if "press" in sig.label.lower() and kind == "emg" and not _fold(sig.physical_dimension).endswith("v"):
             unit, kind = "cmH2O", "pressure"
-        values = np.asarray(sig.data, dtype=np.float64) * factor
-        sig_rate = float(sig.sampling_frequency)
-        if record_onsets is not None:
-            values = _place_records(values, sig.samples_per_data_record, record_onsets, sig_rate)
-        if sig_rate != rate:
-            values = _resample(values, rate / sig_rate, resample_poly)
+        factors.append(factor)
+        if streaming:
+            lengths.append(int(sig.samples_per_data_record) * int(edf.num_data_records))
+        else:
+            values = np.asarray(sig.data, dtype=np.float64) * factor
+            sig_rate = float(sig.sampling_frequency)
+            if record_onsets is not None:
+                values = _place_records(values, sig.samples_per_data_record, record_onsets, sig_rate)
+            if sig_rate != rate:
+                values = _resample(values, rate / sig_rate, resample_poly)
+            columns.append(values)
+            lengths.append(len(values))
         if kind == "emg" and rate < 100:
             kind = "emg_rms"   # a device that already sends an amplitude
         name = _match_label(sig.label)
@@ -490,10 +501,9 @@ def _import_edf(in_path, out_path, channels, client, anonymize, progress: Progre
             n_emg += 1
         names.append(name)
         chans.append(Channel(name, kind, unit))
-        columns.append(values)
         progress(0.4 * (k + 1) / len(chosen))
-    n = min(len(c) for c in columns)
-    data = np.stack([c[:n] for c in columns], axis=1)
+    n = min(lengths)
+    lost: list[tuple[int, int, int]] = []
 
     events: list[Event] = []
     for ann in edf.annotations:
@@ -505,8 +515,7 @@ def _import_edf(in_path, out_path, channels, client, anonymize, progress: Progre
             name = text.partition(":")[2].strip()
             if name in names:
                 a = int(round(ann.onset * rate))
-                b = a + int(round((ann.duration or 0) * rate))
-                data[a:b, names.index(name)] = np.nan
+                lost.append((a, a + int(round((ann.duration or 0) * rate)), names.index(name)))
             continue
         m = _TEXT_RE.match(text)
         if m:
@@ -520,7 +529,10 @@ def _import_edf(in_path, out_path, channels, client, anonymize, progress: Progre
         else:
             extra = {"duration_s": ann.duration} if ann.duration else {}
             events.append(Event(float(ann.onset), "marker", text, extra))
-    data = data[:n]
+    if streaming:
+        blocks = _slices(signals, chosen, factors, rate, n, lost)
+    else:
+        blocks = _whole(columns, n, lost, max(1, int(rate)))
 
     try:
         start = edf.startdatetime
@@ -538,18 +550,47 @@ def _import_edf(in_path, out_path, channels, client, anonymize, progress: Progre
         meta["truncated"] = {"records": truncation[0], "of": truncation[1]}
     with atomic_output(out) as tmp:
         tmp.unlink()                                   # the writer creates its own file (never over one)
-        writer = RecordingWriter(tmp, info, meta)
+        writer = RecordingWriter(tmp, info, meta, commit_every_s=60.0)
         try:
-            step = max(1, int(rate))
-            for i in range(0, n, step):
-                writer.append(Block(i, data[i:i + step]))
-                progress(0.4 + 0.55 * min(n, i + step) / max(1, n))
+            for blk in blocks:
+                writer.append(blk)
+                progress(0.4 + 0.55 * min(n, blk.start + blk.n) / max(1, n))
             for e in sorted(events, key=lambda e: e.time_s):
                 writer.add_event(e)
         finally:
             writer.close()
     progress(1.0)
     return out
+
+
+def _mark_lost(block: np.ndarray, start: int, lost: list[tuple[int, int, int]]) -> np.ndarray:
+    for a, b, col in lost:
+        lo, hi = max(a, start), min(b, start + block.shape[0])
+        if lo < hi:
+            block[lo - start:hi - start, col] = np.nan
+    return block
+
+
+def _slices(signals, chosen: list[int], factors: list[float], rate: float, n: int,
+            lost: list[tuple[int, int, int]]) -> Iterator[Block]:
+    """The chosen signals read a few data records at a time (edfio reads only the requested slice)."""
+    per_record = int(signals[chosen[0]].samples_per_data_record)
+    step = max(1, 65536 // per_record) * per_record
+    for i in range(0, n, step):
+        j = min(n, i + step)
+        cols = []
+        for idx, factor in zip(chosen, factors):
+            part = np.asarray(signals[idx].get_data_slice(i / rate, j / rate), dtype=np.float64)[:j - i] * factor
+            if part.shape[0] < j - i:
+                part = np.concatenate([part, np.full(j - i - part.shape[0], np.nan)])
+            cols.append(part)
+        yield Block(i, _mark_lost(np.stack(cols, axis=1), i, lost))
+
+
+def _whole(columns: list[np.ndarray], n: int, lost: list[tuple[int, int, int]], step: int) -> Iterator[Block]:
+    data = _mark_lost(np.stack([c[:n] for c in columns], axis=1), 0, lost)
+    for i in range(0, n, step):
+        yield Block(i, data[i:i + step])
 
 
 def _check_scale(src: Path, sig) -> None:
