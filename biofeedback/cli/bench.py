@@ -196,8 +196,12 @@ def measure_command(args: list[str], cwd: Path) -> dict[str, float]:
     """Run ``biofeedback ARGS`` in its own process; its peak resident memory (MB) and wall time (s)."""
     import subprocess
     import sys
+
+    import biofeedback
+    env = dict(os.environ)   # this copy of the program, whatever the current folder
+    env["PYTHONPATH"] = str(Path(biofeedback.__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "biofeedback", *args],
-                         capture_output=True, text=True, cwd=cwd)
+                         capture_output=True, text=True, cwd=cwd, env=env)
     rc, mb, seconds = out.stdout.split()
     return {"rc": int(rc), "peak_mb": float(mb), "s": float(seconds)}
 
