@@ -343,7 +343,7 @@ class Library:
                 raise LibraryError(f"there is no library at {path}; add a client first or check --library")
             if not path.exists():
                 _create_file(path)
-            version, app_id, tables = 0, 0, []
+            version, app_id, tables = 0, 0, list[str]()
         else:
             version, app_id, tables = _inspect(path)
         if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):

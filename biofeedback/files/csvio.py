@@ -65,7 +65,8 @@ def export_csv(rec: Recording, out: str | Path, processed: bool = False,
         row = ",".join(["%.9g"] * len(header)) + "\n"
         for start, data in _rows(rec, processed):
             t = (start + np.arange(data.shape[0])) / info.rate
-            fh.write((row * data.shape[0]) % tuple(np.column_stack([t, data]).ravel().tolist()))  # as np.savetxt, faster
+            table = np.column_stack([t, data]).ravel().tolist()
+            fh.write((row * data.shape[0]) % tuple(table))      # what np.savetxt writes, several times faster
             if progress:
                 progress(min(1.0, (start + data.shape[0]) / max(1, total)))
     return int(total)

@@ -32,6 +32,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ LOST_ANNOTATION = "signal lost"
 #: Event kinds that keep their machine-readable data in the annotation text after " | ".
 _DATA_KINDS = ("step", "protocol", "calibration", "summary", "gap")
 _EVENT_KINDS = ("marker", "step", "protocol", "calibration", "gap", "disconnected", "reconnected", "summary")
-_TEXT_RE = re.compile(r"^(%s): ?(.*?)(?: \| (\{.*\}))?$" % "|".join(_EVENT_KINDS), re.S)
+_TEXT_RE = re.compile(r"^(" + "|".join(_EVENT_KINDS) + r"): ?(.*?)(?: \| (\{.*\}))?$", re.S)
 
 #: unit (lower case, µ folded to u) -> (our unit, factor, kind)
 _UNITS = {
@@ -377,6 +378,7 @@ def _read(path: Path, notes: list[str]):
     with open(path, "rb") as fh:
         head = fh.read(256)
     declared = _header_int(head[236:244])
+    edf: Any
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -394,7 +396,8 @@ def _read(path: Path, notes: list[str]):
         known = declared is not None and declared > complete
         if complete == 0:
             raise RecordingError(f"{path} is truncated: it holds no complete data record"
-                                 f"{f' (of {declared})' if known else ''}; nothing to import; copy the whole file again")
+                                 f"{f' (of {declared})' if known else ''}; nothing to import; "
+                                 f"copy the whole file again")
         seconds = complete * float(edf.data_record_duration)
         notes.append(f"{path} is truncated: imported {complete} of {declared} records ({seconds:g} s)" if known else
                      f"{path} is truncated: imported its {complete} complete records ({seconds:g} s); "
@@ -442,8 +445,6 @@ def import_edf(in_path: str | os.PathLike, out_path: str | os.PathLike, *, chann
 
 
 def _import_edf(in_path, out_path, channels, client, anonymize, progress: ProgressFn, notes: list[str]) -> Path:
-    from scipy.signal import resample_poly
-
     from biofeedback.files.recording import RecordingWriter
 
     src = Path(in_path)
@@ -470,7 +471,10 @@ def _import_edf(in_path, out_path, channels, client, anonymize, progress: Progre
     streaming = (fmt == "edf" and record_onsets is None
                  and all(float(signals[i].sampling_frequency) == rate for i in chosen))
     columns: list[np.ndarray] = []
-    chans, names, factors, lengths = [], [], [], []
+    chans: list[Channel] = []
+    names: list[str] = []
+    factors: list[float] = []
+    lengths: list[int] = []
     n_emg = 0
     for k, idx in enumerate(chosen):
         sig = signals[idx]
@@ -481,35 +485,93 @@ def _import_edf(in_path, out_path, channels, client, anonymize, progress: Progre
         if streaming:
             lengths.append(int(sig.samples_per_data_record) * int(edf.num_data_records))
         else:
-            values = np.asarray(sig.data, dtype=np.float64) * factor
-            sig_rate = float(sig.sampling_frequency)
-            if record_onsets is not None:
-                values = _place_records(values, sig.samples_per_data_record, record_onsets, sig_rate)
-            if sig_rate != rate:
-                values = _resample(values, rate / sig_rate, resample_poly)
+            values = _whole_column(sig, factor, record_onsets, rate)
             columns.append(values)
             lengths.append(len(values))
         if kind == "emg" and rate < 100:
             kind = "emg_rms"   # a device that already sends an amplitude
-        name = _match_label(sig.label)
-        if not name or name in names:
-            if kind == "pressure":
-                name = "pressure" if "pressure" not in names else f"pressure{k + 1}"
-            else:
-                name = ("pfm", "abd")[n_emg] if n_emg < 2 and ("pfm", "abd")[n_emg] not in names else f"emg{k + 1}"
+        name = _channel_name(sig.label, kind, k, names, n_emg)
         if kind != "pressure":
             n_emg += 1
         names.append(name)
         chans.append(Channel(name, kind, unit))
         progress(0.4 * (k + 1) / len(chosen))
     n = min(lengths)
-    lost: list[tuple[int, int, int]] = []
 
+    events, lost, end = _annotations(edf, names, rate)
+    n = min(n, end)
+    if streaming:
+        blocks = _slices(signals, chosen, factors, rate, n, lost)
+    else:
+        blocks = _whole(columns, n, lost, max(1, int(rate)))
+
+    info = StreamInfo(tuple(chans), rate, source=f"{fmt}:{src.name}", device="imported")
+    meta = _import_meta(edf, src, fmt, [labels[i] for i in chosen], None if anonymize else client, anonymize,
+                        truncation)
+    with atomic_output(out) as tmp:
+        tmp.unlink()                                   # the writer creates its own file (never over one)
+        writer = RecordingWriter(tmp, info, meta, commit_every_s=60.0)
+        try:
+            for blk in blocks:
+                writer.append(blk)
+                progress(0.4 + 0.55 * min(n, blk.start + blk.n) / max(1, n))
+            for e in sorted(events, key=lambda e: e.time_s):
+                writer.add_event(e)
+        finally:
+            writer.close()
+    progress(1.0)
+    return out
+
+
+def _whole_column(sig, factor: float, record_onsets: list[float] | None, rate: float) -> np.ndarray:
+    """One signal read whole: in our units, each record at its time (EDF+D), at the recording's rate."""
+    from scipy.signal import resample_poly
+    values = np.asarray(sig.data, dtype=np.float64) * factor
+    sig_rate = float(sig.sampling_frequency)
+    if record_onsets is not None:
+        values = _place_records(values, sig.samples_per_data_record, record_onsets, sig_rate)
+    if sig_rate != rate:
+        values = _resample(values, rate / sig_rate, resample_poly)
+    return values
+
+
+def _import_meta(edf, src: Path, fmt: str, labels: list[str], client: str | None, anonymize: bool,
+                 truncation) -> dict[str, Any]:
+    try:
+        started_at = edf.startdatetime.isoformat()
+    except Exception:  # anonymised start dates cannot be read
+        started_at = None
+    client_name = None if anonymize else (client or _patient_name(edf))
+    meta: dict[str, Any] = {"imported_from": src.name, "imported_format": fmt.upper(), "edf_labels": labels}
+    if client_name:
+        meta["client"] = client_name
+    if started_at:
+        meta["started_at"] = started_at
+    if truncation is not None:
+        meta["truncated"] = {"records": truncation[0], "of": truncation[1]}
+    return meta
+
+
+def _channel_name(label: str, kind: str, k: int, names: list[str], n_emg: int) -> str:
+    """Our name for an imported signal: ours by label, else pfm/abd for EMG, pressure, then numbered."""
+    name = _match_label(label)
+    if not name or name in names:
+        if kind == "pressure":
+            name = "pressure" if "pressure" not in names else f"pressure{k + 1}"
+        else:
+            name = ("pfm", "abd")[n_emg] if n_emg < 2 and ("pfm", "abd")[n_emg] not in names else f"emg{k + 1}"
+    return name
+
+
+def _annotations(edf, names: list[str], rate: float) -> tuple[list[Event], list[tuple[int, int, int]], int]:
+    """(events, lost runs as (start, stop, column), the true end in samples) from the file's annotations."""
     events: list[Event] = []
+    lost: list[tuple[int, int, int]] = []
+    end = 2 ** 62
     for ann in edf.annotations:
         text = ann.text.strip()
         if text == END_ANNOTATION:
-            n = min(n, int(round(ann.onset * rate)))
+            end = min(end, int(round(ann.onset * rate)))
             continue
         if text.startswith(LOST_ANNOTATION):
             name = text.partition(":")[2].strip()
@@ -529,38 +591,7 @@ def _import_edf(in_path, out_path, channels, client, anonymize, progress: Progre
         else:
             extra = {"duration_s": ann.duration} if ann.duration else {}
             events.append(Event(float(ann.onset), "marker", text, extra))
-    if streaming:
-        blocks = _slices(signals, chosen, factors, rate, n, lost)
-    else:
-        blocks = _whole(columns, n, lost, max(1, int(rate)))
-
-    try:
-        start = edf.startdatetime
-        started_at = start.isoformat()
-    except Exception:  # anonymised start dates cannot be read
-        started_at = None
-    name = None if anonymize else (client or _patient_name(edf))
-    info = StreamInfo(tuple(chans), rate, source=f"{fmt}:{src.name}", device="imported")
-    meta = {"imported_from": src.name, "imported_format": fmt.upper(), "edf_labels": [labels[i] for i in chosen]}
-    if name:
-        meta["client"] = name
-    if started_at:
-        meta["started_at"] = started_at
-    if truncation is not None:
-        meta["truncated"] = {"records": truncation[0], "of": truncation[1]}
-    with atomic_output(out) as tmp:
-        tmp.unlink()                                   # the writer creates its own file (never over one)
-        writer = RecordingWriter(tmp, info, meta, commit_every_s=60.0)
-        try:
-            for blk in blocks:
-                writer.append(blk)
-                progress(0.4 + 0.55 * min(n, blk.start + blk.n) / max(1, n))
-            for e in sorted(events, key=lambda e: e.time_s):
-                writer.add_event(e)
-        finally:
-            writer.close()
-    progress(1.0)
-    return out
+    return events, lost, end
 
 
 def _mark_lost(block: np.ndarray, start: int, lost: list[tuple[int, int, int]]) -> np.ndarray:

@@ -311,7 +311,8 @@ class Recording:
                 raise RecordingError(f"{path} is not a biofeedback recording")
             version = int(self.meta.get("format_version", 0))
             if version > FORMAT_VERSION:
-                raise RecordingError(f"{path} was written by a newer version of this program (format {version}); update to open it")
+                raise RecordingError(f"{path} was written by a newer version of this program (format {version}); "
+                                     f"update to open it")
             self.info = StreamInfo.from_dict(self.meta["info"])
             self._index = np.array(db.execute("SELECT start, n FROM chunks ORDER BY start").fetchall(),
                                    dtype=np.int64).reshape(-1, 2)
@@ -381,7 +382,8 @@ class Recording:
         if stop == start:
             return out
         try:
-            rows = self._db.execute("SELECT start, n, data FROM chunks WHERE start < ? AND start + n > ? ORDER BY start",
+            rows = self._db.execute("SELECT start, n, data FROM chunks WHERE start < ? AND start + n > ? "
+                                    "ORDER BY start",
                                     (stop, start)).fetchall()
         except sqlite3.Error as exc:
             raise RecordingError(f"{self.path} is damaged and cannot be read ({exc})") from None

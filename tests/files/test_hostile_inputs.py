@@ -117,10 +117,10 @@ def test_exports_are_owner_only(tmp_path):
         assert stat.S_IMODE((tmp_path / out).stat().st_mode) == 0o600
 
 
-# ---------------------------------------------------------------- item 12: streaming helpers equal the whole-array results
+# ---------------------------------------------------------------- item 12: streaming equals whole-array results
 
 def test_lost_runs_found_block_by_block_equal_those_of_the_whole_column():
-    from biofeedback.files.edf import _LostRuns, _lost_runs
+    from biofeedback.files.edf import _lost_runs, _LostRuns
     rng = np.random.default_rng(4)
     for _ in range(200):
         col = rng.normal(size=int(rng.integers(1, 60)))
