@@ -318,7 +318,7 @@ class DeviceEmulator:
     def _run(self) -> None:
         try:
             self._loop()
-        except Exception as exc:  # noqa: BLE001 - a broken emulator must say why, not vanish
+        except Exception as exc:  # a broken emulator must say why, not vanish
             self.error = f"{type(exc).__name__}: {exc}"
             self._close_pty()
 

@@ -387,9 +387,10 @@ class SerialSource(Source):
         """NaN rows for the time the port was gone (estimated from the host clock), and the events."""
         rate = self.info.rate
         first_new_at = now - n_new / rate
-        since = self._last_sample_at if self._last_sample_at is not None else self._outage_started
+        started = self._outage_started if self._outage_started is not None else now
+        since = self._last_sample_at if self._last_sample_at is not None else started
         missing = max(0, int(round((first_new_at - since) * rate)))
-        after_s = now - self._outage_started
+        after_s = now - started
         start = self._next_index
         self.emit(Event(time_s=start / rate, kind="gap", label=f"about {missing / rate:.1f} s lost while disconnected",
                         data={"samples": missing, "estimated": True, "reason": "disconnected"}))
