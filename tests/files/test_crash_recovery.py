@@ -85,8 +85,10 @@ def test_import_killed_midway_appears_whole_or_not_at_all(tmp_path):
     t = np.arange(n) / 1000.0
     np.savetxt(src, np.c_[t, np.sin(t)], delimiter=",", header="time_s,pfm_uV", comments="", fmt="%.6f")
     out = tmp_path / "big.bfr"
-    for delay in (0.4, 0.9, 1.5):
+    for delay in (0.0, 0.2, 0.5):
         p = _popen("import", src, "--out", out)
+        # kill while it writes: as soon as anything of the recording appears (final name or a hidden part)
+        _wait_for(lambda: out.exists() or any(tmp_path.glob(".big.bfr*")), p, timeout=120)
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
         p.wait()
