@@ -75,8 +75,7 @@ def _add_record(sub) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="the new recording file (never overwritten)")
     p.add_argument("--client", default="", help="client name or alias: stored with the recording, and the session "
                                                 "is filed in her history in the client library")
-    p.add_argument("--library", metavar="PATH",
-                   help="client library file (default: $BIOFEEDBACK_LIBRARY or the user data folder)")
+    _library_option(p)
     p.add_argument("--protocol", metavar="NAME",
                    help="run a guided protocol (see 'biofeedback protocols'); a simulated patient follows its cues; "
                         "the duration defaults to the protocol's length")
@@ -92,6 +91,9 @@ def cmd_record(args: argparse.Namespace) -> int:
                              settings=_chain_settings(args), client=args.client, protocol=args.protocol,
                              library=args.library, file_in_library=bool(args.client))
     print(result.summary_line())
+    if result.filing_queued:
+        print(f"kept on this computer in {result.path}; it will be filed in {args.client}'s history when the "
+              f"library server is back (biofeedback library sync)")
     if result.filing_error is not None:
         raise UserError(f"{result.filing_error}; the recording is kept in {result.path}")
     if result.filed is not None:
@@ -447,9 +449,19 @@ def _progress_line(label: str):
     return progress
 
 
+def _library_target(text: str) -> str:
+    """``--library``/``--to``: a file path or a server; a server's password belongs in ~/.pgpass, not here."""
+    from biofeedback.clinic.store import has_password
+    if has_password(text):
+        raise argparse.ArgumentTypeError("a password on the command line is visible to other users; put it in "
+                                         "~/.pgpass (or $PGPASSFILE) and leave it out of the URL")
+    return text
+
+
 def _library_option(p) -> None:
-    p.add_argument("--library", metavar="PATH",
-                   help="client library file (default: $BIOFEEDBACK_LIBRARY or the user data folder)")
+    p.add_argument("--library", metavar="PATH|URL", type=_library_target,
+                   help="client library: a file, or a server (postgresql://..., service=NAME) "
+                        "(default: $BIOFEEDBACK_LIBRARY or the file in the user data folder)")
 
 
 def _add_report(sub) -> None:
@@ -470,7 +482,8 @@ def _add_report(sub) -> None:
 
 
 def cmd_report(args) -> int:
-    from biofeedback.clinic.library import Library, parse_day, resolve_library_path
+    from biofeedback.clinic.library import Library, parse_day
+    from biofeedback.clinic.store import resolve_target
     from biofeedback.files.outputs import new_output
     from biofeedback.reports import progress_report, report_format, session_report
 
@@ -479,10 +492,14 @@ def cmd_report(args) -> int:
         raise UserError("give either a recording FILE (session report) or --client NAME (progress report)")
     new_output(args.out, inputs=[args.file] if args.file else [], what="report")   # before any rendering
     if args.file:
-        lib_path = resolve_library_path(args.library)
-        library = Library.open(lib_path, create=False) if lib_path.exists() else None
+        target = resolve_target(args.library)
+        library = Library.open(target, create=False) if isinstance(target, str) or target.exists() else None
         from biofeedback.clinic.analysis import notch_for_reports
         try:
+            if library is not None and library.is_server and not Path(args.file).exists():
+                session = library.session_for_recording(args.file)    # recorded in another room: from the server
+                if session is not None:
+                    args.file = str(library.recording_file(session))
             with notch_for_reports(args.notch):
                 out = session_report(args.file, args.out, library, progress=_progress_line("report"),
                                      voice=args.voice)
@@ -661,7 +678,53 @@ def cmd_import_edf(args) -> int:
     return 0
 
 
-SUBCOMMANDS.extend([_add_report, _add_history, _add_diary, _add_clients])
+def _add_library(sub) -> None:
+    p = sub.add_parser("library", help="the client library: status, sync uploads, migrate to a clinic's server",
+                       description="The client library: which one is in use, uploads waiting for the server, and "
+                                   "moving a library file to a clinic's PostgreSQL server.")
+    lsub = p.add_subparsers(dest="library_command", metavar="status|sync|migrate", required=True)
+    s = lsub.add_parser("status", help="backend, schema version and pending uploads")
+    _library_option(s)
+    s = lsub.add_parser("sync", help="file and upload the recordings waiting for the server now")
+    _library_option(s)
+    m = lsub.add_parser("migrate", help="copy a library (file) to a server: clients, sessions with recordings, "
+                                        "diary, goals; verified; running it again copies nothing twice")
+    m.add_argument("--to", required=True, metavar="URL", type=_library_target,
+                   help="the server library, e.g. postgresql://therapist@db.clinic/biofeedback or service=NAME")
+    _library_option(m)
+    p.set_defaults(func=cmd_library)
+
+
+def cmd_library(args) -> int:
+    from biofeedback.clinic.library import Library
+    from biofeedback.clinic.store import is_server, redact, resolve_target
+    if args.library_command == "status":
+        from biofeedback.clinic.sync import status_lines
+        lines, _ok = status_lines(resolve_target(args.library))
+        print("\n".join(lines))
+        return 0
+    if args.library_command == "sync":
+        from biofeedback.clinic.sync import UploadQueue, sync_pending
+        target = resolve_target(args.library)
+        if not isinstance(target, str):
+            print(f"{target} is a library file on this computer: nothing to upload")
+            return 0
+        with Library.open(target, retry_uploads=False) as library:
+            result = sync_pending(library)
+        for path, why in result.failed:
+            _warn(f"{path} is still waiting: {why}")
+        left = len(UploadQueue().pending(target))
+        print(f"stored {len(result.stored)} recording(s) on {redact(target)}; {left} still waiting")
+        return 2 if result.failed else 0
+    from biofeedback.clinic.store_migrate import migrate_library
+    if not is_server(args.to):
+        raise UserError(f"--to must name a library server (postgresql://... or service=NAME), not {args.to!r}")
+    report, source, dest = migrate_library(args.library, args.to)
+    print("\n".join(report.lines(source, dest)))
+    return 0
+
+
+SUBCOMMANDS.extend([_add_report, _add_history, _add_diary, _add_clients, _add_library])
 
 
 # --------------------------------------------------------------------------- live window

@@ -231,6 +231,99 @@ def bench_long_recording(hours: float = 8.0, folder: str | None = None) -> dict[
                 "long_file_mb": os.path.getsize(cwd / "long.bfr") / 1e6, "long_commands": commands}
 
 
+def bench_library_server(hours: float = 1.0) -> dict[str, Any]:
+    """The clinic's server: filing a session, a client's history of 100 sessions, uploading and fetching 1 hour.
+
+    Runs against the server in ``$BIOFEEDBACK_BENCH_PG`` (else ``$BIOFEEDBACK_TEST_PG``), in a temporary database
+    it creates and drops (the role needs CREATEDB); without a reachable server the figures are "not measured".
+    """
+    url = (os.environ.get("BIOFEEDBACK_BENCH_PG") or os.environ.get("BIOFEEDBACK_TEST_PG") or "").strip()
+    if not url:
+        return {"library_server": None, "library_server_why": "no server named ($BIOFEEDBACK_BENCH_PG)"}
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    from biofeedback.clinic.filing import register_recording
+    from biofeedback.clinic.library import Library
+    from biofeedback.clinic.progress import client_progress
+    from biofeedback.clinic.sync import fetch_recording, upload_recording
+    name = f"bf_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as con:
+            con.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        return {"library_server": None, "library_server_why": str(exc).splitlines()[0] if str(exc) else "error"}
+    parts = urlsplit(url)
+    target = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+    saved_cache = os.environ.get("BIOFEEDBACK_CACHE")
+    try:
+        with tempfile.TemporaryDirectory() as tmp, Library.open(target) as lib:
+            os.environ["BIOFEEDBACK_CACHE"] = str(Path(tmp) / "cache")
+            client = lib.add_client("Bench")
+            session_file = Path(tmp) / "session.bfr"
+            x = _signal(600.0)                                    # a 10-minute session, 2 ch x 2 kHz
+            with RecordingWriter(session_file, INFO, {"client": "Bench"}, commit_every_s=60.0) as writer:
+                writer.append(Block(0, x))
+            runs = []
+            for i in range(5):          # the session record: what the end of a session waits for
+                t0 = time.perf_counter()
+                lib.add_session(client, Path(tmp) / f"f{i}.bfr", "2026-01-01T09:00:00+00:00", "glazer", 600.0,
+                                {"resting_tone_uv": 5.0, "release_latency_s": 0.8})
+                runs.append(time.perf_counter() - t0)
+            filing = float(np.median(runs))
+            t0 = time.perf_counter()
+            register_recording(lib, session_file, client, summary={"resting_tone_uv": 5.0})
+            filing_upload = time.perf_counter() - t0
+            for i in range(100):
+                lib.add_session(client, Path(tmp) / f"h{i}.bfr", f"2026-01-01T10:{i % 60:02d}:00+00:00", "glazer",
+                                600.0, {"resting_tone_uv": 5.0 + i % 7, "release_latency_s": 0.8})
+            t0 = time.perf_counter()
+            client_progress(lib, lib.client("Bench"))
+            history = time.perf_counter() - t0
+            hour = Path(tmp) / "hour.bfr"
+            x = _signal(3600.0 * hours)
+            with RecordingWriter(hour, INFO, {"client": "Bench"}, commit_every_s=60.0) as writer:
+                for i in range(0, x.shape[0], int(RATE * 60)):
+                    writer.append(Block(i, x[i:i + int(RATE * 60)]))
+            record = lib.add_session(client, hour, "2026-01-02T10:00:00+00:00", "", 3600.0 * hours, {})
+            t0 = time.perf_counter()
+            upload_recording(lib, record, hour)
+            upload = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            fetch_recording(lib, record)
+            fetch = time.perf_counter() - t0
+    finally:
+        if saved_cache is None:
+            os.environ.pop("BIOFEEDBACK_CACHE", None)
+        else:
+            os.environ["BIOFEEDBACK_CACHE"] = saved_cache
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return {"library_server": True, "library_filing_ms": 1000.0 * filing, "library_history_s": history,
+            "library_filing_10min_upload_s": filing_upload,
+            "library_upload_1h_s": upload / hours, "library_fetch_1h_s": fetch / hours}
+
+
+def format_library_server(f: dict[str, Any]) -> list[str]:
+    if not f.get("library_server"):
+        return [f"  clinic server (PostgreSQL): not measured ({f.get('library_server_why', 'no server')})"]
+
+    def met(key: str, limit: float) -> str:
+        return f"(target <= {limit:g}: {'met' if f[key] <= limit else 'MISSED'})"
+    return [
+        "  clinic server (PostgreSQL):",
+        f"    filing a session (its record and summary): {f['library_filing_ms']:.0f} ms "
+        f"{met('library_filing_ms', 100)}; with its 10-minute recording uploaded and verified: "
+        f"{f['library_filing_10min_upload_s']:.2f} s",
+        f"    opening a client's history of 100 sessions: {f['library_history_s']:.2f} s "
+        f"{met('library_history_s', 0.5)}",
+        f"    uploading a 1-hour recording, verified: {f['library_upload_1h_s']:.2f} s {met('library_upload_1h_s', 3)};"
+        f" fetching it back: {f['library_fetch_1h_s']:.2f} s",
+    ]
+
+
 def run_bench(quick: bool = False) -> dict[str, Any]:
     hours = 0.1 if quick else 1.0
     figures: dict[str, Any] = {"quick": quick}
@@ -239,6 +332,11 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
     figures.update(bench_load_hour(hours))
     figures.update(bench_measures(hours, 10.0 if quick else 60.0))
     figures.update(bench_long_recording(0.1 if quick else 8.0))
+
+
+
+
+    figures.update(bench_library_server(hours))
     try:
         from biofeedback.ui.bench import run_display_bench  # needs Qt; optional for headless installs
     except ImportError:
@@ -285,6 +383,9 @@ def format_report(f: dict[str, Any]) -> str:
             ok = c["rc"] == 0 and c["peak_mb"] <= LONG_MB_TARGET
             lines.append(f"    {name:<11} peak {c['peak_mb']:7.0f} MB  {c['s']:7.1f} s  "
                          + ("met" if ok else ("MISSED" if c["rc"] == 0 else f"FAILED (exit {c['rc']})")))
+
+
+    lines += format_library_server(f)
     d = f.get("display")
     if d is None:
         lines.append("  live display: not measured (the Qt user interface is not available)")

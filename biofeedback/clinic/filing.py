@@ -43,12 +43,26 @@ def file_session(library: Library, recording_path: str | os.PathLike, client: Cl
 
 
 def register_recording(library: Library, recording_path: str | os.PathLike, client: Client | str | None = None,
-                       summary: dict[str, Any] | None = None, *, create: bool = False) -> SessionRecord:
+                       summary: dict[str, Any] | None = None, *, create: bool = False,
+                       queue_when_unreachable: bool = True) -> SessionRecord:
     """Put a recording file into the library under its client (from the recording's meta unless given).
 
     An unknown client name is refused (see :func:`require_client`) unless ``create`` is True, which only
-    callers that explicitly add a client should pass.
+    callers that explicitly add a client should pass. In a server library the recording is then uploaded and
+    verified (:mod:`biofeedback.clinic.sync`); if the server stops answering it waits in the local queue.
     """
+    session = _register(library, recording_path, client, summary, create)
+    if library.is_server:
+        from biofeedback.clinic import sync
+        if queue_when_unreachable:
+            sync.store_or_queue(library, session, recording_path, library.client_by_id(session.client_id).name)
+        else:
+            sync.upload_recording(library, session, recording_path)
+    return session
+
+
+def _register(library: Library, recording_path: str | os.PathLike, client: Client | str | None,
+              summary: dict[str, Any] | None, create: bool) -> SessionRecord:
     rec = Recording.open(recording_path)
     try:
         if isinstance(client, Client):

@@ -1,15 +1,26 @@
-"""The client library: one SQLite file per user holding clients, sessions, diary entries and goals.
+"""The client library: clients, sessions, diary entries and goals, in a SQLite file or on a clinic's server.
 
-No server: the file lives in the platform's user data folder (``$XDG_DATA_HOME/biofeedback``
-on Linux, ``~/Library/Application Support/biofeedback`` on macOS, ``%APPDATA%\\biofeedback``
-on Windows); ``--library PATH`` or the environment variable ``BIOFEEDBACK_LIBRARY`` override
-it. The file is created readable by the user only (0600, its folder 0700).
+One therapist on one laptop uses the embedded SQLite file in the platform's user data folder
+(``$XDG_DATA_HOME/biofeedback`` on Linux, ``~/Library/Application Support/biofeedback`` on macOS,
+``%APPDATA%\\biofeedback`` on Windows); the file is created readable by the user only (0600, its folder 0700).
+A clinic with several rooms points ``--library`` or ``BIOFEEDBACK_LIBRARY`` at its PostgreSQL server
+(``postgresql://...`` or a libpq service; see :mod:`biofeedback.clinic.store`).
 
-The schema version lives in ``PRAGMA user_version`` and the file is tagged with
-``PRAGMA application_id``. Opening a damaged file, another program's database, or a
-library written by a newer version raises :class:`LibraryError` with one clear line and
-leaves the file untouched: the file is first inspected read-only, and only a file that
-passes is opened for writing.
+Schema and migrations. The tables are defined once, in :data:`metadata` (SQLAlchemy Core), and every query is
+written against them, so both backends share one code path. Versions are kept with the project's own
+migration list rather than Alembic, because the list is tiny, must also upgrade SQLite files written before
+the server existed (whose version is ``PRAGMA user_version``), and must run inside the same transaction as
+the safety checks below; Alembic would add a second version table, a second tool to ship and an ``env.py``
+for no gain. The rule is Alembic's own recipe: a new, empty library gets the current schema whole
+(``metadata.create_all``) and is stamped with :data:`SCHEMA_VERSION`; an older one runs
+``MIGRATIONS[version:]``, where ``MIGRATIONS[i]`` brings a library from version i to i + 1 using portable
+SQLAlchemy DDL. A new step appends one function to the list and its columns or tables to :data:`metadata`.
+
+Opening safely. The version and the tag (``PRAGMA application_id`` of a file, the ``library_info`` table of a
+server database) are read first without writing anything. A damaged file, another program's database, or a
+library written by a newer version raises :class:`LibraryError` with one line and is left byte for byte as it
+was; only a library that passes is opened for writing. On the server the migration holds an advisory lock,
+so two rooms starting at once migrate once.
 """
 from __future__ import annotations
 
@@ -22,119 +33,235 @@ import shlex
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+
 from biofeedback.clinic.catalogue import COMPARISONS, check_goal_metric
+from biofeedback.clinic.store import (
+    ENV_VAR,
+    FILE_NAME,
+    ConflictError,
+    LibraryError,
+    LibraryUnreachableError,
+    default_library_path,
+    describe_server_error,
+    local_user,
+    redact,
+    resolve_target,
+    server_engine,
+    sqlite_engine,
+    therapist_name,
+)
 from biofeedback.errors import UserError
-from biofeedback.paths import from_env_or, user_data_dir
+
+__all__ = ["APPLICATION_ID", "ENV_VAR", "FILE_NAME", "MIGRATIONS", "SCHEMA_VERSION", "Client", "ConflictError",
+           "DiaryEntry", "Goal", "Library", "LibraryError", "LibraryUnreachableError", "SessionRecord",
+           "check_goal_target", "default_library_path", "metadata", "parse_day", "require_client",
+           "resolve_library_path"]
 
 #: Longest practice a diary entry may record, in minutes (a whole day's practice is not plausible).
 MAX_MINUTES_PRACTISED = 600
-#: ``PRAGMA application_id`` of a biofeedback library ("BFLB").
+#: ``PRAGMA application_id`` of a biofeedback library file ("BFLB"); also the server's migration lock key.
 APPLICATION_ID = 0x42464C42
-ENV_VAR = "BIOFEEDBACK_LIBRARY"
-FILE_NAME = "library.sqlite"
-
-
-class LibraryError(UserError):
-    """The library file cannot be used (damaged, not a library, from a newer version, unwritable)."""
+#: The tag in a server database's ``library_info`` table.
+APPLICATION_NAME = "biofeedback-library"
 
 
 # --------------------------------------------------------------------------- location
 
-def default_library_path() -> Path:
-    """The platform's usual place for the user's library file."""
-    return user_data_dir(FILE_NAME)
-
-
 def resolve_library_path(path: str | os.PathLike | None = None) -> Path:
-    """``--library PATH`` if given, else ``$BIOFEEDBACK_LIBRARY``, else the platform default."""
-    if path:
-        return Path(path).expanduser()
-    return from_env_or(ENV_VAR, default_library_path())
+    """``--library PATH`` if given, else ``$BIOFEEDBACK_LIBRARY``, else the platform default (files only)."""
+    target = resolve_target(path)
+    if isinstance(target, Path):
+        return target
+    raise LibraryError(f"{redact(target)} is a library server, not a file")
 
 
-# --------------------------------------------------------------------------- schema and migrations
+# --------------------------------------------------------------------------- schema (the one definition)
 
-def _run_script(db: sqlite3.Connection, script: str) -> None:
-    """Run statements one by one inside the open transaction (``executescript`` would commit first)."""
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
+metadata = MetaData()
 
 
-def _migrate_to_1(db: sqlite3.Connection) -> None:
-    _run_script(db, """
-        CREATE TABLE clients (
-            id          INTEGER PRIMARY KEY,
-            name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
-            notes       TEXT NOT NULL DEFAULT '',
-            calibration TEXT NOT NULL DEFAULT '{}',
-            bands       TEXT NOT NULL DEFAULT '{}',
-            created_at  TEXT NOT NULL
-        );
-        CREATE TABLE sessions (
-            id             INTEGER PRIMARY KEY,
-            client_id      INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
-            recording_path TEXT NOT NULL UNIQUE,
-            started_at     TEXT NOT NULL,
-            protocol       TEXT NOT NULL DEFAULT '',
-            duration_s     REAL,
-            summary        TEXT NOT NULL DEFAULT '{}',
-            notes          TEXT NOT NULL DEFAULT ''
-        );
-        CREATE INDEX sessions_by_client ON sessions(client_id, started_at);
-        CREATE TABLE diary (
-            id                INTEGER PRIMARY KEY,
-            client_id         INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
-            day               TEXT NOT NULL,
-            pain_intercourse  REAL CHECK (pain_intercourse BETWEEN 0 AND 10),
-            pain_pelvic       REAL CHECK (pain_pelvic BETWEEN 0 AND 10),
-            mood              INTEGER CHECK (mood BETWEEN 1 AND 5),
-            minutes_practised REAL CHECK (minutes_practised >= 0),
-            notes             TEXT NOT NULL DEFAULT '',
-            session_id        INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
-            created_at        TEXT NOT NULL
-        );
-        CREATE INDEX diary_by_client ON diary(client_id, day);
-        CREATE TABLE goals (
-            id         INTEGER PRIMARY KEY,
-            client_id  INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
-            metric     TEXT NOT NULL,
-            comparison TEXT NOT NULL CHECK (comparison IN ('<', '<=', '>', '>=')),
-            target     REAL NOT NULL,
-            label      TEXT NOT NULL DEFAULT '',
-            created_on TEXT NOT NULL,
-            met_on     TEXT
-        );
-    """)
+def _who_when() -> list[Column]:
+    """Who made the last change (database role or therapist name) and when; a row version for edits."""
+    return [Column("row_version", Integer, nullable=False, server_default="1"),
+            Column("changed_by", Text, nullable=False, server_default=""),
+            Column("changed_at", Text, nullable=False, server_default="")]
 
 
-def _migrate_to_2(db: sqlite3.Connection) -> None:
-    """Release-target steps (shaping): every target a client trained against, from the day it was set."""
-    _run_script(db, """
-        CREATE TABLE target_steps (
-            id         INTEGER PRIMARY KEY,
-            client_id  INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
-            day        TEXT NOT NULL,
-            target     REAL NOT NULL CHECK (target > 0),
-            unit       TEXT NOT NULL DEFAULT 'uV',
-            rule       TEXT NOT NULL DEFAULT '',
-            note       TEXT NOT NULL DEFAULT '',
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX target_steps_by_client ON target_steps(client_id, day);
-    """)
+library_info = Table(
+    "library_info", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+clients = Table(
+    "clients", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("notes", Text, nullable=False, server_default=""),
+    Column("calibration", Text, nullable=False, server_default="{}"),
+    Column("bands", Text, nullable=False, server_default="{}"),
+    Column("created_at", Text, nullable=False),
+    *_who_when(),
+)
+#: Names are unique regardless of case, on both backends.
+Index("clients_name_folded", func.lower(clients.c.name), unique=True)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("recording_path", Text, nullable=False, unique=True),
+    Column("started_at", Text, nullable=False),
+    Column("protocol", Text, nullable=False, server_default=""),
+    Column("duration_s", Float),
+    Column("summary", Text, nullable=False, server_default="{}"),
+    Column("notes", Text, nullable=False, server_default=""),
+    *_who_when(),
+)
+Index("sessions_by_client", sessions.c.client_id, sessions.c.started_at)
+
+diary = Table(
+    "diary", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("day", Text, nullable=False),
+    Column("pain_intercourse", Float, CheckConstraint("pain_intercourse BETWEEN 0 AND 10")),
+    Column("pain_pelvic", Float, CheckConstraint("pain_pelvic BETWEEN 0 AND 10")),
+    Column("mood", Integer, CheckConstraint("mood BETWEEN 1 AND 5")),
+    Column("minutes_practised", Float, CheckConstraint("minutes_practised >= 0")),
+    Column("notes", Text, nullable=False, server_default=""),
+    Column("session_id", Integer, ForeignKey("sessions.id", ondelete="SET NULL")),
+    Column("created_at", Text, nullable=False),
+    *_who_when(),
+)
+Index("diary_by_client", diary.c.client_id, diary.c.day)
+
+goals = Table(
+    "goals", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("comparison", Text, CheckConstraint("comparison IN ('<', '<=', '>', '>=')"), nullable=False),
+    Column("target", Float, nullable=False),
+    Column("label", Text, nullable=False, server_default=""),
+    Column("created_on", Text, nullable=False),
+    Column("met_on", Text),
+    *_who_when(),
+)
+
+#: Release-target steps (shaping), see :mod:`biofeedback.clinic.shaping`.
+target_steps = Table(
+    "target_steps", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("day", Text, nullable=False),
+    Column("target", Float, CheckConstraint("target > 0"), nullable=False),
+    Column("unit", Text, nullable=False, server_default="uV"),
+    Column("rule", Text, nullable=False, server_default=""),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("created_at", Text, nullable=False),
+)
+Index("target_steps_by_client", target_steps.c.client_id, target_steps.c.day)
+
+#: A session's recording kept on the server (samples in the .bfr's chunks, events and meta alongside).
+#: ``stored_at`` is set only after the server's copy was verified against the local SHA-256.
+recordings = Table(
+    "recordings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_id", Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("n_samples", BigInteger, nullable=False),
+    Column("n_chunks", Integer, nullable=False),
+    Column("meta", Text, nullable=False, server_default="{}"),
+    Column("stored_at", Text),
+    *_who_when(),
+)
+recording_chunks = Table(
+    "recording_chunks", metadata,
+    Column("recording_id", Integer, ForeignKey("recordings.id", ondelete="CASCADE"), nullable=False),
+    Column("start", BigInteger, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("recording_id", "start"),
+)
+# Samples are float noise that does not compress: store them uncompressed (pglz would only spend CPU trying).
+event.listen(recording_chunks, "after_create",
+             DDL("ALTER TABLE recording_chunks ALTER COLUMN data SET STORAGE EXTERNAL")
+             .execute_if(dialect="postgresql"))
+recording_events = Table(
+    "recording_events", metadata,
+    Column("recording_id", Integer, ForeignKey("recordings.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("time_s", Float, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("label", Text, nullable=False, server_default=""),
+    Column("data", Text, nullable=False, server_default="{}"),
+    PrimaryKeyConstraint("recording_id", "seq"),
+)
+
+
+# --------------------------------------------------------------------------- migrations
+
+def _migrate_to_1(db: Connection) -> None:
+    """Version 1 (clients, sessions, diary, goals): written by SQLite-only releases; new libraries start at head."""
+    metadata.create_all(db, tables=[clients, sessions, diary, goals])
+
+
+def _migrate_to_2(db: Connection) -> None:
+    """Version 2: release-target steps (shaping): every target a client trained against, from the day it was set."""
+    metadata.create_all(db, tables=[target_steps])
+
+
+def _migrate_to_3(db: Connection) -> None:
+    """Version 3: who changed what and when, a row version per record, recordings on the server, the tag table."""
+    for table in (clients, sessions, diary, goals):
+        present = {c["name"] for c in inspect(db).get_columns(table.name)}
+        for col in ("row_version", "changed_by", "changed_at"):
+            if col not in present:
+                column = table.c[col]
+                kind = column.type.compile(dialect=db.dialect)
+                default = "1" if col == "row_version" else "''"
+                db.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col} {kind} NOT NULL DEFAULT {default}"))
+    for index in clients.indexes:
+        index.create(db, checkfirst=True)
+    metadata.create_all(db, tables=[library_info, recordings, recording_chunks, recording_events])
 
 
 #: MIGRATIONS[i] brings a library from version i to version i + 1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrate_to_2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_to_1, _migrate_to_2, _migrate_to_3]
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
 # --------------------------------------------------------------------------- records
 
 def _loads(text: str | None) -> dict[str, Any]:
@@ -178,6 +305,9 @@ class Client:
     calibration: dict[str, Any] = field(default_factory=dict)
     bands: dict[str, Any] = field(default_factory=dict)
     created_at: str = ""
+    row_version: int = 1       # bumped by every change: an edit made on an older copy is refused as a conflict
+    changed_by: str = ""       # who made the last change (database role or therapist name)
+    changed_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -247,7 +377,7 @@ def _now() -> str:
 
 # --------------------------------------------------------------------------- opening safely
 
-def _inspect(path: Path) -> tuple[int, int, list[str]]:
+def _inspect_file(path: Path) -> tuple[int, int, list[str]]:
     """Read (user_version, application_id, table names) and check the file, without changing it.
 
     A write killed mid-way leaves a hot rollback journal, which a read-only connection cannot roll back.
@@ -297,6 +427,22 @@ def _check(path: Path, target: str, uri: bool) -> tuple[int, int, list[str]]:
     return int(version), int(app_id), tables
 
 
+def _inspect_server(db: Connection, shown: str) -> tuple[int, bool, list[str]]:
+    """Read (schema version, tagged as a library, table names) of a server database, changing nothing."""
+    tables = [r[0] for r in db.execute(text(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"))]
+    if library_info.name not in tables:
+        return 0, False, tables
+    info = dict(db.execute(select(library_info.c.key, library_info.c.value)).all())
+    if info.get("application") != APPLICATION_NAME:
+        return 0, False, tables
+    try:
+        return int(info.get("schema_version", "0")), True, tables
+    except ValueError:
+        raise LibraryError(f"the library on {shown} has an unreadable schema version; ask the clinic's IT "
+                           f"person to restore it from a backup") from None
+
+
 def _create_file(path: Path) -> None:
     """Create an empty file readable by the user only, in a folder only the user can enter.
 
@@ -323,19 +469,45 @@ def _create_file(path: Path) -> None:
         os.chmod(path, 0o600)
 
 
-class Library:
-    """An open client library. Use :meth:`open`; close it (or use ``with``) when done."""
+def _id_of(record: Any) -> int:
+    return record if isinstance(record, int) else int(record.id)
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
-        self.path = path
-        self._db = connection
+
+class Library:
+    """An open client library. Use :meth:`open`; close it (or use ``with``) when done.
+
+    ``path`` is the library file, or for a server the target as shown to people (password removed);
+    ``backend`` says which ("sqlite" or "postgresql").
+    """
+
+    def __init__(self, path: Path | str, engine: Engine, connection: Connection, backend: str) -> None:
+        self.path: Path | str = path
+        self.backend = backend
+        self._engine = engine
+        self._conn = connection
+        self._target: str | None = None          # the server target as given (may name a service)
+        self.who = therapist_name() or local_user()
 
     # ---- lifecycle
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True) -> Library:
-        """Open (and if needed create and migrate) the library at ``path`` (see :func:`resolve_library_path`)."""
-        path = resolve_library_path(path)
+    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True,
+             retry_uploads: bool = True) -> Library:
+        """Open (and if needed create and migrate) the library named by ``path`` (see :func:`resolve_target`).
+
+        For a server, uploads waiting in this computer's queue are retried right away (``retry_uploads``).
+        """
+        target = resolve_target(path)
+        if isinstance(target, str):
+            lib = cls._open_server(target, create)
+            if retry_uploads:
+                from biofeedback.clinic.sync import retry_pending
+                retry_pending(lib)
+            return lib
+        return cls._open_file(target, create)
+
+    @classmethod
+    def _open_file(cls, path: Path, create: bool) -> Library:
         if path.is_dir():
             raise LibraryError(f"the library path {path} is a folder; give a file name, e.g. {path / FILE_NAME}")
         if not path.exists() or path.stat().st_size == 0:
@@ -345,33 +517,102 @@ class Library:
                 _create_file(path)
             version, app_id, tables = 0, 0, list[str]()
         else:
-            version, app_id, tables = _inspect(path)
+            version, app_id, tables = _inspect_file(path)
         if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
             raise LibraryError(f"{path} is another program's database, not a biofeedback library; "
                                f"choose another file with --library")
         if version > SCHEMA_VERSION:
             raise LibraryError(f"the library {path} was written by a newer version of biofeedback "
                                f"(schema {version}, this one reads up to {SCHEMA_VERSION}); update the program")
+        engine = sqlite_engine(path)
         try:
-            con = sqlite3.connect(str(path), isolation_level=None)
-            con.execute("PRAGMA foreign_keys = ON")
-            lib = cls(path, con)
-            lib._migrate(version)
-        except sqlite3.Error as exc:
-            raise LibraryError(f"cannot open the library {path} for writing: {exc}") from None
+            lib = cls(path, engine, engine.connect(), "sqlite")
+            lib._migrate_file(version)
+        except sa_exc.SQLAlchemyError as exc:
+            engine.dispose()
+            raise LibraryError(f"cannot open the library {path} for writing: {getattr(exc, 'orig', exc)}") from None
         return lib
 
-    def _migrate(self, version: int) -> None:
+    @classmethod
+    def _open_server(cls, target: str, create: bool) -> Library:
+        shown = redact(target)
+        engine = server_engine(target)
+        try:
+            conn = engine.connect()
+        except sa_exc.SQLAlchemyError as exc:
+            engine.dispose()
+            raise describe_server_error(exc, target) from None
+        lib = cls(shown, engine, conn, "postgresql")
+        lib._target = target
+        try:
+            lib._migrate_server(shown, create)
+            if therapist_name() is None:
+                with lib._read() as db:
+                    lib.who = str(db.execute(text("SELECT current_user")).scalar())
+        except LibraryError:
+            lib.close()
+            raise
+        except sa_exc.SQLAlchemyError as exc:
+            lib.close()
+            raise describe_server_error(exc, target) from None
+        return lib
+
+    def _migrate_file(self, version: int) -> None:
         if version == SCHEMA_VERSION:
             return
         with self._transaction() as db:
-            for step in range(version, SCHEMA_VERSION):
-                MIGRATIONS[step](db)
-            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._upgrade(db, version)
+            self._tag(db)
+            db.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _migrate_server(self, shown: str, create: bool) -> None:
+        with self._read() as db:
+            version, tagged, tables = _inspect_server(db, shown)
+        self._check_server(shown, version, tagged, tables, create)
+        if version == SCHEMA_VERSION:
+            return
+        with self._transaction() as db:
+            db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPLICATION_ID})
+            version, tagged, tables = _inspect_server(db, shown)    # another room may have just done it
+            self._check_server(shown, version, tagged, tables, create)
+            if version == SCHEMA_VERSION:
+                return
+            self._upgrade(db, version)
+            self._tag(db)
+
+    @staticmethod
+    def _check_server(shown: str, version: int, tagged: bool, tables: list[str], create: bool) -> None:
+        if not tagged and tables:
+            raise LibraryError(f"the database {shown} holds other tables and is not a biofeedback library; "
+                               f"give the library its own database (see the README)")
+        if not tagged and not create:
+            raise LibraryError(f"there is no library in {shown} yet; add a client first or check --library")
+        if version > SCHEMA_VERSION:
+            raise LibraryError(f"the library on {shown} was written by a newer version of biofeedback "
+                               f"(schema {version}, this one reads up to {SCHEMA_VERSION}); update the program")
+
+    @staticmethod
+    def _tag(db: Connection) -> None:
+        """What marks a database as a biofeedback library of this schema (a file also has its PRAGMAs)."""
+        db.execute(library_info.delete())
+        db.execute(insert(library_info), [{"key": "application", "value": APPLICATION_NAME},
+                                          {"key": "schema_version", "value": str(SCHEMA_VERSION)}])
+
+    @staticmethod
+    def _upgrade(db: Connection, version: int) -> None:
+        if version == 0:
+            metadata.create_all(db)                # a new library gets the current schema whole
+            return
+        for step in range(version, SCHEMA_VERSION):
+            MIGRATIONS[step](db)
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self._conn.close()
+        except sa_exc.SQLAlchemyError:
+            pass
+        self._engine.dispose()
 
     def __enter__(self) -> Library:
         return self
@@ -379,41 +620,74 @@ class Library:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    class _Tx:
-        def __init__(self, db: sqlite3.Connection) -> None:
-            self.db = db
+    @property
+    def target(self) -> str:
+        """What names this library for ``--library`` (a server's target as given: it may hold no password)."""
+        return self._target if self._target is not None else str(self.path)
 
-        def __enter__(self) -> sqlite3.Connection:
-            self.db.execute("BEGIN IMMEDIATE")
-            return self.db
+    @property
+    def is_server(self) -> bool:
+        return self.backend != "sqlite"
 
-        def __exit__(self, exc_type: object, *rest: object) -> None:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+    # ---- transactions
 
-    def _transaction(self) -> Library._Tx:
-        return Library._Tx(self._db)
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self._conn.begin():
+                yield self._conn
+        except sa_exc.OperationalError as exc:
+            raise self._failure(exc) from None
+        except sa_exc.DBAPIError as exc:
+            raise LibraryError(f"the library {self.path} could not be read: {_first_line(exc)}") from None
 
-    def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        self._conn.info["write"] = True
+        try:
+            with self._conn.begin():
+                yield self._conn
+        finally:
+            self._conn.info["write"] = False
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction whose failures become one-line errors."""
         try:
             with self._transaction() as db:
-                return db.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            raise UserError(f"the library refused the change: {exc}") from None
-        except sqlite3.OperationalError as exc:
-            raise LibraryError(f"cannot write to the library {self.path}: {exc}") from None
+                yield db
+        except sa_exc.IntegrityError as exc:
+            raise UserError(f"the library refused the change: {_first_line(exc)}") from None
+        except sa_exc.OperationalError as exc:
+            raise self._failure(exc) from None
+        except sa_exc.DBAPIError as exc:
+            raise LibraryError(f"the library {self.path} refused the change: {_first_line(exc)}") from None
+
+    def _failure(self, exc: sa_exc.OperationalError) -> LibraryError:
+        if self.is_server:
+            return describe_server_error(exc, self.target)
+        return LibraryError(f"cannot write to the library {self.path}: {_first_line(exc)}")
+
+    def _stamp(self) -> dict[str, Any]:
+        return {"changed_by": self.who, "changed_at": _now()}
 
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        with self._read() as db:
+            if not self.is_server:
+                return int(db.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+            value = db.execute(select(library_info.c.value).where(library_info.c.key == "schema_version")).scalar()
+            return int(value or 0)
 
     # ---- clients
 
-    @staticmethod
-    def _client(row: tuple) -> Client:
-        return Client(id=row[0], name=row[1], notes=row[2], calibration=_loads(row[3]), bands=_loads(row[4]),
-                      created_at=row[5])
+    _CLIENT_COLS = (clients.c.id, clients.c.name, clients.c.notes, clients.c.calibration, clients.c.bands,
+                    clients.c.created_at, clients.c.row_version, clients.c.changed_by, clients.c.changed_at)
 
-    _CLIENT_COLS = "id, name, notes, calibration, bands, created_at"
+    @staticmethod
+    def _client(row: Any) -> Client:
+        return Client(id=row[0], name=row[1], notes=row[2], calibration=_loads(row[3]), bands=_loads(row[4]),
+                      created_at=row[5], row_version=row[6], changed_by=row[7], changed_at=row[8])
 
     def add_client(self, name: str, notes: str = "", calibration: dict | None = None,
                    bands: dict | None = None) -> Client:
@@ -423,12 +697,16 @@ class Library:
             raise UserError("a client needs a name or an alias")
         if self.find_client(name):
             raise UserError(f"there is already a client called {name!r}; choose another name or alias")
-        cur = self._write("INSERT INTO clients (name, notes, calibration, bands, created_at) VALUES (?,?,?,?,?)",
-                          (name, notes, _dumps(_clean_numbers(calibration)), _dumps(_clean_numbers(bands)), _now()))
-        return self.client_by_id(int(cur.lastrowid))
+        with self._writing() as db:
+            new_id = db.execute(insert(clients).returning(clients.c.id), dict(
+                name=name, notes=notes, calibration=_dumps(_clean_numbers(calibration)),
+                bands=_dumps(_clean_numbers(bands)), created_at=_now(), **self._stamp())).scalar_one()
+        return self.client_by_id(int(new_id))
 
     def find_client(self, name: str) -> Client | None:
-        row = self._db.execute(f"SELECT {self._CLIENT_COLS} FROM clients WHERE name = ?", (name.strip(),)).fetchone()
+        with self._read() as db:
+            row = db.execute(select(*self._CLIENT_COLS).where(
+                func.lower(clients.c.name) == func.lower(name.strip()))).first()
         return self._client(row) if row else None
 
     def client(self, name: str) -> Client:
@@ -439,73 +717,119 @@ class Library:
         return self.find_client(name) or self.add_client(name)
 
     def client_by_id(self, client_id: int) -> Client:
-        row = self._db.execute(f"SELECT {self._CLIENT_COLS} FROM clients WHERE id = ?", (client_id,)).fetchone()
+        with self._read() as db:
+            row = db.execute(select(*self._CLIENT_COLS).where(clients.c.id == client_id)).first()
         if row is None:
             raise UserError(f"no client with id {client_id} in the library")
         return self._client(row)
 
     def clients(self) -> list[Client]:
-        rows = self._db.execute(f"SELECT {self._CLIENT_COLS} FROM clients ORDER BY name COLLATE NOCASE")
+        with self._read() as db:
+            rows = db.execute(select(*self._CLIENT_COLS).order_by(func.lower(clients.c.name), clients.c.id)).all()
         return [self._client(r) for r in rows]
 
     def update_client(self, client: Client | int, *, name: str | None = None, notes: str | None = None,
                       calibration: dict | None = None, bands: dict | None = None) -> Client:
-        """Change the given fields of a client; fields left as None stay as they are."""
-        cid = client if isinstance(client, int) else client.id
+        """Change the given fields of a client; fields left as None stay as they are.
+
+        Passing a :class:`Client` read earlier makes the change conditional on nobody having changed her since
+        (her ``row_version``): if another room did, :class:`ConflictError` says who and when, and nothing is
+        overwritten. Passing an id changes the current record.
+        """
+        cid = _id_of(client)
         current = self.client_by_id(cid)
-        self._write("UPDATE clients SET name=?, notes=?, calibration=?, bands=? WHERE id=?", (
-            (name or current.name).strip(),
-            current.notes if notes is None else notes,
-            _dumps(_clean_numbers(current.calibration if calibration is None else calibration)),
-            _dumps(_clean_numbers(current.bands if bands is None else bands)),
-            cid))
+        expected = client.row_version if isinstance(client, Client) else current.row_version
+        if expected != current.row_version:
+            raise self._conflict(current)
+        with self._writing() as db:
+            result = db.execute(update(clients).where(clients.c.id == cid, clients.c.row_version == expected).values(
+                name=(name or current.name).strip(),
+                notes=current.notes if notes is None else notes,
+                calibration=_dumps(_clean_numbers(current.calibration if calibration is None else calibration)),
+                bands=_dumps(_clean_numbers(current.bands if bands is None else bands)),
+                row_version=clients.c.row_version + 1, **self._stamp()))
+            changed = result.rowcount
+        if changed != 1:
+            raise self._conflict(self.client_by_id(cid))
         return self.client_by_id(cid)
+
+    @staticmethod
+    def _conflict(now: Client) -> ConflictError:
+        by = f" by {now.changed_by}" if now.changed_by else ""
+        at = f" at {now.changed_at[11:16]} on {now.changed_at[:10]}" if len(now.changed_at) >= 16 else ""
+        return ConflictError(f"{now.name}'s record was changed in the meantime{by}{at}; nothing was overwritten: "
+                             f"open her record again and make the change once more")
 
     # ---- sessions
 
-    _SESSION_COLS = "id, client_id, recording_path, started_at, protocol, duration_s, summary, notes"
+    _SESSION_COLS = (sessions.c.id, sessions.c.client_id, sessions.c.recording_path, sessions.c.started_at,
+                     sessions.c.protocol, sessions.c.duration_s, sessions.c.summary, sessions.c.notes)
 
     @staticmethod
-    def _session(row: tuple) -> SessionRecord:
+    def _session(row: Any) -> SessionRecord:
         return SessionRecord(id=row[0], client_id=row[1], recording_path=row[2], started_at=row[3],
                              protocol=row[4], duration_s=row[5], summary=_loads(row[6]), notes=row[7])
+
+    def _upsert(self, table: Table) -> Any:
+        """INSERT ... ON CONFLICT for this backend (both dialects spell it the same way in SQLAlchemy)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+        return postgresql.insert(table) if self.is_server else sqlite.insert(table)
 
     def add_session(self, client: Client | int, recording_path: str | os.PathLike, started_at: str,
                     protocol: str = "", duration_s: float | None = None, summary: dict | None = None,
                     notes: str = "") -> SessionRecord:
         """Record a session (adding the same recording file again updates it)."""
-        cid = client if isinstance(client, int) else client.id
+        cid = _id_of(client)
         path = str(Path(recording_path).expanduser().resolve())
         parse_day(started_at)
-        self._write("""INSERT INTO sessions (client_id, recording_path, started_at, protocol, duration_s, summary, notes)
-                       VALUES (?,?,?,?,?,?,?)
-                       ON CONFLICT(recording_path) DO UPDATE SET client_id=excluded.client_id,
-                         started_at=excluded.started_at, protocol=excluded.protocol,
-                         duration_s=excluded.duration_s, summary=excluded.summary, notes=excluded.notes""",
-                    (cid, path, started_at, protocol or "", duration_s, _dumps(_clean_numbers(summary)), notes))
+        values = dict(client_id=cid, recording_path=path, started_at=started_at, protocol=protocol or "",
+                      duration_s=duration_s, summary=_dumps(_clean_numbers(summary)), notes=notes, **self._stamp())
+        stmt = self._upsert(sessions).values(**values)
+        stmt = stmt.on_conflict_do_update(index_elements=[sessions.c.recording_path], set_={
+            **{k: stmt.excluded[k] for k in values if k != "recording_path"},
+            "row_version": sessions.c.row_version + 1})
+        with self._writing() as db:
+            db.execute(stmt)
         return self.session_for_recording(path)  # type: ignore[return-value]
 
     def session_for_recording(self, recording_path: str | os.PathLike) -> SessionRecord | None:
         path = str(Path(recording_path).expanduser().resolve())
-        row = self._db.execute(f"SELECT {self._SESSION_COLS} FROM sessions WHERE recording_path = ?",
-                               (path,)).fetchone()
+        with self._read() as db:
+            row = db.execute(select(*self._SESSION_COLS).where(sessions.c.recording_path == path)).first()
         return self._session(row) if row else None
+
+    def session_by_id(self, session_id: int) -> SessionRecord:
+        with self._read() as db:
+            row = db.execute(select(*self._SESSION_COLS).where(sessions.c.id == session_id)).first()
+        if row is None:
+            raise UserError(f"no session with id {session_id} in the library")
+        return self._session(row)
 
     def sessions(self, client: Client | int, start: dt.date | None = None,
                  end: dt.date | None = None) -> list[SessionRecord]:
         """A client's sessions in date order, optionally between two days (inclusive)."""
-        cid = client if isinstance(client, int) else client.id
-        rows = self._db.execute(f"SELECT {self._SESSION_COLS} FROM sessions WHERE client_id = ? "
-                                f"ORDER BY started_at, id", (cid,))
+        with self._read() as db:
+            rows = db.execute(select(*self._SESSION_COLS).where(sessions.c.client_id == _id_of(client))
+                              .order_by(sessions.c.started_at, sessions.c.id)).all()
         out = [self._session(r) for r in rows]
         return [s for s in out if (start is None or s.day >= start) and (end is None or s.day <= end)]
 
+    def recording_file(self, session: SessionRecord) -> Path:
+        """A local file holding the session's recording: the original when it is on this computer, else a
+        verified copy fetched from the server into the local cache."""
+        local = Path(session.recording_path)
+        if local.exists() or not self.is_server:
+            return local
+        from biofeedback.clinic.sync import fetch_recording
+        return fetch_recording(self, session)
+
     # ---- diary
 
-    _DIARY_COLS = "id, client_id, day, pain_intercourse, pain_pelvic, mood, minutes_practised, notes, session_id"
+    _DIARY_COLS = (diary.c.id, diary.c.client_id, diary.c.day, diary.c.pain_intercourse, diary.c.pain_pelvic,
+                   diary.c.mood, diary.c.minutes_practised, diary.c.notes, diary.c.session_id)
 
     @staticmethod
-    def _diary(row: tuple) -> DiaryEntry:
+    def _diary(row: Any) -> DiaryEntry:
         return DiaryEntry(id=row[0], client_id=row[1], day=dt.date.fromisoformat(row[2]), pain_intercourse=row[3],
                           pain_pelvic=row[4], mood=row[5], minutes_practised=row[6], notes=row[7],
                           session_id=row[8])
@@ -515,7 +839,7 @@ class Library:
                   mood: int | None = None, minutes_practised: float | None = None, notes: str = "",
                   session_id: int | None = None) -> DiaryEntry:
         """Add a diary entry (days without a session are fine); out-of-range scores are refused."""
-        cid = client if isinstance(client, int) else client.id
+        cid = _id_of(client)
         day = parse_day(day) if day is not None else dt.date.today()
         latest = dt.date.today() + dt.timedelta(days=1)
         if day > latest:
@@ -531,33 +855,32 @@ class Library:
         if all(v is None for v in (pain_intercourse, pain_pelvic, mood, minutes_practised)) and not notes:
             raise UserError("the diary entry is empty; give at least one of pain, pelvic pain, mood, "
                             "minutes practised or notes")
-        cur = self._write("""INSERT INTO diary (client_id, day, pain_intercourse, pain_pelvic, mood,
-                             minutes_practised, notes, session_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)""",
-                          (cid, day.isoformat(), pain_intercourse, pain_pelvic, mood, minutes_practised,
-                           notes or "", session_id, _now()))
-        row = self._db.execute(f"SELECT {self._DIARY_COLS} FROM diary WHERE id = ?", (cur.lastrowid,)).fetchone()
+        with self._writing() as db:
+            row = db.execute(insert(diary).returning(*self._DIARY_COLS), dict(
+                client_id=cid, day=day.isoformat(), pain_intercourse=pain_intercourse, pain_pelvic=pain_pelvic,
+                mood=mood, minutes_practised=minutes_practised, notes=notes or "", session_id=session_id,
+                created_at=_now(), **self._stamp())).one()
         return self._diary(row)
 
     def diary(self, client: Client | int, start: dt.date | None = None,
               end: dt.date | None = None) -> list[DiaryEntry]:
         """A client's diary in date order, optionally between two days (inclusive)."""
-        cid = client if isinstance(client, int) else client.id
-        sql = f"SELECT {self._DIARY_COLS} FROM diary WHERE client_id = ?"
-        params: list[Any] = [cid]
+        stmt = select(*self._DIARY_COLS).where(diary.c.client_id == _id_of(client))
         if start is not None:
-            sql += " AND day >= ?"
-            params.append(start.isoformat())
+            stmt = stmt.where(diary.c.day >= start.isoformat())
         if end is not None:
-            sql += " AND day <= ?"
-            params.append(end.isoformat())
-        return [self._diary(r) for r in self._db.execute(sql + " ORDER BY day, id", params)]
+            stmt = stmt.where(diary.c.day <= end.isoformat())
+        with self._read() as db:
+            rows = db.execute(stmt.order_by(diary.c.day, diary.c.id)).all()
+        return [self._diary(r) for r in rows]
 
     # ---- goals
 
-    _GOAL_COLS = "id, client_id, metric, comparison, target, label, created_on, met_on"
+    _GOAL_COLS = (goals.c.id, goals.c.client_id, goals.c.metric, goals.c.comparison, goals.c.target, goals.c.label,
+                  goals.c.created_on, goals.c.met_on)
 
     @staticmethod
-    def _goal(row: tuple) -> Goal:
+    def _goal(row: Any) -> Goal:
         return Goal(id=row[0], client_id=row[1], metric=row[2], comparison=row[3], target=row[4], label=row[5],
                     created_on=dt.date.fromisoformat(row[6]) if row[6] else None,
                     met_on=dt.date.fromisoformat(row[7]) if row[7] else None)
@@ -569,20 +892,20 @@ class Library:
         if comparison not in COMPARISONS:
             raise UserError(f"a goal compares with <, <=, > or >=, got {comparison!r}")
         check_goal_target(target)
-        cid = client if isinstance(client, int) else client.id
-        cur = self._write("INSERT INTO goals (client_id, metric, comparison, target, label, created_on) "
-                          "VALUES (?,?,?,?,?,?)", (cid, metric, comparison, float(target), label,
-                                                   (created_on or dt.date.today()).isoformat()))
-        return self.goals(cid, goal_id=int(cur.lastrowid))[0]
+        cid = _id_of(client)
+        with self._writing() as db:
+            new_id = db.execute(insert(goals).returning(goals.c.id), dict(
+                client_id=cid, metric=metric, comparison=comparison, target=float(target), label=label,
+                created_on=(created_on or dt.date.today()).isoformat(), **self._stamp())).scalar_one()
+        return self.goals(cid, goal_id=int(new_id))[0]
 
     def goals(self, client: Client | int, goal_id: int | None = None) -> list[Goal]:
-        cid = client if isinstance(client, int) else client.id
-        sql = f"SELECT {self._GOAL_COLS} FROM goals WHERE client_id = ?"
-        params: list[Any] = [cid]
+        stmt = select(*self._GOAL_COLS).where(goals.c.client_id == _id_of(client))
         if goal_id is not None:
-            sql += " AND id = ?"
-            params.append(goal_id)
-        return [self._goal(r) for r in self._db.execute(sql + " ORDER BY id", params)]
+            stmt = stmt.where(goals.c.id == goal_id)
+        with self._read() as db:
+            rows = db.execute(stmt.order_by(goals.c.id)).all()
+        return [self._goal(r) for r in rows]
 
     # ---- release-target steps (shaping)
 
@@ -592,25 +915,34 @@ class Library:
         check_goal_target(target)
         if not target > 0:
             raise UserError(f"a release target must be above 0, got {target:g}")
-        cid = client if isinstance(client, int) else client.id
+        cid = _id_of(client)
         the_day = parse_day(day) if day is not None else dt.date.today()
-        cur = self._write("INSERT INTO target_steps (client_id, day, target, unit, rule, note, created_at) "
-                          "VALUES (?,?,?,?,?,?,?)",
-                          (cid, the_day.isoformat(), float(target), unit, rule, note, _now()))
-        return next(t for t in self.target_steps(cid) if t["id"] == cur.lastrowid)
+        with self._writing() as db:
+            new_id = db.execute(insert(target_steps).returning(target_steps.c.id), dict(
+                client_id=cid, day=the_day.isoformat(), target=float(target), unit=unit, rule=rule, note=note,
+                created_at=_now())).scalar_one()
+        return next(t for t in self.target_steps(cid) if t["id"] == new_id)
 
     def target_steps(self, client: Client | int) -> list[dict[str, Any]]:
         """Every release-target step of a client, oldest first: {id, day, target, unit, rule, note}."""
-        cid = client if isinstance(client, int) else client.id
-        rows = self._db.execute("SELECT id, day, target, unit, rule, note FROM target_steps WHERE client_id = ? "
-                                "ORDER BY day, id", (cid,))
+        t = target_steps
+        with self._read() as db:
+            rows = db.execute(select(t.c.id, t.c.day, t.c.target, t.c.unit, t.c.rule, t.c.note)
+                              .where(t.c.client_id == _id_of(client)).order_by(t.c.day, t.c.id)).all()
         return [{"id": r[0], "day": dt.date.fromisoformat(r[1]), "target": r[2], "unit": r[3], "rule": r[4],
                  "note": r[5]} for r in rows]
 
     def mark_goal_met(self, goal: Goal | int, day: dt.date | None) -> None:
         """Record the day a goal was first met (None clears it)."""
-        gid = goal if isinstance(goal, int) else goal.id
-        self._write("UPDATE goals SET met_on = ? WHERE id = ?", (day.isoformat() if day else None, gid))
+        with self._writing() as db:
+            db.execute(update(goals).where(goals.c.id == _id_of(goal)).values(
+                met_on=day.isoformat() if day else None, row_version=goals.c.row_version + 1, **self._stamp()))
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    lines = [ln.strip() for ln in str(orig).splitlines() if ln.strip()]
+    return lines[0] if lines else type(orig).__name__
 
 
 def check_goal_target(target: float) -> float:

@@ -18,7 +18,8 @@ from typing import Any
 
 from biofeedback.clinic.analysis import summarize
 from biofeedback.clinic.filing import FiledSession, file_session
-from biofeedback.clinic.library import Client, Library, require_client
+from biofeedback.clinic.library import Client, Library, LibraryUnreachableError, require_client
+from biofeedback.clinic.store import resolve_target
 from biofeedback.errors import UserError
 from biofeedback.files.recording import Recording, RecordingWriter, update_meta
 from biofeedback.protocols import Protocol, ProtocolRunner, StepState, effort_script
@@ -120,6 +121,8 @@ class SessionController:
         self.last_summary: dict | None = None
         self.last_filed: FiledSession | None = None
         self.filing_error: str | None = None
+        self.filing_queued = False                 # the library server was unreachable: filing waits in the queue
+        self.offline_client: str | None = None     # the client named while the library server was unreachable
         # what views subscribe to (see Observers); each is called with the arguments shown
         self.connected = Observers()           # (spec)
         self.disconnected = Observers()        # ()
@@ -279,6 +282,7 @@ class SessionController:
         self._protocol_recorded = self.runner is not None
         self.markers_added = 0
         self.filing_error = None
+        self.filing_queued = False
         self.recording_started.emit(target)
         return self._writer
 
@@ -319,7 +323,7 @@ class SessionController:
             if summary:
                 self.last_summary = summary
                 self.summary_ready.emit(summary)
-        if self.client is not None and self.file_sessions:
+        if (self.client is not None or self.offline_client) and self.file_sessions:
             self.file(path)
 
     def file(self, path: str | Path) -> FiledSession | None:
@@ -327,6 +331,13 @@ class SessionController:
         try:
             with Library.open(self.library_path) as library:
                 filed = file_session(library, path, self.client)
+        except LibraryUnreachableError as exc:     # a clinic's server is down: filed when it is back, never lost
+            from biofeedback.clinic.sync import queue_filing
+            name = self.client.name if self.client is not None else str(self.offline_client)
+            queue_filing(str(resolve_target(self.library_path)), path, name, str(exc))
+            self.filing_queued = True
+            self.problem.emit(f"{exc}; the session is kept on this computer and filed when the server is back")
+            return None
         except UserError as exc:
             self.filing_error = str(exc)
             self.problem.emit(str(exc))
@@ -384,8 +395,14 @@ class SessionController:
     def set_client(self, client: Client | str | None) -> Client | None:
         """Work with ``client`` (a name is looked up: an unknown one raises); her stored settings apply."""
         if isinstance(client, str):
-            with Library.open(self.library_path) as library:
-                client = require_client(library, client)
+            name = client
+            try:
+                with Library.open(self.library_path) as library:
+                    client = require_client(library, name)
+            except LibraryUnreachableError as exc:   # a clinic's server being down never stops a session
+                self.offline_client = name
+                self.problem.emit(str(exc))
+                return None
         self.client = client
         if client is not None:
             self._take_stored_settings(client)

@@ -37,6 +37,7 @@ class RecordResult:
     note: str | None = None
     filed: FiledSession | None = None        # the library row and newly met goals, when filed
     filing_error: str | None = None          # why filing failed (the recording is kept)
+    filing_queued: bool = False              # the library server was unreachable: filing waits in the queue
 
     def summary_line(self) -> str:
         text = (f"recorded {self.duration_s:.1f} s from {self.source} ({self.n_channels} channel"
@@ -164,7 +165,8 @@ def _result(spec: str, out: Path, n_samples: int, engine, state: SourceStatus, n
     result = RecordResult(Path(out), spec, n_samples / engine.info.rate, engine.info.n_channels,
                           engine.info.rate, state.dropped, n_events,
                           engine.error or ("interrupted" if stop.is_set() else None),
-                          filed=ctl.last_filed, filing_error=ctl.filing_error)
+                          filed=ctl.last_filed, filing_error=ctl.filing_error,
+                          filing_queued=ctl.filing_queued)
     if state.state == "disconnected":
         result.error = "the device was disconnected" + (f" ({state.message})" if state.message else "")
     return result

@@ -76,8 +76,8 @@ def test_schema_version_and_tag(tmp_path):
     con.close()
 
 
-def test_clients_sessions_diary_goals_roundtrip(tmp_path):
-    path = tmp_path / "lib.sqlite"
+def test_clients_sessions_diary_goals_roundtrip(library_target, tmp_path):
+    path = library_target
     with Library.open(path) as lib:
         anna = lib.add_client("Anna K", notes="vestibulodynia", calibration={"mvc_uv": 42.5, "rest_uv": float("nan")},
                               bands={"contraction": [0.4, 0.7], "release": [0, 1.0]})
@@ -109,8 +109,8 @@ def test_clients_sessions_diary_goals_roundtrip(tmp_path):
         assert updated.notes == "better" and updated.calibration["mvc_uv"] == 42.5
 
 
-def test_diary_refuses_out_of_range(tmp_path):
-    with Library.open(tmp_path / "lib.sqlite") as lib:
+def test_diary_refuses_out_of_range(library_target):
+    with Library.open(library_target) as lib:
         c = lib.add_client("B")
         with pytest.raises(UserError, match="between 0 and 10"):
             lib.add_diary(c, "2026-01-01", pain_intercourse=11)
@@ -179,6 +179,54 @@ def test_missing_library_without_create(tmp_path):
     with pytest.raises(LibraryError, match="no library"):
         Library.open(tmp_path / "none.sqlite", create=False)
     assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_empty_server_database_without_create_is_left_empty(pg_url):
+    import psycopg
+    with pytest.raises(LibraryError, match="no library in"):
+        Library.open(pg_url, create=False)
+    with psycopg.connect(pg_url) as con:
+        assert con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_schema = 'public'").fetchone()[0] == 0
+
+
+def test_schema_version_on_both_backends(library_target):
+    with Library.open(library_target) as lib:
+        assert lib.schema_version == SCHEMA_VERSION
+        assert lib.backend == ("sqlite" if library_target.endswith(".sqlite") else "postgresql")
+
+
+def test_version_1_file_is_upgraded_keeping_everything(tmp_path):
+    """A library file written by the SQLite-only release (schema 1) opens, gains the new columns, loses nothing."""
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE clients (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            notes TEXT NOT NULL DEFAULT '', calibration TEXT NOT NULL DEFAULT '{}', bands TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL);
+        CREATE TABLE sessions (id INTEGER PRIMARY KEY, client_id INTEGER NOT NULL REFERENCES clients(id)
+            ON DELETE CASCADE, recording_path TEXT NOT NULL UNIQUE, started_at TEXT NOT NULL,
+            protocol TEXT NOT NULL DEFAULT '', duration_s REAL, summary TEXT NOT NULL DEFAULT '{}',
+            notes TEXT NOT NULL DEFAULT '');
+        CREATE TABLE diary (id INTEGER PRIMARY KEY, client_id INTEGER NOT NULL REFERENCES clients(id)
+            ON DELETE CASCADE, day TEXT NOT NULL, pain_intercourse REAL, pain_pelvic REAL, mood INTEGER,
+            minutes_practised REAL, notes TEXT NOT NULL DEFAULT '', session_id INTEGER, created_at TEXT NOT NULL);
+        CREATE TABLE goals (id INTEGER PRIMARY KEY, client_id INTEGER NOT NULL, metric TEXT NOT NULL,
+            comparison TEXT NOT NULL, target REAL NOT NULL, label TEXT NOT NULL DEFAULT '',
+            created_on TEXT NOT NULL, met_on TEXT);
+        INSERT INTO clients (name, notes, created_at) VALUES ('Old Client', 'since 2025', '2025-01-01T10:00:00');
+        INSERT INTO diary (client_id, day, mood, created_at) VALUES (1, '2025-01-02', 4, '2025-01-02T10:00:00');
+    """)
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    with Library.open(path) as lib:
+        assert lib.schema_version == SCHEMA_VERSION
+        old = lib.client("old client")
+        assert old.notes == "since 2025" and old.row_version == 1
+        assert [e.mood for e in lib.diary(old)] == [4]
+        assert lib.update_client(old, notes="moved on").row_version == 2
 
 
 def test_migration_from_empty_file(tmp_path):

@@ -20,8 +20,8 @@ def run(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProces
                           timeout=120)
 
 
-def test_clients_goal_diary_history_json(tmp_path, capsys):
-    lib = str(tmp_path / "lib.sqlite")
+def test_clients_goal_diary_history_json(library_target, capsys):
+    lib = library_target
     assert main(["clients", "Ana", "--add", "--notes", "PVD", "--library", lib]) == 0
     assert main(["clients", "Ana", "--goal", "pain_intercourse<=3", "--label", "pain at most 3/10",
                  "--library", lib]) == 0
