@@ -103,6 +103,7 @@ class SessionReport:
     trials: list[dict[str, Any]] = field(default_factory=list)
     #: (day, resting tone) of this client's sessions of the same modality and protocol, this one included
     resting_history: list[tuple[dt.date, float]] = field(default_factory=list)
+    signal_quality: dict[str, Any] | None = None   # the signal check's light and sentence (biofeedback.signal.quality)
 
 
 @dataclass
@@ -285,7 +286,15 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
         steps=shaded_steps(events, duration_s), markers=markers, metrics=rows, phases=_phases(summary),
         first_session=first.started_at if first else None, previous_session=previous.started_at if previous else None,
         warnings=warnings, diary=diary, summary=dict(summary), trials=list(trials or []),
-        resting_history=resting_history)
+        resting_history=resting_history, signal_quality=signal_quality(meta, summary))
+
+
+def signal_quality(meta: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The signal check to show: the analysis's (stored from the session when there was one), else the meta's."""
+    for source in (summary.get("quality"), meta.get("quality")):
+        if isinstance(source, dict) and source.get("sentence"):
+            return source
+    return None
 
 
 def _day(started_at: str) -> dt.date:

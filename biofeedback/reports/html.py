@@ -77,6 +77,11 @@ def session_html(report: SessionReport, src: Src, plot_width: int = 680) -> str:
              f"{(' · ' + escape(r.device)) if r.device else ''}</p>"]
     for w in r.warnings:
         parts.append(f"<p class=\"warn\">{escape(w)}</p>")
+    if r.signal_quality:
+        q = r.signal_quality
+        light = str(q.get("light", ""))
+        parts.append(f"<p class=\"{'meta' if light == 'green' else 'warn'}\">Signal quality "
+                     f"({escape(light)}): {escape(str(q['sentence']))}</p>")
     parts.append("<h2>The whole session</h2>")
     parts.append(f"<p><img src=\"{src('session')}\" width=\"{plot_width}\" "
                  "alt=\"muscle activity over the session\"></p>")

@@ -16,19 +16,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from biofeedback.clinic.analysis import summarize
 from biofeedback.clinic.filing import FiledSession, file_session
 from biofeedback.clinic.library import Client, Library, LibraryUnreachableError, require_client
+from biofeedback.clinic.shaping import file_target_step
 from biofeedback.clinic.store import resolve_target
 from biofeedback.errors import UserError
 from biofeedback.files.recording import Recording, RecordingWriter, update_meta
 from biofeedback.protocols import Protocol, ProtocolRunner, StepState, effort_script
 from biofeedback.session.engine import SessionEngine
-from biofeedback.signal.calibration import Bands, Calibration, placeholder_bands
+from biofeedback.signal.calibration import Bands, Calibration, ReleaseTarget, keep_typed_target, placeholder_bands
 from biofeedback.signal.chain import ChainSettings
+from biofeedback.signal.hum import HumEstimate
+from biofeedback.signal.quality import Quality, QualityMeter
 from biofeedback.sources import open_source
 from biofeedback.sources.base import Source
 from biofeedback.stream import Event, StreamInfo
+
+_LIGHT_ORDER = {"green": 0, "amber": 1, "red": 2}
 
 
 class Observers:
@@ -80,6 +87,37 @@ def primary_channel(info: StreamInfo) -> int:
         if name in names:
             return names.index(name)
     return 0
+
+
+def quality_channel(info: StreamInfo) -> int | None:
+    """The raw EMG channel whose signal quality is watched live: the primary one if EMG, else the first EMG."""
+    first = primary_channel(info)
+    if info.channels[first].kind == "emg":
+        return first
+    return next((i for i, ch in enumerate(info.channels) if ch.kind == "emg"), None)
+
+
+class SignalWatch:
+    """Live hum and signal quality of one EMG channel, fed on the engine thread, read on the view's.
+
+    The engine calls :meth:`feed` with every block (a copy into a 1 s buffer; one FFT and a few sums per
+    second, far under 1 % of a core, see ``biofeedback bench``). Once a second the verdict is worked out
+    there and published as one immutable tuple, so the view's thread only reads a reference.
+    Hum is measured on the band-passed signal, so it falls when the notch is turned on.
+    """
+
+    def __init__(self, rate: float, channel: int) -> None:
+        self.channel = channel
+        self._meter = QualityMeter(rate, 1, hum_on_filtered=True)
+        self.latest: tuple[int, Quality | None, HumEstimate | None] = (0, None, None)
+
+    def feed(self, raw: np.ndarray, filtered: np.ndarray) -> None:
+        c = self.channel
+        meter = self._meter
+        before = meter.seconds
+        meter.feed(raw[:, c:c + 1], filtered[:, c:c + 1])
+        if meter.seconds != before:
+            self.latest = (meter.seconds, meter.quality(0), meter.hum.estimates[0])
 
 
 def store_summary(path: str | Path) -> dict | None:
@@ -135,6 +173,12 @@ class SessionController:
         self.summary_ready = Observers()       # (summary dict)
         self.filed = Observers()               # (FiledSession)
         self.problem = Observers()             # (one line for the user)
+        self.signal_changed = Observers()      # (quality, hum): the live signal check, at most once a second
+        self.quality: Quality | None = None    # the live signal check of the EMG channel (None: not yet / none)
+        self.hum: HumEstimate | None = None    # the live mains-hum estimate of that channel
+        self._watch: SignalWatch | None = None
+        self._watch_seen = 0
+        self._recorded_quality: Quality | None = None   # the worst check stored in the open recording
 
     # ================================================================== state a view reads
     @property
@@ -168,6 +212,20 @@ class SessionController:
         return getattr(self.source, "patient", None)
 
     @property
+    def notch_hz(self) -> float | None:
+        """The mains notch in use (None: off)."""
+        settings = self.engine.settings if self.engine is not None else self.settings
+        return settings.notch_hz if settings is not None else None
+
+    @property
+    def hum_warning(self) -> str | None:
+        """A clear line with what to do when mains hum is present (None when not)."""
+        h = self.hum
+        if h is None or not h.detected:
+            return None
+        return f"mains hum {h.total_uv:.1f} µV: check the reference electrode and cables"
+
+    @property
     def client_name(self) -> str:
         return self.client.name if self.client is not None else ""
 
@@ -189,6 +247,7 @@ class SessionController:
         engine = SessionEngine(source, self.settings, poll_s=self.poll_s)
         self.source, self.engine, self.spec = source, engine, spec
         self.last_summary = None
+        self._watch_signal(engine)
         ch = engine.info.channels[primary_channel(engine.info)]
         if self.bands.unit != ch.unit:
             self.bands_model.set(placeholder_bands(ch.unit, ch.name))
@@ -243,6 +302,8 @@ class SessionController:
         finally:
             self.engine = self.source = None
             self._writer = None
+            self._watch = None
+            self._set_signal(None, None)
             close = getattr(source, "close", None)     # a replay holds its recording open
             if close is not None:
                 close()
@@ -258,6 +319,10 @@ class SessionController:
             meta["protocol"] = self.runner.protocol.name
         if self.calibration is not None:
             meta["calibration"] = self.calibration.to_dict()
+        if self.notch_hz:
+            meta.update(self._notch_meta(self.notch_hz))
+        if self.quality is not None:
+            meta["quality"] = self.quality.to_dict()
         replayed = getattr(self.source, "recording", None)
         if replayed is not None:
             meta["replayed_from"] = str(replayed.path)
@@ -279,6 +344,7 @@ class SessionController:
         full.update(meta or {})
         self._writer = self.engine.start_recording(str(target), full, duration_s=duration_s)
         self.recording_path = target
+        self._recorded_quality = self.quality
         self._protocol_recorded = self.runner is not None
         self.markers_added = 0
         self.filing_error = None
@@ -361,6 +427,66 @@ class SessionController:
                 self.problem.emit(engine.error)
         if self.runner is not None and self.runner.finished:
             self.stop_protocol()
+        self._poll_signal()
+
+    # ================================================================== live signal check and notch
+    def _watch_signal(self, engine: SessionEngine) -> None:
+        channel = quality_channel(engine.info)
+        self._watch = None if channel is None else SignalWatch(engine.info.rate, channel)
+        self._watch_seen = 0
+        if self._watch is not None:
+            engine.taps.append(self._watch.feed)
+
+    def _poll_signal(self) -> None:
+        """Tell views when the once-a-second verdict changed (called from :meth:`poll`)."""
+        watch = self._watch
+        if watch is None:
+            return
+        seconds, quality, hum = watch.latest
+        if seconds == self._watch_seen:
+            return
+        self._watch_seen = seconds
+        self._set_signal(quality, hum)
+
+    def _set_signal(self, quality: Quality | None, hum: HumEstimate | None) -> None:
+        if quality == self.quality and hum == self.hum:
+            return
+        self.quality, self.hum = quality, hum
+        stored = self._recorded_quality
+        if quality is not None and self._writer is not None and (
+                stored is None or _LIGHT_ORDER[quality.light] > _LIGHT_ORDER[stored.light]):
+            self._recorded_quality = quality          # the recording keeps the worst check seen while it ran
+            self._store_meta("quality", quality.to_dict())
+        self.signal_changed.emit(quality, hum)
+
+    def set_notch(self, notch_hz: float | None) -> None:
+        """Turn the mains notch on (50 or 60 Hz) or off, live; kept for the next source too.
+
+        A recording in progress stores the notch with its settings (meta ``chain``, ``notch``, ``notch_hz``)
+        and a timed ``notch`` event; the recorded samples stay raw. The hum estimate starts afresh.
+        """
+        base = self.engine.settings if self.engine is not None else (self.settings or ChainSettings())
+        self.settings = ChainSettings.from_dict({**base.to_dict(), "notch_hz": notch_hz})
+        engine = self.engine
+        if engine is None:
+            return
+        engine.set_notch(notch_hz)
+        if self._watch is not None:                 # measure the notched signal from now on
+            engine.taps = [t for t in engine.taps if t != self._watch.feed]
+            self._watch_signal(engine)
+        self._store_meta("chain", engine.settings.to_dict())
+        for key, value in self._notch_meta(notch_hz).items():
+            self._store_meta(key, value)
+        engine.add_event(Event(float(engine.time_s), "notch", f"{notch_hz:g} Hz" if notch_hz else "off",
+                               {"notch_hz": notch_hz}))
+
+    @staticmethod
+    def _notch_meta(notch_hz: float | None) -> dict[str, Any]:
+        """How a recording says which notch was used live (the keys ``import --notch`` writes too)."""
+        if notch_hz:
+            return {"notch": f"{notch_hz:g}", "notch_hz": float(notch_hz),
+                    "notch_reason": f"notch at {notch_hz:g} Hz turned on during the session"}
+        return {"notch": "auto", "notch_hz": None, "notch_reason": "no notch during the session"}
 
     def add_marker(self, label: str = "") -> Event | None:
         if self.engine is None:
@@ -381,8 +507,27 @@ class SessionController:
         if keep:
             self._save_with_client(bands=bands)
 
+    @property
+    def previous_target(self) -> ReleaseTarget | None:
+        """The release target typed by the therapist for this client (None when none was typed).
+
+        Passed to the calibration wizard so that re-calibrating never overwrites it.
+        """
+        for stored in (self.calibration.target if self.calibration is not None else None,
+                       (self.client.calibration or {}).get("target") if self.client is not None else None):
+            target = ReleaseTarget.from_dict(stored) if isinstance(stored, dict) else stored
+            if target is not None and target.rule == "typed":
+                return target
+        return None
+
     def apply_calibration(self, cal: Calibration) -> None:
-        """Take a calibration: its bands, a timed event in the recording, and both kept with the client."""
+        """Take a calibration: its bands, a timed event in the recording, and both kept with the client.
+
+        A target the therapist typed before is kept unless ``cal`` brings a newly typed one
+        (:func:`~biofeedback.signal.calibration.keep_typed_target`).
+        """
+        if cal.target is not None and cal.target.rule != "typed":
+            cal.target = keep_typed_target(self.previous_target, cal.target)
         self.calibration = cal
         self.set_bands(cal.default_bands())
         self._store_meta("calibration", cal.to_dict())
@@ -433,6 +578,9 @@ class SessionController:
                 self.client = library.update_client(
                     self.client, calibration=None if calibration is None else calibration.to_dict(),
                     bands=None if bands is None else bands.to_dict())
+                if calibration is not None and calibration.target is not None:   # a new target is a shaping step
+                    file_target_step(library, self.client, calibration.target.value, calibration.target.rule,
+                                     unit=calibration.unit)
         except UserError as exc:
             self.problem.emit(str(exc))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -134,6 +135,9 @@ class SessionEngine:
         self.recording_finished = threading.Event()
         self._source_started = False
         self._pump_lock = threading.Lock()
+        #: called on the engine thread with (raw, filtered) of every block, e.g. the live signal-quality
+        #: meters; a tap that fails is dropped (a meter never stops a recording)
+        self.taps: list[Callable[[np.ndarray, np.ndarray], None]] = []
 
     # ----------------------------------------------------------------- life cycle
     def start_source(self) -> None:
@@ -248,6 +252,11 @@ class SessionEngine:
                     self._writer = None  # the planned duration is complete: close it here, exactly
                     writer.close()
                     self.recording_finished.set()
+        for tap in list(self.taps):
+            try:
+                tap(block.data, out.filtered)
+            except Exception:  # noqa: BLE001 - a view's helper must never stop the session
+                self.taps.remove(tap)
 
     def _add_event(self, event: Event) -> None:
         with self._lock:
@@ -308,6 +317,20 @@ class SessionEngine:
                 writer.close()
             except UserError:
                 pass
+
+    # ----------------------------------------------------------------- chain settings
+    def set_notch(self, notch_hz: float | None) -> ChainSettings:
+        """Turn the mains notch on (50 or 60 Hz) or off from the next block on; returns the new settings.
+
+        The filters restart (a short settling, as after a replay seek); the recording keeps raw samples,
+        so only what is shown and measured live changes.
+        """
+        settings = ChainSettings.from_dict({**self.settings.to_dict(), "notch_hz": notch_hz})
+        with self._pump_lock:
+            with self._lock:
+                self.settings = settings
+                self.chain = SignalChain(self.info, settings)
+        return settings
 
     # ----------------------------------------------------------------- pressure zero
     def zero_pressure(self, channel: str = "pressure", seconds: float = 1.0) -> float:

@@ -138,11 +138,13 @@ class QualityMeter:
     """Live quality: one cheap look per second per channel (hum via :class:`~biofeedback.signal.hum.HumMeter`).
 
     Feed raw and band-passed blocks of the same samples; :meth:`quality` gives the verdict over about the
-    last :attr:`memory_s` seconds.
+    last :attr:`memory_s` seconds. With ``hum_on_filtered`` the hum is measured on the band-passed signal
+    (what the view shows), so a live notch makes the warning go away; flat line and clipping stay on raw.
     """
 
-    def __init__(self, rate: float, n_channels: int, memory_s: float = 10.0) -> None:
+    def __init__(self, rate: float, n_channels: int, memory_s: float = 10.0, hum_on_filtered: bool = False) -> None:
         self.rate = float(rate)
+        self.hum_on_filtered = hum_on_filtered
         self.hum = hum_mod.HumMeter(rate, n_channels)
         self._n = max(8, int(round(rate)))
         self._memory = max(1, int(memory_s))
@@ -160,7 +162,7 @@ class QualityMeter:
     def feed(self, raw: np.ndarray, filtered: np.ndarray) -> None:
         raw = np.asarray(raw, dtype=np.float64).reshape(len(raw), -1)
         filtered = np.asarray(filtered, dtype=np.float64).reshape(len(filtered), -1)
-        self.hum.feed(raw)
+        self.hum.feed(filtered if self.hum_on_filtered else raw)
         i = 0
         while i < raw.shape[0]:
             take = min(self._n - self._fill, raw.shape[0] - i)
@@ -185,6 +187,11 @@ class QualityMeter:
                                  (self._spikes, spike)):
                 store[c].append(value)  # type: ignore[arg-type]
                 del store[c][:-self._memory]
+
+    @property
+    def seconds(self) -> int:
+        """Whole seconds looked at so far (the verdict can change only when this grows)."""
+        return self._seconds
 
     def quality(self, channel: int = 0) -> Quality | None:
         """The verdict for ``channel`` (None until one second has been seen); it changes once a second."""

@@ -37,6 +37,8 @@ class CalibrationWizard(QtWidgets.QDialog):
                  parent: QtWidgets.QWidget | None = None, pressure_unit: str = "cmH2O",
                  previous_target: ReleaseTarget | dict | None = None) -> None:
         super().__init__(parent)
+        if previous_target is None:         # opened from the window: the client's typed target, if any
+            previous_target = getattr(getattr(parent, "controller", None), "previous_target", None)
         self.previous_target = previous_target
         self.setWindowTitle("Calibration")
         self.pressure_unit = pressure_unit     # how the results are shown; the calibration stays in its unit

@@ -26,6 +26,7 @@ from biofeedback.ui.help import install_help
 from biofeedback.ui.practice_keys import PracticeKeys, name_controls
 from biofeedback.ui.replay_bar import fmt_time
 from biofeedback.ui.settings import Settings
+from biofeedback.ui.signal_status import install_signal_status
 from biofeedback.ui.source_picker import SourcePicker
 from biofeedback.ui.theme import Theme, apply_theme, get_theme
 from biofeedback.ui.window_layout import WindowLayout
@@ -82,6 +83,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
 
         self._build()
         self.help_menu = install_help(self)
+        install_signal_status(self)
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.setInterval(FRAME_MS)

@@ -1,0 +1,73 @@
+"""Live hum and signal quality in the controller, and the live notch (issue 11, items 4 and 5), headless."""
+from __future__ import annotations
+
+import pytest
+
+from biofeedback.files.recording import Recording
+from biofeedback.session.controller import SessionController
+
+HUMMING = "sim:healthy?seed=3&rate=1000&hum=1.0&mains=50"
+
+
+def run_for(ctl: SessionController, seconds: float) -> None:
+    """Pump the (unpaced) source by hand until ``seconds`` more of signal came in, then poll as a frame does."""
+    engine = ctl.engine
+    assert engine is not None
+    end = engine.time_s + seconds
+    while engine.time_s < end:
+        engine.pump()
+    ctl.poll()
+
+
+@pytest.fixture
+def ctl(tmp_path):
+    c = SessionController(speed=None, library_path=tmp_path / "library.sqlite", file_sessions=False)
+    yield c
+    c.close()
+
+
+def test_hum_is_reported_and_the_notch_removes_it(ctl, tmp_path):
+    seen = []
+    ctl.signal_changed.connect(lambda q, h: seen.append((q, h)))
+    ctl.open(HUMMING)
+    ctl.start_source()
+    run_for(ctl, 6.0)
+    assert seen and ctl.quality is not None and ctl.hum is not None
+    assert ctl.hum.detected and ctl.hum.mains_hz == 50.0
+    assert ctl.hum.total_uv == pytest.approx(1.0, rel=0.3)
+    assert ctl.quality.light == "amber" and "hum" in ctl.quality.problems
+    assert ctl.hum_warning.startswith("mains hum 1.")
+    assert "check the reference electrode and cables" in ctl.hum_warning
+    before = ctl.hum.total_uv
+
+    path = tmp_path / "hum.bfr"
+    ctl.start_recording(path)
+    run_for(ctl, 1.0)
+    ctl.set_notch(50)
+    assert ctl.notch_hz == 50 and ctl.engine.settings.notch_hz == 50
+    run_for(ctl, 6.0)
+    assert not ctl.hum.detected and ctl.hum.total_uv < 0.25 * before
+    assert ctl.hum_warning is None and "hum" not in ctl.quality.problems
+    ctl.stop_recording()
+
+    with Recording.open(path) as rec:
+        meta = rec.meta
+        kinds = [e.kind for e in rec.events]
+    assert meta["chain"]["notch_hz"] == 50 and meta["notch"] == "50" and meta["notch_hz"] == 50
+    assert meta["quality"]["light"] == "amber"            # the check seen while recording
+    assert "notch" in kinds
+
+
+def test_notch_off_again_and_kept_for_the_next_source(ctl):
+    ctl.set_notch(60)                        # before any source: kept in the settings
+    ctl.open("sim:healthy?seed=3&rate=1000")
+    assert ctl.notch_hz == 60 and ctl.recording_meta()["notch"] == "60"
+    ctl.set_notch(None)
+    assert ctl.notch_hz is None and "notch" not in ctl.recording_meta()
+
+
+def test_no_check_without_an_emg_channel(ctl):
+    ctl.open("sim:healthy?seed=3&rate=1000&emg=0&pressure=1")
+    ctl.start_source()
+    run_for(ctl, 2.0)
+    assert ctl.quality is None and ctl.hum is None
