@@ -8,9 +8,9 @@ lose a sample or stall a recording.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -255,7 +255,7 @@ class SessionEngine:
         for tap in list(self.taps):
             try:
                 tap(block.data, out.filtered)
-            except Exception:  # noqa: BLE001 - a view's helper must never stop the session
+            except Exception:  # a view's helper must never stop the session
                 self.taps.remove(tap)
 
     def _add_event(self, event: Event) -> None:
