@@ -5,6 +5,7 @@ import pytest
 
 from biofeedback.files.recording import Recording
 from biofeedback.session.controller import SessionController
+from biofeedback.signal.calibration import Calibration, typed_target
 
 HUMMING = "sim:healthy?seed=3&rate=1000&hum=1.0&mains=50"
 
@@ -71,3 +72,15 @@ def test_no_check_without_an_emg_channel(ctl):
     ctl.start_source()
     run_for(ctl, 2.0)
     assert ctl.quality is None and ctl.hum is None
+
+
+def test_a_typed_target_is_kept_through_a_new_calibration(ctl):
+    peaks = [60.0, 58.0, 57.0]
+    ctl.apply_calibration(Calibration(rest_mean=3.0, rest_sd=0.4, mvc=60.0, effort_peaks=peaks,
+                                      target=typed_target(2.5)))
+    ctl.apply_calibration(Calibration(rest_mean=3.4, rest_sd=0.5, mvc=55.0, effort_peaks=peaks))   # the rule's
+    assert ctl.calibration.target.rule == "typed" and ctl.bands.release_high == pytest.approx(2.5)
+    assert ctl.bands.mvc == pytest.approx(55.0)                        # the new squeezes count
+    ctl.apply_calibration(Calibration(rest_mean=3.4, rest_sd=0.5, mvc=55.0, effort_peaks=peaks,
+                                      target=typed_target(2.0)))
+    assert ctl.bands.release_high == pytest.approx(2.0)                # a newly typed one wins
