@@ -35,6 +35,9 @@ class SignalStatus(QtWidgets.QWidget):
         lay.addWidget(self.light)
         lay.addWidget(self.sentence)
         lay.addWidget(self.notch_button)
+        lay.addStretch(1)
+        self.sentence.setMinimumWidth(self.sentence.fontMetrics().horizontalAdvance("M" * 24))
+        self.notch_button.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
         self.setAccessibleName("Signal check")
         self._light = ""
         self._offer_hz: float | None = None
