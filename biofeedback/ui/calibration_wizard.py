@@ -161,6 +161,8 @@ class CalibrationWizard(QtWidgets.QDialog):
         run = self.run
         if run is None:
             return
+        if self.quality is None:            # too little signal at Start: check as soon as a second is in
+            self.quality = self.check_signal()
         now = float(self.engine.time_s)
         need = max(1.0, now - max(run.start_s, getattr(self, "_fed_until", run.start_s)) + 1.0)
         snap = self.engine.snapshot(need)
