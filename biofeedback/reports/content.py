@@ -290,8 +290,9 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
 
 
 def signal_quality(meta: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any] | None:
-    """The signal check to show: the analysis's (stored from the session when there was one), else the meta's."""
-    for source in (summary.get("quality"), meta.get("quality")):
+    """The signal check to show: the analysis's of the recorded signal, else one stored in the meta (``quality``,
+    or ``live_quality``: the worst light the window showed while recording)."""
+    for source in (summary.get("quality"), meta.get("quality"), meta.get("live_quality")):
         if isinstance(source, dict) and source.get("sentence"):
             return source
     return None

@@ -322,7 +322,7 @@ class SessionController:
         if self.notch_hz:
             meta.update(self._notch_meta(self.notch_hz))
         if self.quality is not None:
-            meta["quality"] = self.quality.to_dict()
+            meta["live_quality"] = self.quality.to_dict()
         replayed = getattr(self.source, "recording", None)
         if replayed is not None:
             meta["replayed_from"] = str(replayed.path)
@@ -455,8 +455,8 @@ class SessionController:
         stored = self._recorded_quality
         if quality is not None and self._writer is not None and (
                 stored is None or _LIGHT_ORDER[quality.light] > _LIGHT_ORDER[stored.light]):
-            self._recorded_quality = quality          # the recording keeps the worst check seen while it ran
-            self._store_meta("quality", quality.to_dict())
+            self._recorded_quality = quality          # the recording keeps the worst live check seen while it ran
+            self._store_meta("live_quality", quality.to_dict())
         self.signal_changed.emit(quality, hum)
 
     def set_notch(self, notch_hz: float | None) -> None:

@@ -55,7 +55,8 @@ def test_hum_is_reported_and_the_notch_removes_it(ctl, tmp_path):
         meta = rec.meta
         kinds = [e.kind for e in rec.events]
     assert meta["chain"]["notch_hz"] == 50 and meta["notch"] == "50" and meta["notch_hz"] == 50
-    assert meta["quality"]["light"] == "amber"            # the check seen while recording
+    assert meta["live_quality"]["light"] == "amber"       # the live check seen while recording
+    assert "quality" not in meta                          # left to the analysis of the recorded signal
     assert "notch" in kinds
 
 
