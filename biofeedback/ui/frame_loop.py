@@ -35,8 +35,9 @@ class FrameLoop:
             value = self._last_value(snap)
             self.patient.set_level(value, self.plot.shown_bands, band)   # a step's own band, as the plot shows it
         elif not self.view_paused:
-            snap = engine.snapshot(self.plot.needed_seconds(t_now, engine.info.rate), raw=self.plot.wants_raw)
-            if self.plot.update_from(snap):
+            raw = self.plot.wants_raw
+            snap = self.plot.draw(lambda s, fresh: engine.snapshot(s, raw=raw, fresh=fresh), t_now, engine.info.rate)
+            if snap is not None:
                 self._arrivals[int(snap.end_index)] = float(getattr(snap, "arrival", 0.0) or 0.0)
         events, self._event_i = engine.events_since(self._event_i)
         for ev in events:

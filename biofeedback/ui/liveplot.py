@@ -505,6 +505,26 @@ class LivePlot(QtWidgets.QWidget):
             return self.window_s + 0.1
         return float(min(self.window_s + 0.1, max(0.1, t_now - self.end_index / rate + 0.1)))
 
+    def draw(self, take: Callable[[float, bool], object], t_now: float, rate: float):
+        """Take a snapshot with ``take(seconds, fresh)`` and draw it; returns the snapshot if it drew.
+
+        Why: taking a snapshot may first bring in samples that arrived after ``t_now`` (the engine pumps
+        its source), so a snapshot sized from ``t_now`` can start after the last point drawn and the sweep
+        would show a break where no sample was lost. The plot checks that the snapshot reaches back to
+        what it drew before, and takes a longer one (without pumping again) when it does not.
+        """
+        seconds = self.needed_seconds(t_now, rate)
+        snap = take(seconds, True)
+        for attempt in range(3):
+            if snap is None:
+                return None
+            need = self.needed_seconds(snap.end_index / rate, rate)
+            if need <= seconds + 1e-9:
+                break
+            seconds = need if attempt < 2 else self.window_s + 0.1
+            snap = take(seconds, False)
+        return snap if self.update_from(snap) else None
+
     def _update_sweep(self, snap, end: int) -> bool:
         rate = float(snap.rate)
         jumped = self.end_index >= 0 and (end < self.end_index or end - self.end_index > self.window_s * rate)

@@ -211,3 +211,39 @@ def test_sweep_raw_row_keeps_peaks(sweep_plot):
     covered = snap.filtered[b0 * kb - first:b1 * kb - first, 0]
     assert b1 - b0 > 100
     assert np.nanmax(y) == np.max(covered) and np.nanmin(y) == np.min(covered)   # peaks survive decimation
+
+
+def _sweep_matches(sweep, truth_at) -> None:
+    """Every point the sweep still shows (all but the blank gap ahead of the newest) is the input's value there:
+    a break (NaN) only where the input itself had NaN."""
+    head = sweep.head
+    k = np.arange(max(0, head - sweep.capacity + sweep.gap + 1), head + 1)
+    shown = sweep.y[k % sweep.capacity]
+    truth = truth_at(k)
+    lost = np.isnan(shown) & ~np.isnan(truth)
+    assert not lost.any(), f"break on screen at {k[lost][:3] * sweep.dt} s where the input had signal"
+    assert np.allclose(shown, truth, equal_nan=True)
+
+
+def test_sweep_has_no_break_where_no_sample_was_lost(sweep_plot):
+    """Taking a snapshot brings in samples that arrived after the frame read the clock (the engine pumps its
+    source first), by an irregular amount: the sweep still shows every point; only the input's own gap."""
+    feed = NumpyFeed(abd=False, gap=(23.0, 23.4))
+    sweep_plot.configure(feed.info)
+    rng = np.random.default_rng(3)
+
+    def take(seconds, fresh):
+        if fresh:
+            feed.advance(float(rng.choice([0.0, 0.004, 0.016, 0.05, 0.15, 0.3, 0.8])))   # what arrived meanwhile
+        elif rng.random() < 0.3:
+            feed.advance(0.1)                   # the engine thread brought in a block between two looks
+        return feed.snapshot(seconds)
+
+    sweep = sweep_plot._rows[0].sweep
+    saw_gap = False
+    for _ in range(400):
+        feed.advance(float(rng.uniform(0.0, 0.12)))          # irregular frame timing
+        sweep_plot.draw(take, feed.index / feed.rate, feed.rate)
+        _sweep_matches(sweep, lambda k: feed._channels(k * sweep.dt)[:, 0])
+        saw_gap |= bool(np.isnan(sweep.y[:sweep.capacity]).sum() > sweep.gap + 5)
+    assert feed.index / feed.rate > 30 and saw_gap           # the input's own break was shown as a break
