@@ -15,6 +15,9 @@ from biofeedback.session.controller import primary_channel
 from biofeedback.stream import Event
 from biofeedback.ui.replay_bar import fmt_time
 
+#: seconds without a new sample after which the readout says there is no signal (devices send every few ms)
+NO_SIGNAL_S = 0.5
+
 
 class FrameLoop:
     """Runs on the window's ~60 fps timer."""
@@ -32,7 +35,7 @@ class FrameLoop:
         self.plot.set_active_band(band)
         if self.patient_view_active:
             snap = engine.snapshot(0.25)
-            value = self._last_value(snap)
+            value = float("nan") if self.plot.no_signal else self._last_value(snap)
             self.patient.set_level(value, self.plot.shown_bands, band)   # a step's own band, as the plot shows it
         elif not self.view_paused:
             raw = self.plot.wants_raw
@@ -136,8 +139,21 @@ class FrameLoop:
         if arrival > 0:
             self.latencies_ms.append(1000.0 * (t_paint - arrival))
 
+    def _signal_lost(self) -> bool:
+        """True when a live source has delivered no sample for :data:`NO_SIGNAL_S` (a sensor pulled out).
+
+        A replay that is paused or ended delivers nothing by design: that is not a lost signal.
+        """
+        engine = self.engine
+        if engine is None or self.is_replay:
+            return False
+        arrival = float(engine.snapshot(0.0, fresh=False).arrival or 0.0)
+        return time.monotonic() - max(arrival, self._connected_at) > NO_SIGNAL_S
+
     def _slow_update(self, t_now: float) -> None:
         engine = self.engine
+        if self._signal_lost():
+            self.plot.show_no_signal()
         state = engine.stats.state
         if self.is_replay and getattr(self.source, "finished", False):
             state = "ended"

@@ -613,11 +613,22 @@ class LivePlot(QtWidgets.QWidget):
             inside[(y < lo) | (y > hi)] = np.nan
         self._overlay.setData(x, inside, connect="finite")
 
+    @property
+    def no_signal(self) -> bool:
+        """True while the readout says no sample arrives (cleared by the next sample drawn)."""
+        return self.readout.no_signal
+
+    def show_no_signal(self) -> None:
+        """No sample arrives: the readout and band status say so instead of keeping the last value."""
+        self.current_value = float("nan")
+        if not self.readout.no_signal:
+            self.readout.show_no_signal()
+
     def _update_value(self, y: np.ndarray) -> None:
         finite = np.flatnonzero(np.isfinite(y[-64:]))
         self.current_value = float(y[-64:][finite[-1]]) if finite.size else float("nan")
         now = time.monotonic()
-        if now - self._last_readout >= 0.1:      # digits change ten times a second: readable, cheap
+        if now - self._last_readout >= 0.1 or self.readout.no_signal:   # ten times a second: readable, cheap
             self._last_readout = now
             band_state = None
             if self.active_band is not None and math.isfinite(self.current_value):

@@ -76,6 +76,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self._arrivals: dict[int, float] = {}
         self.latencies_ms: collections.deque[float] = collections.deque(maxlen=120)
         self._last_slow = 0.0
+        self._connected_at = 0.0
         self.cue_panel = None
         self._summary_shown = False
         self._replay_steps: list[tuple[float, float, str | None, str]] = []
@@ -195,6 +196,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.cue_big.setVisible(True)
         self._arrivals.clear()
         self.latencies_ms.clear()
+        self._connected_at = time.monotonic()
         self.hide_banner()
         info = engine.info
         ch = info.channels[primary_channel(info)]
@@ -564,7 +566,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self.patient.set_cue(cue, detail)
 
     # ================================================================== closing
-    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt name
+    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         self.clients.ask_diary = False          # file the session, but no prompt while the window closes
         self.settings.save_layout("clinic", self)
         self.disconnect_source()

@@ -18,6 +18,7 @@ class Readout(QtWidgets.QFrame):
         lay.setContentsMargins(12, 16, 12, 16)
         lay.setSpacing(2)
         self.factor = 1.0           # stored unit -> shown unit (see ui/display_units.py)
+        self.no_signal = False      # True while no sample arrives (see show_no_signal)
         self.title = QtWidgets.QLabel("Pelvic floor")
         self.value = QtWidgets.QLabel("–")
         self.unit = QtWidgets.QLabel("µV")
@@ -59,7 +60,16 @@ class Readout(QtWidgets.QFrame):
         self.unit.setText(unit)
         self.factor = float(factor)
 
+    def show_no_signal(self) -> None:
+        """No sample has arrived for a while (a sensor pulled out, a cable loose): say so, show no old value."""
+        self.no_signal = True
+        self.value.setText("–")
+        self.pct.setText("")
+        self.state.setText("No signal — check the sensor")
+        self.state.setStyleSheet(f"color:{self.theme.foreground}; font-weight:bold;")
+
     def show_value(self, value: float, pct: float | None, band: str | None, inside: bool | None) -> None:
+        self.no_signal = False
         value = value * self.factor
         if not math.isfinite(value):
             self.value.setText("–")

@@ -1,0 +1,41 @@
+"""The live view tells the truth: no break where nothing was lost, no old value once the signal stops,
+and a recording's own clock for everything about the recording (issue 10 items 13-15)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from biofeedback.files.recording import Recording
+from biofeedback.sources.emulate import DeviceEmulator
+
+
+@pytest.fixture
+def emulator():
+    em = DeviceEmulator("arduino-emg", patient="healthy").start()
+    yield em
+    em.stop()
+
+
+def test_readout_says_no_signal_when_samples_stop_arriving(make_window, qtbot, emulator):
+    win = make_window(source=f"serial:{emulator.path}?device=arduino-emg")
+    readout = win.plot.readout
+    qtbot.waitUntil(lambda: readout.value.text() != "–" and "band" in readout.state.text(), timeout=10000)
+    assert not win.plot.no_signal and "No signal" not in readout.state.text()
+    emulator.streaming = False                       # the sensor is pulled out: the port stays, nothing comes
+    qtbot.waitUntil(lambda: "No signal" in readout.state.text(), timeout=3000)
+    assert readout.value.text() == "–" and readout.pct.text() == ""
+    assert "band" not in readout.state.text()        # neither "in" nor "outside" a band: there is nothing to judge
+    assert np.isnan(win.plot.current_value)
+    win.set_patient_view(True, full_screen=False)    # the patient's bar shows no stale level either
+    qtbot.waitUntil(lambda: np.isnan(win.patient.bar.value), timeout=2000)
+    win.set_patient_view(False)
+    emulator.streaming = True                        # back in place: the value comes back by itself
+    qtbot.waitUntil(lambda: readout.value.text() != "–" and "No signal" not in readout.state.text(), timeout=5000)
+    assert not win.plot.no_signal
+
+
+def test_a_steady_live_source_never_says_no_signal(make_window, qtbot):
+    win = make_window(speed=1.0)
+    qtbot.waitUntil(lambda: win.engine.time_s > 2.0, timeout=10000)
+    assert "No signal" not in win.plot.readout.state.text()
+
