@@ -354,9 +354,14 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         if self.engine is None:
             return None
         label = self.marker_label.text().strip()[:40]
+        recording = self.controller.is_recording
         ev = self.controller.add_marker(label)
         self.marker_label.clear()
-        self.statusBar().showMessage(f"Marker at {fmt_time(ev.time_s)}" + (f": {label}" if label else ""), 3000)
+        if recording:                           # the recording's clock, as its timer and the file have it
+            at = fmt_time(ev.time_s - self.engine.recording_start_s)
+            self.statusBar().showMessage(f"Marker at {at}" + (f": {label}" if label else ""), 3000)
+        else:
+            self.statusBar().showMessage("Marker not saved: not recording", 3000)
         return ev
 
     # ================================================================== bands and calibration

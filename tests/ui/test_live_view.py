@@ -39,3 +39,33 @@ def test_a_steady_live_source_never_says_no_signal(make_window, qtbot):
     qtbot.waitUntil(lambda: win.engine.time_s > 2.0, timeout=10000)
     assert "No signal" not in win.plot.readout.state.text()
 
+
+
+def _shown_time(msg: str) -> float:
+    clock = msg.removeprefix("Marker at ").split(":", 2)
+    return 60 * int(clock[0]) + float(clock[1][:4])
+
+
+def test_marker_time_counts_from_the_recording_start(make_window, qtbot, tmp_path):
+    win = make_window(speed=8.0)
+    qtbot.waitUntil(lambda: win.engine.time_s > 20.0, timeout=20000)     # connected a while before recording
+    path = win.start_recording(tmp_path / "m.bfr")
+    qtbot.waitUntil(lambda: win.controller.recording_elapsed_s > 3.0, timeout=10000)
+    win.marker_label.setText("cough")
+    win.add_marker()
+    elapsed = win.controller.recording_elapsed_s
+    msg = win.statusBar().currentMessage()
+    assert msg.startswith("Marker at ") and msg.endswith(": cough")
+    shown = _shown_time(msg)
+    assert shown == pytest.approx(elapsed, abs=0.6)                      # the recording timer's clock
+    win.stop_recording()
+    with Recording.open(path) as rec:
+        marker = next(e for e in rec.events if e.kind == "marker")
+    assert marker.time_s == pytest.approx(shown, abs=0.051)              # the file says the same time
+
+
+def test_a_marker_outside_a_recording_says_it_is_not_saved(make_window, qtbot):
+    win = make_window(speed=8.0)
+    qtbot.waitUntil(lambda: win.engine.time_s > 1.0, timeout=10000)
+    win.add_marker()
+    assert win.statusBar().currentMessage() == "Marker not saved: not recording"
