@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from biofeedback.protocols import Step
+from biofeedback.protocols.spans import span_at
 from biofeedback.session.controller import primary_channel
 from biofeedback.stream import Event
 from biofeedback.ui.replay_bar import fmt_time
@@ -65,43 +65,19 @@ class FrameLoop:
         return "contraction" if self.practice_held else "release"
 
     def _show_recorded_step(self, t_s: float) -> str | None:
-        """In a replay: the recorded exercise step at ``t_s`` gives the active band and the cue."""
-        step = None
-        for start, duration, band, cue in self._replay_steps:
-            if start > t_s:
-                break
-            if t_s < start + duration:
-                step = (start, duration, band, cue)
-        if step is None:
+        """In a replay: the recorded exercise step at ``t_s`` gives the active band, its own band and the cue."""
+        span = span_at(self._replay_spans, t_s)
+        if span is None:
             self.plot.set_step_band_pct(None)
             if self.cue_text != "" or self.cue_detail != "":
                 self._set_cue("", "")
             return None
-        start, duration, band, cue = step
-        self.plot.set_step_band_pct(self._recorded_band_pct(start) if band == "contraction" else None)
-        detail = f"{math.ceil(start + duration - t_s):.0f} s"
-        if cue != self.cue_text or detail != self.cue_detail:
-            self._set_cue(cue, detail)
-        return band
-
-    def _recorded_band_pct(self, start_s: float) -> tuple[float, float] | None:
-        """The own contraction band (``band_pct``, % of the maximum) of the recorded step starting at ``start_s``."""
-        source = self.source
-        cached = getattr(self, "_band_pct_cache", None)
-        if cached is None or cached[0] is not source:
-            found: dict[float, tuple[float, float]] = {}
-            recording = getattr(source, "recording", None)
-            for e in (list(recording.events) if recording is not None else []):
-                if e.kind != "step" or not isinstance(e.data, dict):
-                    continue
-                try:
-                    pct = Step.from_event_data(e.data, e.label).band_pct
-                except (TypeError, ValueError):       # a damaged step event: the session's band applies
-                    pct = None
-                if pct is not None:
-                    found[float(e.time_s)] = pct
-            cached = self._band_pct_cache = (source, found)
-        return cached[1].get(float(start_s))
+        step = span.step
+        self.plot.set_step_band_pct(step.band_pct if step.band == "contraction" else None)
+        detail = f"{math.ceil(span.end_s - t_s):.0f} s"
+        if step.cue != self.cue_text or detail != self.cue_detail:
+            self._set_cue(step.cue, detail)
+        return step.band
 
     def _last_value(self, snap) -> float:
         env = np.asarray(snap.envelope)

@@ -15,8 +15,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from biofeedback.errors import UserError
 from biofeedback.protocols import ProtocolRunner
+from biofeedback.protocols.spans import StepSpan, step_spans
 from biofeedback.session.controller import SessionController, primary_channel
 from biofeedback.signal.calibration import Bands, Calibration, CalibrationPlan
+from biofeedback.sources import describe_source, is_replay
 from biofeedback.stream import Event
 from biofeedback.ui.calibration_wizard import CalibrationWizard
 from biofeedback.ui.client_menu import ClientLink
@@ -37,19 +39,6 @@ FRAME_MS = 16
 #: just before it paints (SessionEngine.snapshot), so the display's latency does not depend on this; the
 #: thread's polling only keeps the recording going while the view is paused (see ui/bench.py).
 ENGINE_POLL_S = 0.05
-
-
-def describe_source(spec: str) -> str:
-    kind, _, rest = spec.partition(":")
-    name = rest.split("?")[0]
-    if kind == "sim":
-        return f"Simulated patient · {name or 'healthy'}"
-    if kind == "replay":
-        return f"Replay · {Path(name).name}"
-    if kind == "serial":
-        dev = spec.partition("device=")[2].split("&")[0]
-        return f"Sensor · {name}" + (f" ({dev})" if dev else "")
-    return spec
 
 
 class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
@@ -79,7 +68,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
         self._connected_at = 0.0
         self.cue_panel = None
         self._summary_shown = False
-        self._replay_steps: list[tuple[float, float, str | None, str]] = []
+        self._replay_spans: list[StepSpan] = []
         self.pressure_unit = "cmH2O"            # how pressure is shown; stored values are always cmH2O
 
         self._build()
@@ -155,7 +144,7 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
 
     @property
     def is_replay(self) -> bool:
-        return self.controller.is_replay
+        return is_replay(self.source)
 
     def _follow_controller(self) -> None:
         """Subscribe the window's parts to what the controller tells."""
@@ -250,12 +239,11 @@ class MainWindow(WindowLayout, FrameLoop, QtWidgets.QMainWindow):
     def _setup_replay(self, spec: str) -> None:
         if not self.is_replay:
             self.replay_bar.setVisible(False)
-            self._replay_steps = []
+            self._replay_spans = []
             return
         rec = self.source.recording
         self.replay_bar.attach(self.source, self.source.duration_s, list(rec.events))
-        self._replay_steps = sorted((float(e.time_s), float(e.data.get("duration_s") or 0.0), e.data.get("band"),
-                                     str(e.data.get("cue") or e.label)) for e in rec.events if e.kind == "step")
+        self._replay_spans = step_spans(rec.events, self.source.duration_s)
         self.replay_bar.setVisible(True)
 
     def open_recording_dialog(self) -> None:
