@@ -114,7 +114,7 @@ def test_calibration_sets_the_bands(make_window, qtbot, tmp_path):
 def test_bands_typed_as_percent_of_max(make_window, qtbot):
     from biofeedback.signal.calibration import Bands
     win = make_window()
-    win.set_bands(Bands(20.0, 40.0, 5.0, mvc=50.0))
+    win.controller.set_bands(Bands(20.0, 40.0, 5.0, mvc=50.0))
     panel = win.bands_panel
     panel.units.setCurrentIndex(1)                         # % of max
     assert panel.c_low.value() == pytest.approx(40.0) and panel.c_high.value() == pytest.approx(80.0)
@@ -321,7 +321,7 @@ def test_client_keeps_bands_and_recordings_go_into_the_library(qtbot, tmp_path):
     win.clients.ask_diary = False
     win.clients.set_client(ana)
     assert "Ana" in win.client_label.text()
-    win.set_bands(Bands(10.0, 30.0, 4.0, mvc=50.0))
+    win.controller.set_bands(Bands(10.0, 30.0, 4.0, mvc=50.0))
     win.bands_panel.c_high.setValue(35.0)
     win.bands_panel.c_high.editingFinished.emit()          # a hand edit is kept with the client
     qtbot.waitUntil(lambda: win.engine.time_s > 0.5, timeout=5000)
@@ -446,7 +446,7 @@ def test_replay_after_a_guided_session_does_not_keep_its_summary_on_screen(make_
     win = make_window(speed=None)
     win.cue_panel.show_summary({"resting_tone_uv": 3.0, "release_latency_s": 0.9})
     win.cue_panel.setVisible(True)
-    win._summary_shown = True
+    win.cues.summary_shown = True
     path = demo_recording(tmp_path / "after.bfr", 5.0)
     assert win.connect_source(f"replay:{path}")
     assert not win.cue_panel.isVisible() and win.cue_big.isVisible()

@@ -41,7 +41,7 @@ def test_without_a_maximum_the_step_band_cannot_apply(plot):
 
 def test_window_shows_the_gentle_squeeze_band_during_the_step(make_window, qtbot):
     win = make_window(source="sim:healthy?rate=1000", speed=1.0)
-    win.set_bands(Bands(20.0, 35.0, 6.0, mvc=50.0))
+    win.controller.set_bands(Bands(20.0, 35.0, 6.0, mvc=50.0))
     proto = parse_protocol({"name": "gentle", "title": "Gentle", "steps": [
         {"kind": "rest", "duration_s": 0.5, "cue": "Rest"},
         {"kind": "contract", "duration_s": 30, "cue": "Gently squeeze, about a third", "effort": 0.3,
@@ -66,7 +66,7 @@ GENTLE = {"name": "gentle", "title": "Gentle", "steps": [
 
 def test_patient_view_shows_the_steps_own_band(make_window, qtbot):
     win = make_window(source="sim:healthy?rate=1000", speed=1.0)
-    win.set_bands(Bands(20.0, 35.0, 6.0, mvc=50.0))
+    win.controller.set_bands(Bands(20.0, 35.0, 6.0, mvc=50.0))
     win.protocols = list(win.protocols) + [parse_protocol(GENTLE)]
     win.set_patient_view(True, full_screen=False)
     win.start_protocol("gentle")
