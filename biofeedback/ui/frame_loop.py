@@ -46,7 +46,11 @@ class FrameLoop:
             return
         t_now = float(engine.time_s)
         state = c.protocol_state(t_now)
-        band = w.replay.show_step() if w.replay.active else w.active_band(state)
+        if w.replay.active:
+            band = w.replay.show_step()
+        else:                                  # a running step's own %MVC band shows while it runs
+            w.plot.set_step_band_pct(getattr(state.step, "band_pct", None) if state is not None else None)
+            band = w.controls.active_band(state)
         w.plot.set_active_band(band)
         if w.patient_view_active:
             w.patient.set_level(w.plot_part.newest_value(), w.plot.shown_bands, band)   # a step's own band
@@ -79,6 +83,8 @@ class FrameLoop:
         state = self.controller.engine.stats.state
         if w.replay.active:
             state = w.replay.state(state)
+        elif w.plot.no_signal and state == "streaming":    # the source thinks so, but nothing comes
+            state = "no signal"
         w.status.update(state, w.plot_part.latencies_ms)
         w.recording.update()
         if w.replay.active:

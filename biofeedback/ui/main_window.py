@@ -20,17 +20,23 @@ from biofeedback.stream import Event
 from biofeedback.ui import window_layout
 from biofeedback.ui.calibration_wizard import CalibrationWizard
 from biofeedback.ui.client_menu import ClientLink
-from biofeedback.ui.display_units import display_factor, display_unit
+from biofeedback.ui.display_units import display_factor
 from biofeedback.ui.frame_loop import FrameLoop
 from biofeedback.ui.help import install_help
-from biofeedback.ui.signal_status import install_signal_status
-from biofeedback.ui.parts import BandsPart, CuePart, PlotPart, RecordingControls, ReplayPart, StatusPart
+from biofeedback.ui.parts import (
+    BandsPart,
+    CuePart,
+    PlotPart,
+    RecordingControls,
+    ReplayPart,
+    SessionControls,
+    StatusPart,
+)
 from biofeedback.ui.patient_view import PatientView
 from biofeedback.ui.source_picker import SourcePicker
 from biofeedback.ui.theme import Theme, apply_theme, get_theme
 
 DEFAULT_SOURCE = "sim:healthy"
-PRACTICE_EFFORT = 0.6
 #: how often the engine thread looks for new samples on its own. Each frame also pulls in what has arrived
 #: just before it paints (SessionEngine.snapshot), so the display's latency does not depend on this; the
 #: thread's polling only keeps the recording going while the view is paused (see ui/bench.py).
@@ -54,9 +60,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.speed = speed
         self.calibration_plan = calibration_plan
         self.recordings_dir = Path(recordings_dir) if recordings_dir else self._default_recordings_dir()
-        self.practice_held = False
         self.view_paused = False
-        self.wizard: CalibrationWizard | None = None
         self.pressure_unit = "cmH2O"            # how pressure is shown; stored values are always cmH2O
 
         # the parts, in the order they hear of a new source
@@ -65,13 +69,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status = StatusPart(c, self.statusBar())
         self.patient = PatientView(self.theme)
         self.cues = CuePart(c, self.patient)
+        self.controls = SessionControls(c, self.cues, self.status, self, calibration_plan, lambda: self.pressure_unit)
         self.recording = RecordingControls(c, self.status, self.recordings_dir)
         self.replay = ReplayPart(c, self.plot_part.plot, self.cues, self.open_review)
         self.frames = FrameLoop(self)
         self._name_parts()
         window_layout.build(self)
         self.help_menu = install_help(self)
-        install_signal_status(self)
         self._follow_controller()
         QtWidgets.QApplication.instance().installEventFilter(self)
         self.resize(1280, 800)
@@ -90,6 +94,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.marker_button, self.marker_label = rec.marker_button, rec.marker_label
         self.cue_big, self.cue_panel = self.cues.big, self.cues.panel
         self.replay_bar = self.replay.bar
+        ctl = self.controls
+        self.calibrate_button, self.zero_button = ctl.calibrate_button, ctl.zero_button
+        self.protocol_box = ctl.protocol_box
+        if ctl.protocol_box is not None:
+            self.protocol_combo, self.protocol_button = ctl.protocol_combo, ctl.protocol_button
+            self.sim_follows = ctl.sim_follows
+        self.practice_box, self.practice_button = ctl.practice_box, ctl.practice_button
         self.timer = self.frames.timer
         self.latencies_ms = self.plot_part.latencies_ms
 
@@ -153,16 +164,13 @@ class MainWindow(QtWidgets.QMainWindow):
         c = self.controller
         c.connected.connect(self._on_connected)
         c.disconnected.connect(self._on_disconnected)
-        c.protocol_started.connect(self._on_protocol_started)
-        c.protocol_stopped.connect(self._on_protocol_stopped)
         c.client_changed.connect(self._client_changed)
         c.filed.connect(self.clients.session_filed)
 
     # ================================================================== source
     def connect_source(self, spec: str) -> bool:
         """Open and start ``spec``; on failure show one clear line and keep the window usable."""
-        if self.wizard is not None:
-            self.wizard.reject()
+        self.controls.close_wizard()
         try:
             self.controller.connect(spec)
         except UserError as exc:
@@ -178,21 +186,10 @@ class MainWindow(QtWidgets.QMainWindow):
         ch = info.channels[primary_channel(info)]
         self.source_label.setText(describe_source(spec))
         self.connect_button.setText("Disconnect")
-        sim = self.patient_sim is not None
-        self.practice_box.setVisible(sim)
-        live = not self.is_replay
-        if self.protocol_box is not None:
-            self.sim_follows.setVisible(sim)
-            self.protocol_box.setVisible(live)
-        self.calibrate_button.setEnabled(live)
-        self.calibrate_button.setVisible(live)
-        self.zero_button.setVisible(live and "pressure" in info.names)
         self.raw_check.setVisible(ch.kind == "emg")     # a pressure probe has no band-passed EMG row
-        self.recording.set_live(live)
 
     def disconnect_source(self) -> None:
-        if self.wizard is not None:
-            self.wizard.reject()
+        self.controls.close_wizard()
         was_connected = self.controller.is_connected
         self.controller.close()                 # tells the parts when a source was open
         if not was_connected:
@@ -253,56 +250,37 @@ class MainWindow(QtWidgets.QMainWindow):
         self.client_label.setText(f"Client: {name}" if name else "")
         self.client_label.setVisible(bool(name))
 
-    # ================================================================== calibration
+    # ================================================================== calibration, practice and exercise
     def open_calibration(self) -> CalibrationWizard | None:
-        if self.engine is None or self.is_replay:
-            return None
-        if self.wizard is not None:
-            self.wizard.raise_()
-            return self.wizard
-        self.stop_protocol()
-        self.set_practice(False)
-        self.wizard = CalibrationWizard(self.engine, self.patient_sim, self.calibration_plan, self,
-                                        pressure_unit=self.pressure_unit)
-        self.wizard.calibrated.connect(self.apply_calibration)
-        self.wizard.cueChanged.connect(self.cues.set_cue)
-        self.wizard.finished.connect(self._wizard_closed)
-        self.wizard.show()
-        return self.wizard
-
-    def _wizard_closed(self, _result: int) -> None:
-        self.wizard = None
+        return self.controls.open_calibration()
 
     def apply_calibration(self, cal: Calibration) -> None:
-        self.controller.apply_calibration(cal)
+        self.controls.apply_calibration(cal)
 
     def zero_pressure(self) -> float | None:
-        """Zero the pressure probe to its reading in air over the last second (display only; raw kept, tare event)."""
-        if self.engine is None or self.is_replay or "pressure" not in self.engine.info.names:
-            return None                         # the button is hidden then: nothing to zero
-        try:
-            offset = self.engine.zero_pressure("pressure", seconds=1.0)
-        except UserError as exc:
-            self.show_banner(str(exc))
-            return None
-        self.hide_banner()
-        shown = offset * display_factor("cmH2O", self.pressure_unit)
-        self.statusBar().showMessage(f"Pressure zeroed at {shown:.1f} {display_unit('cmH2O', self.pressure_unit)}",
-                                     6000)
-        return offset
+        return self.controls.zero_pressure()
 
-    # ================================================================== practice and protocol
     def set_practice(self, held: bool) -> None:
-        """Space bar / big button: the simulated patient squeezes (effort 0.6) while held."""
-        patient = self.patient_sim
-        if patient is None or (self.wizard is not None and self.wizard.running):
-            self.practice_held = False
-            return
-        if self.runner is not None and getattr(patient, "script", None) is not None:
-            return                             # the simulated patient is following an exercise
-        self.practice_held = bool(held)
-        patient.effort = PRACTICE_EFFORT if held else 0.0
-        self.cues.set_cue("Squeeze gently" if held else "Let go completely", "")
+        self.controls.set_practice(held)
+
+    def start_protocol(self, name: str) -> None:
+        self.controls.start_protocol(name)
+
+    def stop_protocol(self) -> None:
+        self.controls.stop_protocol()
+
+    @property
+    def protocols(self) -> list:
+        """The exercises the picker offers (the session controls' list)."""
+        return self.controls.protocols
+
+    @property
+    def wizard(self) -> CalibrationWizard | None:
+        return self.controls.wizard
+
+    @property
+    def practice_held(self) -> bool:
+        return self.controls.practice_held
 
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
         et = ev.type()
@@ -313,51 +291,9 @@ class MainWindow(QtWidgets.QMainWindow):
             if self.patient_sim is None:
                 return False
             if not ev.isAutoRepeat():
-                self.set_practice(et == QtCore.QEvent.Type.KeyPress)
+                self.controls.set_practice(et == QtCore.QEvent.Type.KeyPress)
             return True
         return False
-
-    def toggle_protocol(self) -> None:
-        if self.runner is not None:
-            self.stop_protocol()
-        else:
-            self.start_protocol(self.protocol_combo.currentData())
-
-    def start_protocol(self, name: str) -> None:
-        """Run an exercise protocol from now on the stream clock (the engine records its step events)."""
-        if self.engine is None:
-            return
-        proto = next((p for p in self.protocols if p.name == name), None)
-        if proto is None:
-            return
-        follow = self.protocol_box is None or self.sim_follows.isChecked()
-        if self.patient_sim is not None and follow:
-            self.practice_held = False
-        self.controller.start_protocol(proto, follow=follow)
-
-    def stop_protocol(self) -> None:
-        self.controller.stop_protocol()
-
-    def _on_protocol_started(self, _runner: ProtocolRunner) -> None:
-        if self.protocol_box is not None:
-            self.protocol_button.setText("Stop exercise")
-        self.practice_box.setVisible(False)
-
-    def _on_protocol_stopped(self) -> None:
-        if self.protocol_box is not None:
-            self.protocol_button.setText("Start exercise")
-        self.practice_box.setVisible(self.patient_sim is not None)
-
-    def active_band(self, state) -> str | None:
-        """The band to highlight live: the running step's (its own %MVC band, ``band_pct``, shows meanwhile),
-        the calibration's phase, or the practice button's squeeze or release."""
-        self.plot.set_step_band_pct(getattr(state.step, "band_pct", None) if state is not None else None)
-        if state is not None:
-            return getattr(state.step, "band", None)
-        if self.wizard is not None and self.wizard.run is not None and self.wizard.running:
-            phase = self.wizard.run.phase_at(float(self.engine.time_s))
-            return "contraction" if phase is not None and phase.kind == "contract" else "release"
-        return "contraction" if self.practice_held else "release"
 
     # ================================================================== view
     def set_window(self, seconds: float) -> None:

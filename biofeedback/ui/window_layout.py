@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6 import QtCore, QtGui, QtWidgets
-
-from biofeedback.protocols import list_protocols
+from PySide6 import QtGui, QtWidgets
 
 if TYPE_CHECKING:
     from biofeedback.ui.main_window import MainWindow
@@ -80,34 +78,13 @@ def build_side_panel(win: MainWindow) -> QtWidgets.QWidget:
     win.side_layout = sl = QtWidgets.QVBoxLayout(side)
     sl.setContentsMargins(8, 8, 8, 8)
     sl.addWidget(win.cues.big)
-    win.calibrate_button = QtWidgets.QPushButton("Calibrate…")
-    win.calibrate_button.setToolTip("Rest baseline and three maximal squeezes set the bands")
-    win.calibrate_button.clicked.connect(win.open_calibration)
-    sl.addWidget(win.calibrate_button)
-    win.zero_button = QtWidgets.QPushButton("Zero pressure (probe in air)")
-    win.zero_button.setToolTip("With the probe in air, before insertion: the pressure shown reads 0 from now on."
-                               " The recording keeps the raw pressure and notes the zero.")
-    win.zero_button.clicked.connect(win.zero_pressure)
-    win.zero_button.setVisible(False)
-    sl.addWidget(win.zero_button)
+    ctl = win.controls
+    sl.addWidget(ctl.calibrate_button)
+    sl.addWidget(ctl.zero_button)
     sl.addWidget(win.bands_part.panel)
-    add_protocol_picker(win, sl)
-    win.practice_box = QtWidgets.QGroupBox("Practice without a sensor")
-    pl = QtWidgets.QVBoxLayout(win.practice_box)
-    win.practice_button = QtWidgets.QPushButton("Hold to squeeze")
-    win.practice_button.setMinimumHeight(64)
-    pf = win.practice_button.font()
-    pf.setPointSize(14)
-    pf.setBold(True)
-    win.practice_button.setFont(pf)
-    win.practice_button.pressed.connect(lambda: win.set_practice(True))
-    win.practice_button.released.connect(lambda: win.set_practice(False))
-    win.practice_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-    hint = QtWidgets.QLabel("or hold the space bar; let go to release")
-    hint.setWordWrap(True)
-    pl.addWidget(win.practice_button)
-    pl.addWidget(hint)
-    sl.addWidget(win.practice_box)
+    if ctl.protocol_box is not None:
+        sl.addWidget(ctl.protocol_box)
+    sl.addWidget(ctl.practice_box)
     win.raw_check = QtWidgets.QCheckBox("Show filtered EMG row")
     win.raw_check.toggled.connect(win.plot.set_raw_visible)
     sl.addWidget(win.raw_check)
@@ -154,28 +131,6 @@ def build_shortcuts(win: MainWindow) -> None:
     QtGui.QShortcut(QtGui.QKeySequence("M"), win, activated=win.add_marker)
     QtGui.QShortcut(QtGui.QKeySequence("F11"), win, activated=lambda: win.set_patient_view(
         win.stack.currentWidget() is not win.patient))
-
-
-def add_protocol_picker(win: MainWindow, layout: QtWidgets.QVBoxLayout) -> None:
-    """The exercise picker: the built-in protocols and the user's own."""
-    win.protocols = list(list_protocols())
-    win.protocol_box = None
-    if not win.protocols:
-        return
-    box = QtWidgets.QGroupBox("Exercise")
-    gl = QtWidgets.QVBoxLayout(box)
-    win.protocol_combo = QtWidgets.QComboBox()
-    for p in win.protocols:
-        win.protocol_combo.addItem(p.title or p.name, p.name)
-    win.protocol_button = QtWidgets.QPushButton("Start exercise")
-    win.protocol_button.clicked.connect(win.toggle_protocol)
-    win.sim_follows = QtWidgets.QCheckBox("Simulated patient follows cues")
-    win.sim_follows.setChecked(True)
-    gl.addWidget(win.protocol_combo)
-    gl.addWidget(win.protocol_button)
-    gl.addWidget(win.sim_follows)
-    layout.addWidget(box)
-    win.protocol_box = box
 
 
 def build_menus(win: MainWindow) -> None:

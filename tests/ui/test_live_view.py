@@ -26,6 +26,7 @@ def test_readout_says_no_signal_when_samples_stop_arriving(make_window, qtbot, e
     assert readout.value.text() == "–" and readout.pct.text() == ""
     assert "band" not in readout.state.text()        # neither "in" nor "outside" a band: there is nothing to judge
     assert np.isnan(win.plot.current_value)
+    qtbot.waitUntil(lambda: win.status_state.text() == "● no signal", timeout=2000)   # the status line agrees
     win.set_patient_view(True, full_screen=False)    # the patient's bar shows no stale level either
     qtbot.waitUntil(lambda: np.isnan(win.patient.bar.value), timeout=2000)
     win.set_patient_view(False)

@@ -151,7 +151,8 @@ def test_band_typed_in_mmhg_is_stored_in_cmh2o(make_window, qtbot, tmp_path):
     panel.c_high.editingFinished.emit()
     assert win.bands.contraction_low == pytest.approx(13.6) and win.bands.contraction_high == pytest.approx(27.2)
     assert panel.c_high.value() == pytest.approx(20.0)
-    win.stop_recording()
+    qtbot.waitUntil(lambda: win.controller.recording_elapsed_s > 0, timeout=5000)   # a recording with no sample
+    win.stop_recording()                                                              # is not kept (a loaded machine)
     with Recording.open(path) as rec:
         stored = rec.meta["bands"]
     assert stored["unit"] == "cmH2O" and stored["contraction_high"] == pytest.approx(27.2)

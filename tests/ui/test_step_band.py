@@ -47,7 +47,7 @@ def test_window_shows_the_gentle_squeeze_band_during_the_step(make_window, qtbot
         {"kind": "contract", "duration_s": 30, "cue": "Gently squeeze, about a third", "effort": 0.3,
          "band_pct": [20, 40]},
         {"kind": "contract", "duration_s": 30, "cue": "Squeeze"}]})
-    win.protocols = list(win.protocols) + [proto]
+    win.controls.protocols = list(win.protocols) + [proto]
     win.start_protocol("gentle")
     qtbot.waitUntil(lambda: win.plot.active_band == "contraction" and win.plot.step_overrides_band, timeout=5000)
     assert win.plot._regions["contraction"].getRegion() == pytest.approx((10.0, 20.0))
@@ -67,7 +67,7 @@ GENTLE = {"name": "gentle", "title": "Gentle", "steps": [
 def test_patient_view_shows_the_steps_own_band(make_window, qtbot):
     win = make_window(source="sim:healthy?rate=1000", speed=1.0)
     win.controller.set_bands(Bands(20.0, 35.0, 6.0, mvc=50.0))
-    win.protocols = list(win.protocols) + [parse_protocol(GENTLE)]
+    win.controls.protocols = list(win.protocols) + [parse_protocol(GENTLE)]
     win.set_patient_view(True, full_screen=False)
     win.start_protocol("gentle")
     qtbot.waitUntil(lambda: win.patient.bar.target == "contraction" and win.plot.step_overrides_band, timeout=5000)

@@ -12,6 +12,7 @@ from PySide6 import QtWidgets
 
 from biofeedback.errors import UserError
 from biofeedback.session.controller import SessionController
+from biofeedback.sources import is_replay
 from biofeedback.stream import Event
 from biofeedback.ui.parts.status import StatusPart
 from biofeedback.ui.replay_bar import fmt_time
@@ -36,6 +37,7 @@ class RecordingControls:
         self.marker_label.setPlaceholderText("marker label")
         self.marker_label.setMaximumWidth(130)
         self.marker_label.returnPressed.connect(self.add_marker)
+        controller.connected.connect(lambda _spec: self.set_live(not is_replay(controller.source)))
         controller.recording_started.connect(self._started)
         controller.recording_stopped.connect(self._stopped)
 

@@ -1,0 +1,207 @@
+"""The side panel's session controls: calibrate, zero a pressure probe, run an exercise, practise a squeeze.
+
+They decide which band the patient aims for while no exercise runs (a calibration's phase, or the
+practice squeeze), so that rule lives beside the controls that set it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6 import QtCore, QtWidgets
+
+from biofeedback.errors import UserError
+from biofeedback.protocols import ProtocolRunner, list_protocols
+from biofeedback.session.controller import SessionController
+from biofeedback.signal.calibration import Calibration, CalibrationPlan
+from biofeedback.sources import is_replay
+from biofeedback.ui.calibration_wizard import CalibrationWizard
+from biofeedback.ui.display_units import display_factor, display_unit
+from biofeedback.ui.parts.cue import CuePart
+from biofeedback.ui.parts.status import StatusPart
+
+PRACTICE_EFFORT = 0.6
+
+
+class SessionControls:
+    """Calibration wizard, pressure zero, exercise picker and the practice button, with what they run."""
+
+    def __init__(self, controller: SessionController, cues: CuePart, status: StatusPart,
+                 parent: QtWidgets.QWidget, calibration_plan: CalibrationPlan | None,
+                 pressure_unit: Callable[[], str]) -> None:
+        self.controller, self.cues, self.status, self.parent = controller, cues, status, parent
+        self.calibration_plan = calibration_plan
+        self._pressure_unit = pressure_unit
+        self.wizard: CalibrationWizard | None = None
+        self.practice_held = False
+        self._build_calibration()
+        self._build_protocol_picker()
+        self._build_practice()
+        controller.connected.connect(self._connected)
+        controller.protocol_started.connect(self._protocol_started)
+        controller.protocol_stopped.connect(self._protocol_stopped)
+
+    # ------------------------------------------------------------------ widgets
+    def _build_calibration(self) -> None:
+        self.calibrate_button = QtWidgets.QPushButton("Calibrate…")
+        self.calibrate_button.setToolTip("Rest baseline and three maximal squeezes set the bands")
+        self.calibrate_button.clicked.connect(self.open_calibration)
+        self.zero_button = QtWidgets.QPushButton("Zero pressure (probe in air)")
+        self.zero_button.setToolTip("With the probe in air, before insertion: the pressure shown reads 0 from now on."
+                                    " The recording keeps the raw pressure and notes the zero.")
+        self.zero_button.clicked.connect(self.zero_pressure)
+        self.zero_button.setVisible(False)
+
+    def _build_protocol_picker(self) -> None:
+        """The exercise picker: the built-in protocols and the user's own (no box when there are none)."""
+        self.protocols = list(list_protocols())
+        self.protocol_box: QtWidgets.QGroupBox | None = None
+        if not self.protocols:
+            return
+        box = QtWidgets.QGroupBox("Exercise")
+        gl = QtWidgets.QVBoxLayout(box)
+        self.protocol_combo = QtWidgets.QComboBox()
+        for p in self.protocols:
+            self.protocol_combo.addItem(p.title or p.name, p.name)
+        self.protocol_button = QtWidgets.QPushButton("Start exercise")
+        self.protocol_button.clicked.connect(self.toggle_protocol)
+        self.sim_follows = QtWidgets.QCheckBox("Simulated patient follows cues")
+        self.sim_follows.setChecked(True)
+        gl.addWidget(self.protocol_combo)
+        gl.addWidget(self.protocol_button)
+        gl.addWidget(self.sim_follows)
+        self.protocol_box = box
+
+    def _build_practice(self) -> None:
+        self.practice_box = QtWidgets.QGroupBox("Practice without a sensor")
+        pl = QtWidgets.QVBoxLayout(self.practice_box)
+        self.practice_button = QtWidgets.QPushButton("Hold to squeeze")
+        self.practice_button.setMinimumHeight(64)
+        pf = self.practice_button.font()
+        pf.setPointSize(14)
+        pf.setBold(True)
+        self.practice_button.setFont(pf)
+        self.practice_button.pressed.connect(lambda: self.set_practice(True))
+        self.practice_button.released.connect(lambda: self.set_practice(False))
+        self.practice_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        hint = QtWidgets.QLabel("or hold the space bar; let go to release")
+        hint.setWordWrap(True)
+        pl.addWidget(self.practice_button)
+        pl.addWidget(hint)
+
+    def widgets(self) -> list[QtWidgets.QWidget]:
+        """In the side panel's order (the bands panel goes after the zero button)."""
+        return [self.calibrate_button, self.zero_button]
+
+    # ------------------------------------------------------------------ following the controller
+    def _connected(self, _spec: str) -> None:
+        c = self.controller
+        sim = c.patient is not None
+        live = not is_replay(c.source)
+        self.practice_box.setVisible(sim)
+        if self.protocol_box is not None:
+            self.sim_follows.setVisible(sim)
+            self.protocol_box.setVisible(live)
+        self.calibrate_button.setEnabled(live)
+        self.calibrate_button.setVisible(live)
+        self.zero_button.setVisible(live and "pressure" in c.engine.info.names)
+
+    def _protocol_started(self, _runner: ProtocolRunner) -> None:
+        if self.protocol_box is not None:
+            self.protocol_button.setText("Stop exercise")
+        self.practice_box.setVisible(False)
+
+    def _protocol_stopped(self) -> None:
+        if self.protocol_box is not None:
+            self.protocol_button.setText("Start exercise")
+        self.practice_box.setVisible(self.controller.patient is not None)
+
+    # ------------------------------------------------------------------ calibration and zero
+    def close_wizard(self) -> None:
+        if self.wizard is not None:
+            self.wizard.reject()
+
+    def open_calibration(self) -> CalibrationWizard | None:
+        c = self.controller
+        if c.engine is None or is_replay(c.source):
+            return None
+        if self.wizard is not None:
+            self.wizard.raise_()
+            return self.wizard
+        self.stop_protocol()
+        self.set_practice(False)
+        self.wizard = CalibrationWizard(c.engine, c.patient, self.calibration_plan, self.parent,
+                                        pressure_unit=self._pressure_unit())
+        self.wizard.calibrated.connect(self.apply_calibration)
+        self.wizard.cueChanged.connect(self.cues.set_cue)
+        self.wizard.finished.connect(self._wizard_closed)
+        self.wizard.show()
+        return self.wizard
+
+    def _wizard_closed(self, _result: int) -> None:
+        self.wizard = None
+
+    def apply_calibration(self, cal: Calibration) -> None:
+        self.controller.apply_calibration(cal)
+
+    def zero_pressure(self) -> float | None:
+        """Zero the pressure probe to its reading in air over the last second (display only; raw kept, tare event)."""
+        engine = self.controller.engine
+        if engine is None or is_replay(self.controller.source) or "pressure" not in engine.info.names:
+            return None                         # the button is hidden then: nothing to zero
+        try:
+            offset = engine.zero_pressure("pressure", seconds=1.0)
+        except UserError as exc:
+            self.status.show_banner(str(exc))
+            return None
+        self.status.hide_banner()
+        unit = self._pressure_unit()
+        shown = offset * display_factor("cmH2O", unit)
+        self.status.message(f"Pressure zeroed at {shown:.1f} {display_unit('cmH2O', unit)}", 6000)
+        return offset
+
+    # ------------------------------------------------------------------ practice and exercise
+    def set_practice(self, held: bool) -> None:
+        """Space bar / big button: the simulated patient squeezes (effort 0.6) while held."""
+        c = self.controller
+        patient = c.patient
+        if patient is None or (self.wizard is not None and self.wizard.running):
+            self.practice_held = False
+            return
+        if c.runner is not None and getattr(patient, "script", None) is not None:
+            return                             # the simulated patient is following an exercise
+        self.practice_held = bool(held)
+        patient.effort = PRACTICE_EFFORT if held else 0.0
+        self.cues.set_cue("Squeeze gently" if held else "Let go completely", "")
+
+    def toggle_protocol(self) -> None:
+        if self.controller.runner is not None:
+            self.stop_protocol()
+        else:
+            self.start_protocol(self.protocol_combo.currentData())
+
+    def start_protocol(self, name: str) -> None:
+        """Run an exercise protocol from now on the stream clock (the engine records its step events)."""
+        c = self.controller
+        if c.engine is None:
+            return
+        proto = next((p for p in self.protocols if p.name == name), None)
+        if proto is None:
+            return
+        follow = self.protocol_box is None or self.sim_follows.isChecked()
+        if c.patient is not None and follow:
+            self.practice_held = False
+        c.start_protocol(proto, follow=follow)
+
+    def stop_protocol(self) -> None:
+        self.controller.stop_protocol()
+
+    def active_band(self, state) -> str | None:
+        """The band to highlight live: the running step's (its own %MVC band, ``band_pct``, is the plot's
+        meanwhile), the calibration's phase, or the practice button's squeeze or release."""
+        if state is not None:
+            return getattr(state.step, "band", None)
+        w = self.wizard
+        if w is not None and w.run is not None and w.running:
+            phase = w.run.phase_at(float(self.controller.engine.time_s))
+            return "contraction" if phase is not None and phase.kind == "contract" else "release"
+        return "contraction" if self.practice_held else "release"
