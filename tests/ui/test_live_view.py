@@ -9,6 +9,30 @@ from biofeedback.files.recording import Recording
 from biofeedback.sources.emulate import DeviceEmulator
 
 
+def test_live_sweep_shows_every_sample_at_16x_with_late_frames(make_window, qtbot):
+    """The window's own frame loop on a fast simulated source, frames arriving late and irregularly: the
+    sweep shows the engine's envelope at every point it has (no sample was lost, so no break)."""
+    win = make_window(source="sim:healthy", speed=16.0)
+    win.timer.stop()                                     # the test drives the frames itself
+    rng = np.random.default_rng(5)
+    sweep = win.plot._rows[0].sweep
+    for _ in range(40):
+        qtbot.wait(int(rng.choice([1, 5, 16, 40, 120])))    # a frame late by up to 0.12 s (2 s of signal)
+        win.frames.frame()
+        engine = win.engine
+        with engine._lock:                               # what the engine holds: envelope points by index
+            env = engine._env.last(engine._env.capacity)[:, 0]
+            idx = engine._env_idx.last(engine._env_idx.capacity)[:, 0]
+        truth = dict(zip(np.rint(idx / engine.env_step).astype(int).tolist(), env.tolist()))
+        head = sweep.head
+        k = np.arange(max(0, head - sweep.capacity + sweep.gap + 1), head + 1)
+        shown = sweep.y[k % sweep.capacity]
+        expected = np.array([truth.get(int(i), np.nan) for i in k])
+        lost = np.isnan(shown) & ~np.isnan(expected)
+        assert not lost.any(), f"break on screen at {k[lost][:3] * sweep.dt} s with no sample lost"
+    assert win.engine.stats.dropped == 0 and win.engine.time_s > 5.0
+
+
 @pytest.fixture
 def emulator():
     em = DeviceEmulator("arduino-emg", patient="healthy").start()
