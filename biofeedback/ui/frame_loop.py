@@ -59,7 +59,7 @@ class FrameLoop:
         events, self._event_i = engine.events_since(self._event_i)
         for ev in events:
             self._on_event(ev)
-        self.patient.show_state(state)                  # the breathing pacer in the patient view
+        w.patient.show_state(state)                     # the breathing pacer in the patient view
         if state is not None:
             w.cues.show_state(state, t_now)
         c.poll()                               # an exercise that ended, a recording the engine closed

@@ -33,6 +33,8 @@ from biofeedback.ui.parts import (
     StatusPart,
 )
 from biofeedback.ui.patient_view import PatientView
+from biofeedback.ui.practice_keys import PracticeKeys, name_controls
+from biofeedback.ui.settings import Settings
 from biofeedback.ui.source_picker import SourcePicker
 from biofeedback.ui.theme import Theme, apply_theme, get_theme
 
@@ -77,8 +79,18 @@ class MainWindow(QtWidgets.QMainWindow):
         window_layout.build(self)
         self.help_menu = install_help(self)
         self._follow_controller()
-        QtWidgets.QApplication.instance().installEventFilter(self)
+        self.keys = PracticeKeys(self, (self.plot, self.patient), on_hold=self.set_practice,
+                                 on_nudge=self.nudge_effort, on_space_elsewhere=self._space_on_replay)
+        QtGui.QShortcut(QtGui.QKeySequence("K"), self, activated=self._space_on_replay)
+        self.replay_bar.play.setToolTip("Play or pause (K, or the space bar on the trace)")
+        self.window_box.setAccessibleName("Seconds of signal shown")
+        name_controls(self)
+        self.settings = Settings()              # her and the therapist's choices, remembered between runs
+        if self.settings.pressure_unit != self.pressure_unit:
+            self.set_pressure_unit(self.settings.pressure_unit)
+        self.cue_panel.set_theme(self.theme)
         self.resize(1280, 800)
+        self.layout_restored = self.settings.restore_layout("clinic", self)
         if source:
             self.connect_source(source)
 
@@ -260,8 +272,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def zero_pressure(self) -> float | None:
         return self.controls.zero_pressure()
 
-    def set_practice(self, held: bool) -> None:
-        self.controls.set_practice(held)
+    def set_practice(self, held: bool) -> bool:
+        return self.controls.set_practice(held)
 
     def start_protocol(self, name: str) -> None:
         self.controls.start_protocol(name)
@@ -282,16 +294,12 @@ class MainWindow(QtWidgets.QMainWindow):
     def practice_held(self) -> bool:
         return self.controls.practice_held
 
-    def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:
-        et = ev.type()
-        if et in (QtCore.QEvent.Type.KeyPress, QtCore.QEvent.Type.KeyRelease) \
-                and ev.key() == QtCore.Qt.Key.Key_Space and isinstance(obj, QtWidgets.QWidget) \
-                and obj.window() is self and not isinstance(obj, (QtWidgets.QLineEdit, QtWidgets.QAbstractSpinBox,
-                                                                   QtWidgets.QComboBox)):
-            if self.patient_sim is None:
-                return False
-            if not ev.isAutoRepeat():
-                self.controls.set_practice(et == QtCore.QEvent.Type.KeyPress)
+    def nudge_effort(self, steps: int) -> bool:
+        return self.controls.nudge_effort(steps)
+
+    def _space_on_replay(self) -> bool:
+        if self.is_replay and self.replay_bar.isVisible():
+            self.replay_bar.toggle()
             return True
         return False
 
@@ -306,6 +314,8 @@ class MainWindow(QtWidgets.QMainWindow):
         """Show pressure in ``cmH2O`` (default) or ``mmHg`` everywhere in the window; nothing stored changes."""
         display_factor("cmH2O", unit)          # refuses an unknown unit
         self.pressure_unit = unit
+        if hasattr(self, "settings"):           # not yet while the window reads its settings
+            self.settings.pressure_unit = unit
         self.plot.set_pressure_unit(unit)
         self.bands_panel.set_pressure_unit(unit)
         act = self.pressure_unit_actions.get(unit)
@@ -342,10 +352,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def set_theme(self, name: str) -> None:
         self.theme = get_theme(name)
+        self.settings.theme = name
         apply_theme(QtWidgets.QApplication.instance(), self.theme)
         self.plot.set_theme(self.theme)
         self.plot.set_bands(self.bands)
         self.patient.set_theme(self.theme)
+        self.cue_panel.set_theme(self.theme)
         window_layout.style(self)
 
     def show_banner(self, text: str) -> None:
@@ -357,8 +369,6 @@ class MainWindow(QtWidgets.QMainWindow):
     # ================================================================== closing
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         self.clients.ask_diary = False          # file the session, but no prompt while the window closes
+        self.settings.save_layout("clinic", self)
         self.disconnect_source()
-        app = QtWidgets.QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
         super().closeEvent(ev)

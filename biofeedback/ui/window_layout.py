@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtGui, QtWidgets
 
+from biofeedback.ui.home_switch import switch_to_home
+
 if TYPE_CHECKING:
     from biofeedback.ui.main_window import MainWindow
 
@@ -143,6 +145,7 @@ def build_menus(win: MainWindow) -> None:
     fm.addAction("Quit", win.close, QtGui.QKeySequence.StandardKey.Quit)
     vm = mb.addMenu("&View")
     vm.addAction("Patient view\tF11", lambda: win.set_patient_view(True))
+    vm.addAction("Home practice mode…", lambda: switch_to_home(win))
     vm.addSeparator()
     modes = QtGui.QActionGroup(win)
     for mode, title in (("sweep", "Sweep trace (lightest on the computer)"), ("scroll", "Scrolling trace")):

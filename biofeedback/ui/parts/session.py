@@ -19,8 +19,6 @@ from biofeedback.ui.display_units import display_factor, display_unit
 from biofeedback.ui.parts.cue import CuePart
 from biofeedback.ui.parts.status import StatusPart
 
-PRACTICE_EFFORT = 0.6
-
 
 class SessionControls:
     """Calibration wizard, pressure zero, exercise picker and the practice button, with what they run."""
@@ -29,10 +27,12 @@ class SessionControls:
                  parent: QtWidgets.QWidget, calibration_plan: CalibrationPlan | None,
                  pressure_unit: Callable[[], str]) -> None:
         self.controller, self.cues, self.status, self.parent = controller, cues, status, parent
+        self.patient_view = cues.patient
         self.calibration_plan = calibration_plan
         self._pressure_unit = pressure_unit
         self.wizard: CalibrationWizard | None = None
         self.practice_held = False
+        self._demo = False                     # the running exercise is a demonstration (the sim does it)
         self._build_calibration()
         self._build_protocol_picker()
         self._build_practice()
@@ -64,8 +64,9 @@ class SessionControls:
             self.protocol_combo.addItem(p.title or p.name, p.name)
         self.protocol_button = QtWidgets.QPushButton("Start exercise")
         self.protocol_button.clicked.connect(self.toggle_protocol)
-        self.sim_follows = QtWidgets.QCheckBox("Simulated patient follows cues")
-        self.sim_follows.setChecked(True)
+        self.sim_follows = QtWidgets.QCheckBox("Demo: patient follows cues")
+        self.sim_follows.setToolTip("A demonstration: the simulated patient does the exercise by itself")
+        self.sim_follows.setChecked(False)
         gl.addWidget(self.protocol_combo)
         gl.addWidget(self.protocol_button)
         gl.addWidget(self.sim_follows)
@@ -83,7 +84,7 @@ class SessionControls:
         self.practice_button.pressed.connect(lambda: self.set_practice(True))
         self.practice_button.released.connect(lambda: self.set_practice(False))
         self.practice_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        hint = QtWidgets.QLabel("or hold the space bar; let go to release")
+        hint = QtWidgets.QLabel("or click the trace, then hold the space bar; ↑/↓ or the mouse wheel set how hard")
         hint.setWordWrap(True)
         pl.addWidget(self.practice_button)
         pl.addWidget(hint)
@@ -98,6 +99,7 @@ class SessionControls:
         sim = c.patient is not None
         live = not is_replay(c.source)
         self.practice_box.setVisible(sim)
+        self.patient_view.set_squeeze_hint(sim)
         if self.protocol_box is not None:
             self.sim_follows.setVisible(sim)
             self.protocol_box.setVisible(live)
@@ -108,7 +110,7 @@ class SessionControls:
     def _protocol_started(self, _runner: ProtocolRunner) -> None:
         if self.protocol_box is not None:
             self.protocol_button.setText("Stop exercise")
-        self.practice_box.setVisible(False)
+        self.practice_box.setVisible(self.controller.patient is not None and not self._demo)
 
     def _protocol_stopped(self) -> None:
         if self.protocol_box is not None:
@@ -160,18 +162,36 @@ class SessionControls:
         return offset
 
     # ------------------------------------------------------------------ practice and exercise
-    def set_practice(self, held: bool) -> None:
-        """Space bar / big button: the simulated patient squeezes (effort 0.6) while held."""
+    def practice_effort(self):
+        """Her graded effort on the simulated source (None with a sensor, during calibration or the demo)."""
         c = self.controller
-        patient = c.patient
-        if patient is None or (self.wizard is not None and self.wizard.running):
+        graded = getattr(c.source, "graded_effort", None)
+        if graded is None or (self.wizard is not None and self.wizard.running):
+            return None
+        script = getattr(c.patient, "script", None)
+        if script is not None and not callable(getattr(script, "press", None)):
+            return None                        # the demo: the simulated patient is following the cues
+        return graded()
+
+    def set_practice(self, held: bool) -> bool:
+        """Space bar / big button: the effort ramps up while held and lets go when released."""
+        effort = self.practice_effort()
+        if effort is None:
             self.practice_held = False
-            return
-        if c.runner is not None and getattr(patient, "script", None) is not None:
-            return                             # the simulated patient is following an exercise
+            return False
         self.practice_held = bool(held)
-        patient.effort = PRACTICE_EFFORT if held else 0.0
-        self.cues.set_cue("Squeeze gently" if held else "Let go completely", "")
+        effort.press() if held else effort.release()
+        if self.controller.runner is None:
+            self.cues.set_cue("Squeeze gently" if held else "Let go completely", "")
+        return True
+
+    def nudge_effort(self, steps: int) -> bool:
+        """Up/Down arrows, mouse wheel: squeeze a little harder or softer (5 % a step)."""
+        effort = self.practice_effort()
+        if effort is None:
+            return False
+        effort.nudge(steps)
+        return True
 
     def toggle_protocol(self) -> None:
         if self.controller.runner is not None:
@@ -190,6 +210,7 @@ class SessionControls:
         follow = self.protocol_box is None or self.sim_follows.isChecked()
         if c.patient is not None and follow:
             self.practice_held = False
+        self._demo = follow and c.patient is not None
         c.start_protocol(proto, follow=follow)
 
     def stop_protocol(self) -> None:
