@@ -294,6 +294,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def practice_held(self) -> bool:
         return self.controls.practice_held
 
+    def practice_effort(self):
+        return self.controls.practice_effort()
+
     def nudge_effort(self, steps: int) -> bool:
         return self.controls.nudge_effort(steps)
 
