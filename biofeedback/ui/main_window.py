@@ -35,6 +35,7 @@ from biofeedback.ui.parts import (
 from biofeedback.ui.patient_view import PatientView
 from biofeedback.ui.practice_keys import PracticeKeys, name_controls
 from biofeedback.ui.settings import Settings
+from biofeedback.ui.signal_status import install_signal_status
 from biofeedback.ui.source_picker import SourcePicker
 from biofeedback.ui.theme import Theme, apply_theme, get_theme
 
@@ -78,6 +79,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._name_parts()
         window_layout.build(self)
         self.help_menu = install_help(self)
+        install_signal_status(self)
         self._follow_controller()
         self.keys = PracticeKeys(self, (self.plot, self.patient), on_hold=self.set_practice,
                                  on_nudge=self.nudge_effort, on_space_elsewhere=self._space_on_replay)
