@@ -74,16 +74,13 @@ def bench_review_open(hours: float = 1.0) -> dict[str, float] | None:
 
     Imports are warmed first (the window opens from a running program). None without Qt.
     """
-    try:
-        from PySide6 import QtWidgets
+    from PySide6 import QtWidgets
 
-        from biofeedback.reports.plots import ensure_app
-        from biofeedback.ui.review import ReviewWindow
-    except ImportError:
-        return None
     from biofeedback.clinic import analysis  # noqa: F401 - warm import, as in the running program
     from biofeedback.protocols import Step
+    from biofeedback.reports.plots import ensure_app
     from biofeedback.stream import Event
+    from biofeedback.ui.review import ReviewWindow
     app = ensure_app()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "hour.bfr"
@@ -154,10 +151,7 @@ def bench_measures(hours: float = 1.0, live_s: float = 60.0) -> dict[str, float]
 
 def bench_sound(quick: bool = False) -> dict[str, Any]:
     """Envelope-to-sound latency of the live sound output (None without an audio output device)."""
-    try:
-        from biofeedback.ui.sound_output import measure_latency
-    except ImportError:
-        return {"sound": None}
+    from biofeedback.ui.sound_output import measure_latency
     return {"sound": measure_latency(trials=10 if quick else 40)}
 
 
@@ -337,12 +331,8 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
 
 
     figures.update(bench_library_server(hours))
-    try:
-        from biofeedback.ui.bench import run_display_bench  # needs Qt; optional for headless installs
-    except ImportError:
-        figures["display"] = None
-    else:
-        figures["display"] = run_display_bench(seconds=5.0 if quick else 20.0)
+    from biofeedback.ui.bench import run_display_bench
+    figures["display"] = run_display_bench(seconds=5.0 if quick else 20.0)
     figures["review"] = bench_review_open(hours)
     figures.update(bench_sound(quick))
     return figures

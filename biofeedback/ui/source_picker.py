@@ -4,19 +4,17 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from PySide6 import QtCore, QtWidgets
+from serial.tools import list_ports
 
 from biofeedback.errors import SourceError
 from biofeedback.sources import is_replay, parse_spec
+from devices.profiles import list_profiles
 
 SIM_PROFILES = (("healthy", "Healthy"), ("hypertonic", "Overactive (hypertonic)"), ("weak", "Weak"))
 
 
 def device_profiles() -> list[tuple[str, str]]:
-    """(name, title) of the known device profiles, or [] when the devices package is not installed."""
-    try:
-        from devices.profiles import list_profiles
-    except ImportError:
-        return []
+    """(name, title) of the known device profiles."""
     try:
         found, _problems = list_profiles()
     except Exception:  # a broken user profile folder must not keep the window from opening
@@ -26,10 +24,6 @@ def device_profiles() -> list[tuple[str, str]]:
 
 def serial_ports() -> list[tuple[str, str]]:
     """(device path, description) of the serial ports found now."""
-    try:
-        from serial.tools import list_ports
-    except ImportError:
-        return []
     return [(p.device, f"{p.device} — {p.description}" if p.description and p.description != "n/a" else p.device)
             for p in sorted(list_ports.comports(), key=lambda p: p.device)]
 
