@@ -270,6 +270,8 @@ class Progress:
     goals: list[GoalStatus]
     start: dt.date | None = None
     end: dt.date | None = None
+    #: the release targets she trained against, (day set, target in µV), oldest first (shaping, issue 11)
+    target_steps: list[tuple[dt.date, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (``biofeedback history --json``)."""
@@ -292,6 +294,8 @@ class Progress:
                        "target": g.goal.target, "met_on": g.met_on.isoformat() if g.met_on else None,
                        "latest": g.latest, "met_now": g.met_now} for g in self.goals],
             "date_range": [d.isoformat() for d in rng] if (rng := self.date_range) else None,
+            "release_target_steps": [{"day": day.isoformat(), "release_target_uv": target}
+                                     for day, target in self.target_steps],
             "trends_by_protocol": {
                 protocol or "free practice": {
                     k: {"label": t.metric.label, "unit": t.metric.unit, "modality": t.metric.modality,
@@ -315,8 +319,9 @@ def client_progress(library: Library, client: Client | str, start: dt.date | Non
     diary = library.diary(client, start, end)
     # goals are judged over the whole history, so a date range never hides when a goal was first met
     all_series = trends(library.sessions(client), library.diary(client))
+    steps = [(s["day"], float(s["target"])) for s in library.target_steps(client) if s.get("unit", "uV") == "uV"]
     return Progress(client, sessions, diary, trends(sessions, diary), goal_status(library.goals(client), all_series),
-                    start, end)
+                    start, end, steps)
 
 
 def update_milestones(library: Library, client: Client | str) -> list[GoalStatus]:

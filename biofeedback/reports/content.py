@@ -121,6 +121,8 @@ class ProgressReport:
     date_range: tuple[dt.date, dt.date] | None = None
     #: set when the report carries the first-versus-latest figure (image "overlay")
     overlay_caption: str = ""
+    #: the release targets she trained against, (day set, target in µV), drawn on the resting-tone trend
+    target_steps: list[tuple[dt.date, float]] = field(default_factory=list)
 
 
 def _label_unit(key: str) -> tuple[str, str, bool]:
@@ -410,7 +412,7 @@ def gather_progress(library: Library, client: str, start: dt.date | None = None,
         lines.append("Goals met: " + "; ".join(f"{what} (first on {day.day} {day:%b %Y})" for what, day in met) + ".")
     return ProgressReport(title=f"Progress report — {p.client.name} — {span}", client=p.client.name, start=start,
                           end=end, trends=p.trends, goals=p.goals, sessions=p.sessions, diary=p.diary,
-                          summary_lines=lines, date_range=p.date_range)
+                          summary_lines=lines, date_range=p.date_range, target_steps=p.target_steps)
 
 
 #: Fixed scales for diary scores: (bottom, top) of the scale, and the margin around it (no tick falls in it).

@@ -8,6 +8,7 @@ import datetime as dt
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -109,10 +110,12 @@ def date_range_x(days: tuple[dt.date, dt.date]) -> tuple[float, float]:
 
 
 def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus],
-               x_range: tuple[float, float] | None = None) -> None:
+               x_range: tuple[float, float] | None = None,
+               target_steps: Sequence[tuple[dt.date, float]] = ()) -> None:
     """A metric over the weeks: one point per session at its time of day (one line per protocol, never
     joining a relaxation session to a Glazer assessment), the goal as a dashed line, the day it was first
-    met as a star. ``x_range`` is the range every chart of the view or report shares."""
+    met as a star. ``x_range`` is the range every chart of the view or report shares. On the resting-tone
+    trend, ``target_steps`` (day set, release target) draw the shaping steps as a staircase."""
     _style(plot)
     m = trend.metric
     plot.setTitle(f"<span style='color:#282828;font-size:11pt'>{m.label}"
@@ -147,13 +150,30 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus],
                                    anchor=(0.5, -0.4) if below else (0.5, 1.4))
                 text.setPos(float(mx[0]), hit[0].value)
                 plot.addItem(text)
+    steps = list(target_steps) if m.key == "resting_tone_uv" else []
+    if steps:
+        _draw_target_steps(plot, steps, x_range, x)
     # one rule for the window and the reports: from 0 (whole diary scales), taking in every goal line
-    targets = [g.goal.target for g in goals if g.goal.metric == m.key]
+    targets = [g.goal.target for g in goals if g.goal.metric == m.key] + [v for _day, v in steps]
     plot.setYRange(*trend_y_range(m.unit, list(y), targets, label_room=bool(targets)), padding=0)
     if x_range is not None:
         plot.setXRange(*x_range, padding=0)
     elif len(x):
         plot.setXRange(*date_range_x((trend.points[0].day, trend.points[-1].day)), padding=0)
+
+
+def _draw_target_steps(plot: pg.PlotItem, steps: list[tuple[dt.date, float]],
+                       x_range: tuple[float, float] | None, x_points: np.ndarray) -> None:
+    """The release target as a staircase: each step from the day it was set until the next (or the chart's end)."""
+    xs = [dt.datetime(d.year, d.month, d.day).timestamp() for d, _v in steps]
+    ends = [*xs[1:], x_range[1] if x_range else (float(np.max(x_points)) if len(x_points) else xs[-1] + 86400.0)]
+    sx = np.array([xs, ends]).T.ravel()
+    sy = np.repeat([v for _d, v in steps], 2)
+    plot.plot(sx, sy, pen=pg.mkPen((0, 158, 115), width=2, style=QtCore.Qt.DashDotLine),
+              name="release target" if plot.legend is not None else None)
+    label = pg.TextItem("release target", color=(0, 120, 90), anchor=(0, 1.1))
+    label.setPos(xs[0], steps[0][1])
+    plot.addItem(label)
 
 
 class DayAxis(pg.AxisItem):
@@ -223,13 +243,14 @@ def session_png(report: SessionReport, width: int = 1600) -> bytes:
 
 
 def trend_png(trend: Trend, goals: list[GoalStatus], width: int = 1000,
-              x_range: tuple[float, float] | None = None) -> bytes:
+              x_range: tuple[float, float] | None = None,
+              target_steps: Sequence[tuple[dt.date, float]] = ()) -> bytes:
     """One trend plot as PNG (``x_range``: the date range all charts of the report share)."""
     ensure_app()
     widget = pg.GraphicsLayoutWidget()
     widget.setBackground("w")
     plot = widget.addPlot(axisItems={"bottom": date_axis()})
-    draw_trend(plot, trend, goals, x_range)
+    draw_trend(plot, trend, goals, x_range, target_steps)
     _offscreen(widget, 760, 240)
     try:
         return _export(widget, plot, width)

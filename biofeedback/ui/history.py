@@ -182,7 +182,8 @@ class HistoryView(QtWidgets.QWidget):
         for i, key in enumerate(keys):
             plot = self.plots_widget.addPlot(row=i // 2, col=i % 2, axisItems={"bottom": date_axis()})
             trend = p.trends[key]
-            draw_trend(plot, trend, p.goals, x_range)   # y by the shared rule (reports.content.trend_y_range)
+            # y by the shared rule (reports.content.trend_y_range); shaping steps on the resting tone
+            draw_trend(plot, trend, p.goals, x_range, p.target_steps)
             if first_x is None:
                 first_x = plot
             else:

@@ -182,3 +182,33 @@ def test_run_with_progress_reports_and_turns_errors_into_a_message(qtbot, monkey
 
     assert run_with_progress(None, "Working…", failing) is None
     assert shown == ["cannot write /x.pdf: Permission denied"]
+
+
+def test_release_target_steps_are_drawn_on_the_resting_tone_trend(qtbot, library, tmp_path):
+    """Shaping (issue 11): every release-target step, with the day it was set, shows as a staircase on the
+    resting-tone trend, and nowhere else; `history --json` carries the same steps."""
+    from biofeedback.clinic.progress import client_progress
+    c = library.client("mira")
+    library.add_target_step(c, 8.0, dt.date(2026, 3, 31), rule="below_rest")
+    library.add_target_step(c, 7.2, dt.date(2026, 4, 10), rule="shaping")
+    p = client_progress(library, c)
+    assert p.target_steps == [(dt.date(2026, 3, 31), 8.0), (dt.date(2026, 4, 10), 7.2)]
+    assert p.to_dict()["release_target_steps"] == [{"day": "2026-03-31", "release_target_uv": 8.0},
+                                                   {"day": "2026-04-10", "release_target_uv": 7.2}]
+    view = HistoryView(library, "mira")
+    qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.show()
+    qtbot.waitExposed(view)
+
+    def staircase(plot):
+        return [i for i in plot.listDataItems() if i.yData is not None and len(i.yData) == 4
+                and list(i.yData) == [8.0, 8.0, 7.2, 7.2]]
+    rest = staircase(view.plots["resting_tone_uv"])
+    assert len(rest) == 1
+    x = rest[0].xData
+    assert x[1] == x[2] == dt.datetime(2026, 4, 10).timestamp()     # the step falls on the day it was set
+    assert not staircase(view.plots["release_latency_s"])
+    low, high = view.plots["resting_tone_uv"].viewRange()[1]
+    assert low <= 7.2 and high >= 8.0
+    view.grab().save(str(tmp_path / "history-steps.png"))
