@@ -450,3 +450,18 @@ def test_replay_after_a_guided_session_does_not_keep_its_summary_on_screen(make_
     path = demo_recording(tmp_path / "after.bfr", 5.0)
     assert win.connect_source(f"replay:{path}")
     assert not win.cue_panel.isVisible() and win.cue_big.isVisible()
+
+
+def test_recording_name_field_shows_the_start_of_the_name(make_window, qtbot, tmp_path):
+    """Issue 15: the name of a running recording reads from its beginning, whole when it fits."""
+    win = make_window(source="sim:healthy")
+    qtbot.waitUntil(lambda: win.controller.engine is not None, timeout=5000)
+    name = "anna-glazer-week-three-second-visit"
+    win.record_name.setText(name)
+    win.start_recording()
+    field = win.record_name
+    assert field.text() == name + ".bfr" and field.isReadOnly()
+    assert field.cursorPosition() == 0
+    assert field.maximumWidth() >= field.fontMetrics().horizontalAdvance(field.text())
+    assert name in field.toolTip()
+    win.stop_recording()

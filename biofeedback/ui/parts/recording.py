@@ -95,15 +95,29 @@ class RecordingControls:
     def _started(self, target: Path) -> None:
         self.record_button.setChecked(True)
         self.record_button.setText("■ Stop")
-        self.record_name.setText(target.name)
-        self.record_name.setReadOnly(True)
+        self.show_name(target)
         self.record_time.setText("00:00")
+
+    def show_name(self, target: Path) -> None:
+        """The recording's name, read from its start: the field widens to fit it (within reason), and a
+        name longer still shows its beginning, with the whole path in the tooltip."""
+        field = self.record_name
+        field.setText(target.name)
+        field.setReadOnly(True)
+        wanted = field.fontMetrics().horizontalAdvance(target.name) + 24
+        field.setMaximumWidth(max(190, min(wanted, 360)))
+        field.setMinimumWidth(min(wanted, 360))
+        field.setCursorPosition(0)
+        field.setToolTip(str(target))
 
     def _stopped(self, path: Path | None) -> None:
         self.record_button.setChecked(False)
         self.record_button.setText("● Record")
         self.record_name.setReadOnly(False)
         self.record_name.setText("")
+        self.record_name.setMinimumWidth(0)
+        self.record_name.setMaximumWidth(190)
+        self.record_name.setToolTip("Name of the next recording (empty: the date and time)")
         self.record_time.setText("saved ✓" if path else "")
         self.record_time.setToolTip(str(path) if path else "")
         if path:
