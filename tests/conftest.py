@@ -7,6 +7,9 @@ import pytest
 
 from tests.helpers import run_cli
 
+# every test may use the library on both backends (library_target, pg_url: a real PostgreSQL server)
+pytest_plugins = ["tests.library_fixtures"]
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 

@@ -198,8 +198,11 @@ class HistoryView(QtWidgets.QWidget):
         pair = overlay_pair(self.progress.sessions if self.progress else [])
         if pair is None:
             return None
+        first, latest = self._local_file(pair[0].recording_path), self._local_file(pair[1].recording_path)
+        if first is None or latest is None:
+            return None
         try:
-            win = OverlayWindow(pair[0].recording_path, pair[1].recording_path)
+            win = OverlayWindow(first, latest)
         except UserError as exc:
             QtWidgets.QMessageBox.information(self, "Nothing to compare", str(exc))
             return None
@@ -233,14 +236,27 @@ class HistoryView(QtWidgets.QWidget):
         run_with_progress(self, "Exporting…", lambda progress: export_edf(path, out, fmt=fmt, anonymize=anonymize,
                                                                          progress=progress))
 
+    def _local_file(self, recorded_path: str) -> str | None:
+        """A file on this computer for a session's recording: the original, or (on a clinic server) a
+        verified copy fetched into the local cache, so any room can replay, report and export it."""
+        session = next((s for s in (self.progress.sessions if self.progress else [])
+                        if s.recording_path == recorded_path), None)
+        if session is None:
+            return recorded_path
+        try:
+            return str(self.library.recording_file(session))
+        except UserError as exc:
+            QtWidgets.QMessageBox.warning(self, "Recording not available", str(exc))
+            return None
+
     def _selected_recording(self) -> str | None:
         items = self.table.selectedItems()
-        return items[0].data(QtCore.Qt.UserRole) if items else None
+        return self._local_file(items[0].data(QtCore.Qt.UserRole)) if items else None
 
     def _open_row(self, row: int, _col: int) -> None:
         item = self.table.item(row, 0)
-        if item is not None:
-            self.recording_chosen.emit(item.data(QtCore.Qt.UserRole))
+        if item is not None and (path := self._local_file(item.data(QtCore.Qt.UserRole))):
+            self.recording_chosen.emit(path)
 
     def _diary(self) -> None:
         from biofeedback.ui.diary import ask_diary

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -212,3 +213,29 @@ def test_release_target_steps_are_drawn_on_the_resting_tone_trend(qtbot, library
     low, high = view.plots["resting_tone_uv"].viewRange()[1]
     assert low <= 7.2 and high >= 8.0
     view.grab().save(str(tmp_path / "history-steps.png"))
+
+
+def test_another_room_opens_a_server_session_from_the_history_view(qtbot, pg_url, tmp_path, monkeypatch):
+    """Issue 14: a session recorded in room 1 and stored on the clinic's server opens in room 2's history
+    view (double-click, report, export) from a verified copy fetched into room 2's cache."""
+    from biofeedback.clinic.filing import register_recording
+    from tests.clinic.test_library_server import make_recording
+    rec = make_recording(tmp_path / "room1.bfr", seconds=20.0)
+    with Library.open(pg_url) as lib:
+        lib.add_client("Anna")
+        register_recording(lib, rec)
+    rec.rename(tmp_path / "room1-archive.bfr")                      # room 2 does not have the file
+    monkeypatch.setenv("BIOFEEDBACK_CACHE", str(tmp_path / "room2"))
+    with Library.open(pg_url) as lib:
+        view = HistoryView(lib, "anna")
+        qtbot.addWidget(view)
+        view.show()
+        chosen = []
+        view.recording_chosen.connect(chosen.append)
+        view._open_row(0, 0)
+        assert len(chosen) == 1
+        fetched = Path(chosen[0])
+        assert fetched.exists() and fetched.parent.parent == tmp_path / "room2"
+        view.table.selectRow(0)
+        assert view._selected_recording() == chosen[0]
+        view.close()
