@@ -17,8 +17,8 @@ from biofeedback.clinic.library import SCHEMA_VERSION, ConflictError, Library
 from biofeedback.clinic.sync import UploadQueue, fetch_recording, local_digest, stored_digest
 from biofeedback.files.recording import Recording, RecordingWriter
 from biofeedback.stream import Block, Channel, Event, StreamInfo
-from tests.library_fixtures import create_database, drop_database, with_database
 from tests.helpers import assert_one_line_error, cli_env, run_cli
+from tests.library_fixtures import create_database, drop_database, with_database
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "tests" / "pg_cluster.sh"
