@@ -1,4 +1,5 @@
-"""Library fixtures (a pytest plugin of the root conftest): every library test runs on a SQLite file and on a real PostgreSQL server.
+"""Library fixtures (a plugin of the root conftest): every library test runs on a SQLite file and on a real
+PostgreSQL server.
 
 The server is the one named by ``BIOFEEDBACK_TEST_PG`` (CI starts a throwaway cluster with
 ``tests/pg_cluster.sh``; on a developer's machine: ``export BIOFEEDBACK_TEST_PG=$(tests/pg_cluster.sh start
