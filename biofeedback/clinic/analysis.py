@@ -335,19 +335,32 @@ _UNIT_TEXT = {"uv": "µV", "cmh2o": "cmH2O"}
 _REST_ROW_FLAGS = ("not_released", "slow_release", "not_below_37", "gap_before_release", "release_37_not_applicable")
 
 
-def _trials(ch: _Channel, rows: list[dict[str, Any]], lv: _Levels) -> list[dict[str, Any]]:
-    """Every contraction with the rest that follows it; the rest rows get their release figures."""
+def _steps(ch: _Channel, lv: _Levels) -> tuple[list[dict[str, Any]], list[dict[str, Any]], _BandTimes]:
+    """(rows, trials, band times): every step's row, every contraction with the rest that follows it.
+
+    One walk through the steps in time order (a contraction's rest row is made with it and gets its
+    release figures), so a recording read stretch by stretch is read about once.
+    """
+    rows: list[dict[str, Any] | None] = [None] * len(ch.spans)
+
+    def row(k: int) -> dict[str, Any]:
+        if rows[k] is None:
+            rows[k] = _step_row(ch, ch.spans[k])
+        return rows[k]  # type: ignore[return-value]
+
     trials = []
+    bt = _band_times_start(ch, lv.threshold)
     for k, s in enumerate(ch.spans):
-        if not s.step.is_contraction:
-            continue
-        trial, rest_index = _trial(ch, k, rows[k], lv)
-        trials.append(trial)
-        if rest_index is not None:
-            rows[rest_index]["release_latency_s"] = trial["release_latency_s"]
-            rows[rest_index]["release_37_latency_s"] = trial["release_37_latency_s"]
-            rows[rest_index]["flags"] = [f for f in trial["flags"] if f in _REST_ROW_FLAGS]
-    return trials
+        if s.step.is_contraction:
+            trial, rest_index = _trial(ch, k, row(k), lv)
+            trials.append(trial)
+            if rest_index is not None:
+                r = row(rest_index)
+                r["release_latency_s"] = trial["release_latency_s"]
+                r["release_37_latency_s"] = trial["release_37_latency_s"]
+                r["flags"] = [f for f in trial["flags"] if f in _REST_ROW_FLAGS]
+        _band_time(ch, bt, s, row(k))
+    return [row(k) for k in range(len(ch.spans))], trials, bt
 
 
 def _release_target(meta: dict, channel: str, u: str) -> float | None:
@@ -372,38 +385,41 @@ class _BandTimes:
     under_target: list
 
 
-def _band_times(ch: _Channel, rows: list[dict[str, Any]], threshold: float | None) -> _BandTimes:
-    """Time in band per step: what the patient aimed at (stored with the recording), else this session's.
+def _band_times_start(ch: _Channel, threshold: float | None) -> _BandTimes:
+    """The bands time in band is scored against: what the patient aimed at (stored with the recording), else
+    this session's.
 
     Without a calibration there is no honest contraction band (the session's own peaks say nothing about
     her maximum), so contraction-band time is then not measured; the release band is this session's.
     """
     rec_contraction, rec_release = _recorded_bands(ch.meta, ch.name)
-    out = _BandTimes(rec_contraction, rec_release if rec_release is not None else threshold,
-                     "recording" if rec_contraction is not None or rec_release is not None else "session", [], [], [])
+    return _BandTimes(rec_contraction, rec_release if rec_release is not None else threshold,
+                      "recording" if rec_contraction is not None or rec_release is not None else "session", [], [], [])
+
+
+def _band_time(ch: _Channel, out: _BandTimes, s: Span, row: dict[str, Any]) -> None:
+    """Time in band of one step, into its row and the session's lists."""
     target = _release_target(ch.meta, ch.name, ch.u)
-    mvc_ref = _mvc_reference(ch.meta, ch.name, ch.pressure)
-    for s, row in zip(ch.spans, rows):
-        tib = None
-        if s.step.band == "release" and out.release_high is not None:
-            tib = m.time_in_band_pct(ch.env, ch.rate, s.start_s, s.end_s, None, out.release_high)
-            out.release.append(tib)
-        elif s.step.band == "contraction":
-            band: tuple | None = out.contraction_band
-            if s.step.band_pct is not None and mvc_ref is not None:  # the step's own band, % of the maximum
-                zero, mvc = mvc_ref
-                band = tuple(zero + pct / 100.0 * (mvc - zero) for pct in s.step.band_pct)
-                row["band_pct"] = list(s.step.band_pct)
-                row[f"contraction_band_{ch.u}"] = [_round(v) for v in band]
-            if band is not None:
-                tib = m.time_in_band_pct(ch.env, ch.rate, s.start_s, s.end_s, *band)
-                out.contraction.append(tib)
-        row["time_in_band_pct"] = _round(tib, 1)
-        if target is not None and not s.step.is_contraction and s.step.kind in _RELEASE_KINDS:
-            under = m.time_in_band_pct(ch.env, ch.rate, s.start_s, s.end_s, None, target)
-            row["time_under_target_pct"] = _round(under, 1)
-            out.under_target.append(under)
-    return out
+    tib = None
+    if s.step.band == "release" and out.release_high is not None:
+        tib = m.time_in_band_pct(ch.env, ch.rate, s.start_s, s.end_s, None, out.release_high)
+        out.release.append(tib)
+    elif s.step.band == "contraction":
+        band: tuple | None = out.contraction_band
+        mvc_ref = _mvc_reference(ch.meta, ch.name, ch.pressure)
+        if s.step.band_pct is not None and mvc_ref is not None:  # the step's own band, % of the maximum
+            zero, mvc = mvc_ref
+            band = tuple(zero + pct / 100.0 * (mvc - zero) for pct in s.step.band_pct)
+            row["band_pct"] = list(s.step.band_pct)
+            row[f"contraction_band_{ch.u}"] = [_round(v) for v in band]
+        if band is not None:
+            tib = m.time_in_band_pct(ch.env, ch.rate, s.start_s, s.end_s, *band)
+            out.contraction.append(tib)
+    row["time_in_band_pct"] = _round(tib, 1)
+    if target is not None and not s.step.is_contraction and s.step.kind in _RELEASE_KINDS:
+        under = m.time_in_band_pct(ch.env, ch.rate, s.start_s, s.end_s, None, target)
+        row["time_under_target_pct"] = _round(under, 1)
+        out.under_target.append(under)
 
 
 def _rest_summary(ch: _Channel, pre: rest.RobustRest, post: rest.RobustRest, lv: _Levels) -> dict[str, Any]:
@@ -485,7 +501,7 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
     """One channel: baselines -> release criterion -> trials -> time in band -> summary."""
     ch = _Channel(env, filtered, rate, spans, _unit_suffix(unit), meta, channel, abd_env)
     pre_spans, post_spans = _baseline_spans(spans)
-    pre, post = _rest_of(ch, pre_spans), _rest_of(ch, post_spans)
+    pre = _rest_of(ch, pre_spans)
     threshold = (m.release_threshold(pre.envelope_mean, pre.envelope_sd)
                  if pre.envelope_mean is not None and pre.envelope_sd is not None else None)
     # Pressure sits on the probe's resting pressure: contractions are measured as the rise above it
@@ -494,9 +510,8 @@ def _analyze_channel(env: np.ndarray, filtered: np.ndarray | None, rate: float, 
     if ch.pressure:
         baseline = pre.mean if pre.mean is not None else _calibrated_rest(meta, channel)
     lv = _Levels(threshold, baseline, pre.mean)
-    rows = [_step_row(ch, s) for s in spans]
-    trials = _trials(ch, rows, lv)
-    bt = _band_times(ch, rows, threshold)
+    rows, trials, bt = _steps(ch, lv)
+    post = _rest_of(ch, post_spans)      # after the steps: in a session it is the last stretch read
     summary: dict[str, Any] = {**_rest_summary(ch, pre, post, lv), "unit": unit, **_trial_summary(trials, ch.u),
                                **_band_summary(bt, ch), **_extra_summary(ch, rows, trials)}
     summary["by_phase"] = _by_phase(rows, trials, ch.u)
@@ -541,12 +556,17 @@ def _by_phase(rows: list[dict], trials: list[dict], u: str) -> dict[str, dict[st
 
 # --------------------------------------------------------------------------- whole recording
 
-def _apply_notch(data: np.ndarray, info: StreamInfo, settings, notch: str | int | None) -> tuple[Any, dict[str, Any]]:
+def _hum_estimates(raw_column, info: StreamInfo) -> dict[str, Any]:
+    """Hum on every EMG channel, from a bounded sample of one-second stretches (see :func:`hum.estimate`)."""
+    from biofeedback.signal import hum
+    return {c.name: hum.estimate(raw_column(i), info.rate) for i, c in enumerate(info.channels) if c.kind == "emg"}
+
+
+def _apply_notch(estimates: dict[str, Any], settings, notch: str | int | None) -> tuple[Any, dict[str, Any]]:
     """Settings with the notch ``--notch`` asks for (``auto``: only when hum is found), and what was done."""
     from dataclasses import replace
 
     from biofeedback.signal import hum
-    estimates = {c.name: hum.estimate(data[:, i], info.rate) for i, c in enumerate(info.channels) if c.kind == "emg"}
     if notch is None or not estimates:
         hz, reason = settings.notch_hz, ("notch as recorded" if settings.notch_hz else "no notch")
     else:
@@ -559,17 +579,21 @@ def _apply_notch(data: np.ndarray, info: StreamInfo, settings, notch: str | int 
         "hum": {name: e.to_dict() for name, e in estimates.items()}}
 
 
-def _quality(data: np.ndarray, filtered: np.ndarray, info: StreamInfo, i: int, spans: list[Span]) -> dict | None:
-    """Signal quality of the main EMG channel over the resting baseline (else the first minute)."""
+def _quality(raw_slice, filtered, info: StreamInfo, n: int, i: int, spans: list[Span]) -> dict | None:
+    """Signal quality of the main EMG channel over the resting baseline (else the first minute).
+
+    ``raw_slice(a, b, i)`` gives raw samples ``a:b`` of channel ``i``; ``filtered`` is that channel's
+    band-passed signal.
+    """
     from biofeedback.signal import quality
-    if info.channels[i].kind != "emg" or not rest.has_signal(filtered[:, i]):
+    if info.channels[i].kind != "emg" or not rest.has_signal(filtered):
         return None
     pre, _ = _baseline_spans(spans)
     a, b = (pre[0].start_s, pre[0].end_s) if pre else (0.0, 60.0)
-    ia, ib = int(a * info.rate), int(min(b * info.rate, len(data)))
+    ia, ib = int(a * info.rate), int(min(b * info.rate, n))
     if ib - ia < int(info.rate):
         return None
-    return quality.assess(data[ia:ib, i], filtered[ia:ib, i], info.rate).to_dict()
+    return quality.assess(raw_slice(ia, ib, i), np.asarray(filtered[ia:ib]), info.rate).to_dict()
 
 
 def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: dict | None = None,
@@ -590,11 +614,23 @@ def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: 
         from biofeedback.signal.chain import envelope_offline
         settings = settings if settings is not None else chain_settings_from_meta(meta)
         data = np.asarray(data, dtype=np.float64)
-        settings, notch_info = _apply_notch(data, info, settings, notch)
+        settings, notch_info = _apply_notch(_hum_estimates(lambda i: data[:, i], info), settings, notch)
         filtered, envelope = envelope_offline(data, info, settings)
+    env_all, filt_all, raw = envelope, filtered, data
+    return _analyze_traces(info, spans, meta, settings, lambda i: env_all[:, i], lambda i: filt_all[:, i],
+                           lambda a, b, i: raw[a:b, i], len(data), protocol_name, phases_from, notch_info)
+
+
+def _analyze_traces(info: StreamInfo, spans: list[Span], meta: dict, settings, env_of, filtered_of, raw_slice,
+                    n: int, protocol_name: str, phases_from: str, notch_info: dict[str, Any]) -> dict[str, Any]:
+    """The analysis from each channel's envelope and filtered signal (arrays, or traces read stretch by stretch).
+
+    ``env_of(i)`` / ``filtered_of(i)`` give channel ``i``'s signals at the recording's rate, sliced only a
+    stretch at a time; ``raw_slice(a, b, i)`` its raw samples; ``n`` the number of samples.
+    """
     rms_window_s = float(getattr(settings, "rms_window_s", 0.2) if settings is not None else 0.2)
     names = info.names
-    abd_env = envelope[:, names.index("abd")] if "abd" in names else None
+    abd_env = env_of(names.index("abd")) if "abd" in names else None
     order = [i for i, c in enumerate(info.channels) if c.name == "pfm"]
     order += [i for i, c in enumerate(info.channels) if c.is_emg and c.name not in ("pfm", "abd")]
     order += [i for i, c in enumerate(info.channels) if c.kind == "pressure"]
@@ -606,7 +642,7 @@ def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: 
     per_channel: dict[str, dict[str, Any]] = {}
     for i in order:
         ch = info.channels[i]
-        res = _analyze_channel(envelope[:, i], filtered[:, i] if ch.kind == "emg" else None, info.rate, spans,
+        res = _analyze_channel(env_of(i), filtered_of(i) if ch.kind == "emg" else None, info.rate, spans,
                                ch.unit, meta, ch.name, abd_env if ch.is_emg and ch.name != "abd" else None)
         res["summary"]["envelope_delay_s"] = round(rms_window_s / 2.0, 3) if ch.is_emg else None
         res["summary"]["filter_lag_s"] = (round(rms_window_s / 2.0, 3) if ch.is_emg
@@ -616,7 +652,7 @@ def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: 
     main = per_channel[main_name]
     summary = {"protocol": protocol_name, "phases_from": phases_from, **main["summary"], **notch_info}
     summary["quality"] = meta["quality"] if isinstance(meta.get("quality"), dict) else _quality(
-        data, filtered, info, order[0], spans)
+        raw_slice, filtered_of(order[0]), info, n, order[0], spans)
     for name, res in per_channel.items():
         if name != main_name and info.channels[names.index(name)].kind == "pressure":
             for key, value in res["summary"].items():
@@ -628,7 +664,7 @@ def analyze_arrays(data: np.ndarray, info: StreamInfo, spans: list[Span], meta: 
     return {"summary": summary, "phases": main["phases"], "trials": main["trials"],
             "channels": {name: {"phases": res["phases"], "trials": res["trials"]} for name, res in per_channel.items()
                          if name != main_name},
-            "duration_s": round(len(data) / info.rate, 3), "rate": info.rate}
+            "duration_s": round(n / info.rate, 3), "rate": info.rate}
 
 
 #: ``report --notch``: the notch for analyses run deep inside the report (see :func:`notch_for_reports`).
@@ -662,9 +698,8 @@ def analyze(recording, protocol: str | Protocol | None = None, notch: str | int 
     rec, owned = _open(recording)
     try:
         meta = dict(rec.meta or {})
-        data = rec.read()
         info = rec.info
-        end_s = len(data) / info.rate
+        end_s = rec.n_samples / info.rate
         spans = step_spans(rec.events, end_s)  # event times are on the recording's clock (0 = its start)
         name = meta.get("protocol")
         name = name.get("name") if isinstance(name, dict) else name
@@ -690,11 +725,28 @@ def analyze(recording, protocol: str | Protocol | None = None, notch: str | int 
             notch = _NOTCH_OVERRIDE.get()
         if notch is None:
             notch = meta.get("notch") if meta.get("notch") in ("50", "60", "auto", "off", 50, 60) else "auto"
-        return analyze_arrays(data, info, spans, meta=meta, protocol_name=str(name or ""), phases_from=phases_from,
-                              notch=notch)
+        return _analyze_recording(rec, spans, meta, str(name or ""), phases_from, notch)
     finally:
         if owned:
             rec.close()
+
+
+def _analyze_recording(rec, spans: list[Span], meta: dict, protocol_name: str, phases_from: str,
+                       notch: str | int | None) -> dict[str, Any]:
+    """:func:`analyze_arrays` of a recording on disk, in bounded memory whatever its length.
+
+    Hum is measured on a bounded sample of one-second stretches read from the file; the signal chain then
+    runs block by block and every stretch of filtered signal or envelope the analysis asks for is
+    recomputed from a saved chain state (:mod:`biofeedback.clinic.streamed`), the same sample for sample.
+    """
+    from biofeedback.clinic.streamed import RawColumn, StreamedChain
+    info = rec.info
+    settings, notch_info = _apply_notch(_hum_estimates(lambda i: RawColumn(rec, i), info),
+                                        chain_settings_from_meta(meta), notch)
+    source = StreamedChain(rec, settings)
+    return _analyze_traces(info, spans, meta, settings, lambda i: source.trace(1, i), lambda i: source.trace(0, i),
+                           lambda a, b, i: rec.read(a, b)[:, i], rec.n_samples, protocol_name, phases_from,
+                           notch_info)
 
 
 def summarize(recording, protocol: str | Protocol | None = None, notch: str | int | None = None) -> dict[str, Any]:

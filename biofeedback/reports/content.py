@@ -40,6 +40,9 @@ _EXTRA_LABELS: dict[str, tuple[str, str, bool]] = {}
 
 #: How many points a plotted trace keeps (min/max pairs per bin keep the peaks).
 PLOT_POINTS = 3000
+#: The rate the report keeps a recording's envelope at (about; the recording's own when lower): an
+#: 8-hour 2 kHz recording then needs tens of MB, and a 3000-point trace or a 2-second mean loses nothing.
+REPORT_ENVELOPE_HZ = 200.0
 
 
 @dataclass
@@ -243,7 +246,7 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
                and session_modality(s.summary) == modality]      # µV and cmH2O figures are never compared
     first = earlier[0] if earlier else None
     previous = earlier[-1] if earlier else None
-    resting = _resting_noise(info, envelope, events, summary)
+    resting = _resting_noise(info, envelope, events, summary, envelope_rate or rate)
     rows = []
     for key in SESSION_METRICS:
         value = summary_value(summary, key)
@@ -313,17 +316,22 @@ def _protocol_name(meta: dict[str, Any]) -> str:
 
 
 def _resting_noise(info: StreamInfo, envelope: np.ndarray, events: list[Event],
-                   summary: dict[str, Any]) -> dict[str, float | None]:
-    """MDC95 of the resting tone before and after the exercises, from their 2-second means."""
+                   summary: dict[str, Any], envelope_rate: float | None = None) -> dict[str, float | None]:
+    """MDC95 of the resting tone before and after the exercises, from their 2-second means.
+
+    ``envelope_rate``: the envelope's own rate (the recording's when None); 2-second means of an envelope
+    kept at 200 Hz are those of the full-rate one to well within the noise they measure.
+    """
+    rate = envelope_rate or info.rate
     name = summary.get("channel")
     col = info.names.index(name) if name in info.names else 0
     if envelope.ndim != 2 or envelope.shape[0] == 0:
         return {}
     out: dict[str, float | None] = {}
-    for span in step_spans(events, envelope.shape[0] / info.rate):
+    for span in step_spans(events, envelope.shape[0] / rate):
         for phase, stem in (("pre_baseline", "resting_tone"), ("post_baseline", "post_resting_tone")):
             if span.step.phase == phase:
-                noise = resting_mdc(envelope[:, col], info.rate, span.start_s, span.end_s)
+                noise = resting_mdc(envelope[:, col], rate, span.start_s, span.end_s)
                 out[f"{stem}_uv"] = out[f"{stem}_cmh2o"] = noise
     return out
 
@@ -354,9 +362,9 @@ def gather_session(recording_path: str | os.PathLike, library: Library | None = 
     progress = progress or (lambda f: None)
     rec = Recording.open(recording_path)
     try:
-        # read block by block (the raw samples are never held whole); the envelope stays at full rate
-        # because the resting-noise figures use it; envelope_of(..., max_rate=200) would bound it too
-        envelope, env_rate = envelope_of(rec, chain_settings_from_meta(rec.meta), dtype=np.float64)
+        # read block by block (the raw samples are never held whole) and kept at a bounded rate: the
+        # traces and the resting-noise figures read it at its own rate
+        envelope, env_rate = envelope_of(rec, chain_settings_from_meta(rec.meta), max_rate=REPORT_ENVELOPE_HZ)
         progress(0.6)
         summary = session_summary(rec)
         trials = _trials(rec)

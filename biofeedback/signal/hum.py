@@ -109,8 +109,12 @@ def estimate_from_power(power: np.ndarray, df: float, rate: float, mains_hz: flo
 
 def estimate(x: np.ndarray, rate: float, mains_hz: float | None = None,
              max_segments: int = MAX_SEGMENTS) -> HumEstimate:
-    """Hum in a stretch of raw signal (1-D); NaN segments are skipped."""
-    x = np.asarray(x)
+    """Hum in a stretch of raw signal (1-D); NaN segments are skipped.
+
+    ``x`` may be anything sliced like a 1-D array with ``ndim`` and ``size`` (a channel read from the
+    file stretch by stretch): only the chosen one-second segments are read.
+    """
+    x = x if hasattr(x, "ndim") and hasattr(x, "size") else np.asarray(x)
     if x.ndim > 1:
         x = x.reshape(-1) if x.size == x.shape[0] else x[:, 0]
     n = int(round(rate))   # only the chosen segments are copied (never the whole recording)
