@@ -140,6 +140,29 @@ def reduce_trace(t: np.ndarray, y: np.ndarray, points: int = PLOT_POINTS) -> tup
     n = len(y)
     if n <= points:
         return t, y
+    return _reduce(t, y, points)
+
+
+def reduce_trace_at(rate: float, y: np.ndarray, points: int = PLOT_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`reduce_trace` of a trace sampled at ``rate`` from 0 s (its times are never made whole)."""
+    n = len(y)
+    if n <= points:
+        return np.arange(n) / rate, y
+    return _reduce(_Times(rate), y, points)
+
+
+class _Times:
+    """``t[i]`` = i / rate: the time of any sample, without an array of every sample's time."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+
+    def __getitem__(self, i: int) -> float:
+        return i / self.rate
+
+
+def _reduce(t: Any, y: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
+    n = len(y)
     bins = points // 2
     edges = np.linspace(0, n, bins + 1).astype(int)
     tt = np.empty(2 * bins)
@@ -234,10 +257,9 @@ def build_session_report(*, info: StreamInfo, envelope: np.ndarray, events: list
     ``envelope_rate``: the envelope's own rate when it was kept at a lower rate than the recording's.
     """
     rate = info.rate
-    t = np.arange(envelope.shape[0]) / (envelope_rate or rate)
     traces = []
     for i, ch in enumerate(info.channels):
-        tt, yy = reduce_trace(t, envelope[:, i])
+        tt, yy = reduce_trace_at(envelope_rate or rate, envelope[:, i])
         traces.append(Trace(ch.name, ch.unit, tt, yy))
     markers = [(e.time_s, e.label or e.kind) for e in events if e.kind in ("marker", "disconnected", "gap")]
     this_path = str(Path(recording_path).resolve()) if recording_path else None
