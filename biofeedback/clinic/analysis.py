@@ -700,6 +700,12 @@ def analyze(recording, protocol: str | Protocol | None = None, notch: str | int 
         meta = dict(rec.meta or {})
         info = rec.info
         end_s = rec.n_samples / info.rate
+        if notch is None:
+            notch = _NOTCH_OVERRIDE.get()
+        if notch is None:
+            notch = meta.get("notch") if meta.get("notch") in ("50", "60", "auto", "off", 50, 60) else "auto"
+        # one pass through the file first (a damaged recording says so before anything else)
+        settings, notch_info, source = _stream(rec, meta, notch)
         spans = step_spans(rec.events, end_s)  # event times are on the recording's clock (0 = its start)
         name = meta.get("protocol")
         name = name.get("name") if isinstance(name, dict) else name
@@ -721,32 +727,26 @@ def analyze(recording, protocol: str | Protocol | None = None, notch: str | int 
             name = str(protocol)
         if not name:
             name = next((e.data.get("protocol") for e in rec.events if e.kind == "step" and e.data.get("protocol")), "")
-        if notch is None:
-            notch = _NOTCH_OVERRIDE.get()
-        if notch is None:
-            notch = meta.get("notch") if meta.get("notch") in ("50", "60", "auto", "off", 50, 60) else "auto"
-        return _analyze_recording(rec, spans, meta, str(name or ""), phases_from, notch)
+        return _analyze_traces(info, spans, meta, settings, lambda i: source.trace(1, i),
+                               lambda i: source.trace(0, i), lambda a, b, i: rec.read(a, b)[:, i], rec.n_samples,
+                               str(name or ""), phases_from, notch_info)
     finally:
         if owned:
             rec.close()
 
 
-def _analyze_recording(rec, spans: list[Span], meta: dict, protocol_name: str, phases_from: str,
-                       notch: str | int | None) -> dict[str, Any]:
-    """:func:`analyze_arrays` of a recording on disk, in bounded memory whatever its length.
+def _stream(rec, meta: dict, notch: str | int | None):
+    """(settings, notch info, source) for analysing a recording on disk in bounded memory, whatever its length.
 
     Hum is measured on a bounded sample of one-second stretches read from the file; the signal chain then
-    runs block by block and every stretch of filtered signal or envelope the analysis asks for is
-    recomputed from a saved chain state (:mod:`biofeedback.clinic.streamed`), the same sample for sample.
+    runs block by block, and every stretch of filtered signal or envelope the analysis asks for is
+    recomputed from a saved chain state (:mod:`biofeedback.clinic.streamed`), the same sample for sample
+    as :func:`analyze_arrays` of the whole recording in memory.
     """
     from biofeedback.clinic.streamed import RawColumn, StreamedChain
-    info = rec.info
-    settings, notch_info = _apply_notch(_hum_estimates(lambda i: RawColumn(rec, i), info),
+    settings, notch_info = _apply_notch(_hum_estimates(lambda i: RawColumn(rec, i), rec.info),
                                         chain_settings_from_meta(meta), notch)
-    source = StreamedChain(rec, settings)
-    return _analyze_traces(info, spans, meta, settings, lambda i: source.trace(1, i), lambda i: source.trace(0, i),
-                           lambda a, b, i: rec.read(a, b)[:, i], rec.n_samples, protocol_name, phases_from,
-                           notch_info)
+    return settings, notch_info, StreamedChain(rec, settings)
 
 
 def summarize(recording, protocol: str | Protocol | None = None, notch: str | int | None = None) -> dict[str, Any]:
