@@ -33,6 +33,7 @@ import shlex
 import shutil
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -385,30 +386,51 @@ def _inspect_file(path: Path) -> tuple[int, int, list[str]]:
     is sound is the real file opened normally, so that SQLite rolls the journal back in place. A truly
     damaged file is refused and left byte-identical.
     """
-    if _hot_journal(path):
-        with tempfile.TemporaryDirectory(prefix="bf-library-check-") as tmp:
-            copy = Path(tmp) / path.name
-            shutil.copyfile(path, copy)
-            shutil.copyfile(_journal(path), _journal(copy))
-            _check(copy, str(copy), uri=False)       # recovers the copy, refuses a damaged one
+    # A journal is also there, for a moment, while another room or process writes (it is not hot then):
+    # the copy may catch it half-way. So a failed check only counts when the journal stood still meanwhile.
+    for _attempt in range(_JOURNAL_TRIES):
+        before = _journal_state(path)
+        if before is None:
+            return _check(path, path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            with tempfile.TemporaryDirectory(prefix="bf-library-check-") as tmp:
+                copy = Path(tmp) / path.name
+                shutil.copyfile(path, copy)
+                shutil.copyfile(_journal(path), _journal(copy))
+                _check(copy, str(copy), uri=False)       # recovers the copy, refuses a damaged one
+        except (LibraryError, OSError):
+            if _journal_state(path) != before:           # someone was writing: look again
+                time.sleep(_JOURNAL_PAUSE_S)
+                continue
+            raise
+        if _journal_state(path) != before:
+            time.sleep(_JOURNAL_PAUSE_S)
+            continue
         return _check(path, str(path), uri=False)    # the same recovery, now in place
-    return _check(path, path.resolve().as_uri() + "?mode=ro", uri=True)
+    return _check(path, str(path), uri=False)        # a journal always on the move: SQLite's own locking decides
+
+
+#: how often a journal that keeps changing (another process writing) is looked at again, and how long apart
+_JOURNAL_TRIES = 20
+_JOURNAL_PAUSE_S = 0.05
 
 
 def _journal(path: Path) -> Path:
     return path.with_name(path.name + "-journal")
 
 
-def _hot_journal(path: Path) -> bool:
+def _journal_state(path: Path) -> tuple[int, int, int] | None:
+    """(inode, size, mtime) of a non-empty rollback journal beside the library, or None when there is none."""
     try:
-        return _journal(path).stat().st_size > 0
+        st = _journal(path).stat()
     except OSError:
-        return False
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if st.st_size > 0 else None
 
 
 def _check(path: Path, target: str, uri: bool) -> tuple[int, int, list[str]]:
     try:
-        con = sqlite3.connect(target, uri=uri)
+        con = sqlite3.connect(target, uri=uri, timeout=30.0)    # waits out another room's write, as the store does
     except sqlite3.Error as exc:
         raise LibraryError(f"cannot open the library {path}: {exc}") from None
     try:

@@ -64,3 +64,24 @@ def test_a_truly_damaged_library_is_still_refused_and_left_byte_identical(tmp_pa
     r = run_cli("clients", "--library", lib)
     assert "damaged" in assert_one_line_error(r)
     assert hashlib.sha256(lib.read_bytes()).hexdigest() == before
+
+
+def test_a_journal_of_a_live_write_is_not_taken_for_damage(tmp_path):
+    """While another process is in the middle of a write, its journal is there but not hot: opening the
+    library then waits for it (SQLite's lock) and never calls the library damaged."""
+    from biofeedback.clinic.library import Library
+    lib = tmp_path / "lib.sqlite"
+    with Library.open(lib) as setup:
+        setup.add_client("Anna")
+    writer = _WRITER.replace("time.sleep(60)", "time.sleep(1.5)\ndb.execute('COMMIT')")
+    p = subprocess.Popen([sys.executable, "-c", writer, str(lib)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        journal = lib.with_name(lib.name + "-journal")
+        assert journal.exists() and journal.stat().st_size > 0     # a live, not a hot, journal
+        with Library.open(lib) as other:                            # another room opens meanwhile
+            assert other.client("Anna").name == "Anna"
+    finally:
+        assert p.wait(timeout=60) == 0
+    with Library.open(lib) as after:
+        assert len(after.diary(after.client("Anna"))) == 400       # the other process's write is whole
