@@ -180,7 +180,7 @@ class HomeLoopButtons(QtWidgets.QWidget):
     practiceSent = QtCore.Signal(object)           # ExportResult
 
     def __init__(self, library_path: str | Path | None, client_name: str = "",
-                 parent: QtWidgets.QWidget | None = None) -> None:
+                 parent: QtWidgets.QWidget | None = None, vertical: bool = False) -> None:
         super().__init__(parent)
         self.library_path = library_path
         self.client_name = client_name
@@ -191,7 +191,7 @@ class HomeLoopButtons(QtWidgets.QWidget):
             button.setAccessibleName(button.text())
         self.open_button.clicked.connect(lambda: self.open_programme())
         self.send_button.clicked.connect(lambda: self.send_practice())
-        layout = QtWidgets.QHBoxLayout(self)
+        layout: QtWidgets.QBoxLayout = QtWidgets.QVBoxLayout(self) if vertical else QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.open_button)
         layout.addWidget(self.send_button)
