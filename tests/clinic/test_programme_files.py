@@ -274,3 +274,24 @@ def test_shaping_rule_and_target_steps_travel_with_the_programme(tmp_path, libra
         steps = home.target_steps(home.client("Ana"))
         assert [(t["day"], t["target"], t["rule"]) for t in steps] == [(start, 9.0, "below_rest"),
                                                                       (dt.date.today(), 8.1, "shaping (therapist)")]
+
+
+def test_library_migrate_carries_client_ids_places_and_programmes(tmp_path, pg_url):
+    from biofeedback.clinic.demo_programme import write_small_recording
+    from biofeedback.clinic.store_migrate import migrate_library
+    source = tmp_path / "clinic.sqlite"
+    with Library.open(source) as lib:
+        ana = lib.add_client("Ana")
+        prog.write_programme(lib, _programme(lib, "Ana", 4, dt.date.today(), relaxation=7), tmp_path / "a.bfprog")
+        rec = write_small_recording(tmp_path / "h.bfr", "2026-11-02T10:00:00+00:00", "relaxation", 5.0)
+        lib.add_home_session(ana, rec, "2026-11-02T10:00:00+00:00", "relaxation", 4.0, {})
+        lib.set_last_export(ana, "2026-11-03T09:00:00+00:00")
+        uid, schedules = lib.client_uid(ana), lib.programmes(ana)
+    for _ in range(2):                                             # twice: nothing copied twice
+        migrate_library(source, pg_url)
+    with Library.open(pg_url) as server:
+        there = server.find_client_by_uid(uid)
+        assert there is not None and there.name == "Ana"
+        assert server.programmes(there) == schedules
+        assert list(server.session_places(there).values()) == ["home"]
+        assert server.last_export(there) == "2026-11-03T09:00:00+00:00"
