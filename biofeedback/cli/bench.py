@@ -430,9 +430,7 @@ def format_report(f: dict[str, Any]) -> str:
 
 
 def _programme_report_line(f: dict[str, Any]) -> str:
-    pdf, html = f.get("programme_report_pdf_s"), f.get("programme_report_html_s")
-    if pdf is None or html is None:
-        return "  progress report of a home programme: not measured (the report renderer is not available)"
+    pdf, html = f["programme_report_pdf_s"], f["programme_report_html_s"]
     worst = max(pdf, html)
     return (f"  progress report, {f['programme_report_weeks']}-week home programme ({f['programme_report_sessions']} "
             f"sessions, adherence, clinic and home trends, diary): PDF {pdf:.2f} s, HTML {html:.2f} s "
