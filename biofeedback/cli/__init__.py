@@ -551,13 +551,17 @@ def cmd_history(args) -> int:
           f"{n_diary} diary entr{'y' if n_diary == 1 else 'ies'}")
     keys = ("resting_tone_uv", "release_latency_s", "contraction_peak_uv")
     if p.sessions:
-        rows = [["date", "programme"] + [METRICS[k].label for k in keys]]
+        rows = [["date", "programme"] + [METRICS[k].label for k in keys] + ["place"]]
         rows += [[s.started_at[:16].replace("T", " "), s.protocol or "-"]
-                 + [METRICS[k].format(s.summary.get(k)) for k in keys] for s in p.sessions]
+                 + [METRICS[k].format(s.summary.get(k)) for k in keys] + [p.places.get(s.id, "clinic")]
+                 for s in p.sessions]
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:      # text columns to the left, figures to the right, two spaces between columns
-            print("  " + "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
+            print("  " + "  ".join(cell.ljust(w) if i < 2 or i == len(r) - 1 else cell.rjust(w)
                                    for i, (cell, w) in enumerate(zip(r, widths))).rstrip())
+    from biofeedback.clinic.adherence import adherence_lines
+    for line in adherence_lines(p.adherence):
+        print(f"  adherence {line}")
     for d in p.diary[-10:]:
         scores = [f"{label} {v:g}{unit}" for label, v, unit in (("pain", d.pain_intercourse, "/10"),
                                                               ("pelvic pain", d.pain_pelvic, "/10"),
@@ -808,3 +812,132 @@ def cmd_home(args) -> int:
 
 
 SUBCOMMANDS += [_add_home]
+
+
+# --------------------------------------------------------------------------- clinic <-> home: programme and practice
+
+def _day_option(text: str):
+    """``--since`` / ``--start``: a day written YYYY-MM-DD."""
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"write the day as YYYY-MM-DD, not {text!r}") from None
+
+
+def _weeks(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--weeks must be a whole number, not {text!r}") from None
+
+
+def _add_programme(sub) -> None:
+    p = sub.add_parser("programme", help="write, show or install a home programme (.bfprog)",
+                       description="A home programme: the therapist writes it for one client, the patient installs "
+                                   "it on her own computer.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    w = actions.add_parser("write", help="write a client's home programme file",
+                           description="Write NAME's home programme: protocols with times a week, her calibration, "
+                                       "contraction band, release target and goals, and your note.")
+    w.add_argument("name", help="client name or alias")
+    w.add_argument("--protocol", action="append", default=[], metavar="NAME:TIMES",
+                   help="a protocol and how many times a week, e.g. relaxation:7 (repeat for more)")
+    w.add_argument("--weeks", type=_weeks, default=4, help="how many weeks (default 4)")
+    w.add_argument("--start", type=_day_option, metavar="DATE", help="first day (YYYY-MM-DD, default today)")
+    w.add_argument("--note", default="", metavar="TEXT", help="a short note for her")
+    w.add_argument("--out", required=True, metavar="FILE.bfprog", help="the new programme file (never overwritten)")
+    _library_option(w)
+    w.set_defaults(func=cmd_programme_write)
+    s = actions.add_parser("show", help="show what a programme file holds")
+    s.add_argument("file", metavar="FILE.bfprog")
+    s.add_argument("--json", action="store_true", help="print it as JSON")
+    s.set_defaults(func=cmd_programme_show)
+    i = actions.add_parser("install", help="install a programme into her library (at home)",
+                           description="Put the programme's client, bands, target, goals and schedule into the "
+                                       "library; a newer programme replaces the schedule and keeps her history.")
+    i.add_argument("file", metavar="FILE.bfprog")
+    _library_option(i)
+    i.set_defaults(func=cmd_programme_install)
+    p.set_defaults(func=lambda args: _missing_action(p))
+
+
+def _missing_action(p) -> int:
+    p.print_help(sys.stderr)
+    return 2
+
+
+def cmd_programme_write(args) -> int:
+    from biofeedback.clinic.library import Library
+    from biofeedback.clinic.programme import build_programme, parse_prescription, write_programme
+    prescriptions = [parse_prescription(text) for text in args.protocol]
+    with Library.open(args.library, create=False) as library:
+        programme = build_programme(library, args.name, prescriptions, args.weeks, args.note, args.start)
+        out = write_programme(library, programme, args.out)
+    print(f"wrote the home programme for {programme.client_name} to {out}")
+    return 0
+
+
+def cmd_programme_show(args) -> int:
+    from biofeedback.clinic.programme import describe, read_programme
+    programme = read_programme(args.file)
+    if args.json:
+        import json
+        print(json.dumps(programme.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(describe(programme))
+    return 0
+
+
+def cmd_programme_install(args) -> int:
+    from biofeedback.clinic.library import Library
+    from biofeedback.clinic.programme import install_programme
+    with Library.open(args.library) as library:
+        result = install_programme(library, args.file)
+    print(result.message)
+    return 0
+
+
+def _add_practice(sub) -> None:
+    p = sub.add_parser("practice", help="export home practice (.bfpack) or import it at the clinic",
+                       description="Home practice back to the therapist: export at home, import at the clinic.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    e = actions.add_parser("export", help="write her sessions and diary since the last export",
+                           description="Write NAME's sessions (with recordings) and diary entries since the last "
+                                       "export, or since --since, to a practice file for her therapist.")
+    e.add_argument("name", help="client name or alias")
+    e.add_argument("--since", type=_day_option, metavar="DATE", help="first day to include (YYYY-MM-DD)")
+    e.add_argument("--out", required=True, metavar="FILE.bfpack", help="the new practice file (never overwritten)")
+    _library_option(e)
+    e.set_defaults(func=cmd_practice_export)
+    i = actions.add_parser("import", help="file a practice file's sessions and diary at the clinic",
+                           description="Verify a practice file and put its sessions (marked home) and diary into "
+                                       "the client's history; importing again changes nothing.")
+    i.add_argument("file", metavar="FILE.bfpack")
+    _library_option(i)
+    i.set_defaults(func=cmd_practice_import)
+    p.set_defaults(func=lambda args: _missing_action(p))
+
+
+def cmd_practice_export(args) -> int:
+    from biofeedback.clinic.library import Library
+    from biofeedback.clinic.practice import export_practice
+    with Library.open(args.library, create=False) as library:
+        result = export_practice(library, args.name, args.out, args.since)
+    for line in result.skipped:
+        _warn(f"left out {line}")
+    print(f"wrote {result.sessions} session(s) and {result.diary} diary entr{'y' if result.diary == 1 else 'ies'} "
+          f"of {result.client_name}{' since ' + result.since.isoformat() if result.since else ''} to {result.path}")
+    return 0
+
+
+def cmd_practice_import(args) -> int:
+    from biofeedback.clinic.library import Library
+    from biofeedback.clinic.practice import import_practice
+    with Library.open(args.library, create=False) as library:
+        result = import_practice(library, args.file)
+    print(result.line())
+    return 0
+
+
+SUBCOMMANDS += [_add_programme, _add_practice]

@@ -318,6 +318,26 @@ def format_library_server(f: dict[str, Any]) -> list[str]:
     ]
 
 
+def bench_programme_report(weeks: int = 20, folder: str | None = None) -> dict[str, Any]:
+    """A simulated 20-week home programme (practice most days, the clinic every two weeks): progress report time.
+
+    The library and its small recordings are built through the library API (not timed); the figure is
+    the progress report, PDF and HTML, with adherence, clinic and home trends and the diary.
+    """
+    from biofeedback.clinic.demo_programme import build_demo_programme
+    from biofeedback.clinic.library import Library
+    from biofeedback.reports import progress_report
+    with tempfile.TemporaryDirectory(dir=folder) as tmp, Library.open(Path(tmp) / "library.sqlite") as library:
+        build_demo_programme(library, "Bench", tmp, weeks=weeks)
+        n_sessions = len(library.sessions(library.client("Bench")))
+        figures: dict[str, Any] = {"programme_report_weeks": weeks, "programme_report_sessions": n_sessions}
+        for fmt in ("pdf", "html"):
+            t0 = time.perf_counter()
+            progress_report(library, "Bench", Path(tmp) / f"progress.{fmt}")
+            figures[f"programme_report_{fmt}_s"] = time.perf_counter() - t0
+    return figures
+
+
 def run_bench(quick: bool = False) -> dict[str, Any]:
     hours = 0.1 if quick else 1.0
     figures: dict[str, Any] = {"quick": quick}
@@ -331,6 +351,7 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
 
 
     figures.update(bench_library_server(hours))
+    figures.update(bench_programme_report(weeks=4 if quick else 20))
     from biofeedback.ui.bench import run_display_bench
     figures["display"] = run_display_bench(seconds=5.0 if quick else 20.0)
     figures["review"] = bench_review_open(hours)
@@ -376,6 +397,7 @@ def format_report(f: dict[str, Any]) -> str:
 
 
     lines += format_library_server(f)
+    lines.append(_programme_report_line(f))
     d = f.get("display")
     if d is None:
         lines.append("  live display: not measured (the Qt user interface is not available)")
@@ -405,3 +427,11 @@ def format_report(f: dict[str, Any]) -> str:
                      f"whole session {r['review_whole_ms']:.0f} ms")
     lines.append(_sound_line(f.get("sound")))
     return "\n".join(lines)
+
+
+def _programme_report_line(f: dict[str, Any]) -> str:
+    pdf, html = f["programme_report_pdf_s"], f["programme_report_html_s"]
+    worst = max(pdf, html)
+    return (f"  progress report, {f['programme_report_weeks']}-week home programme ({f['programme_report_sessions']} "
+            f"sessions, adherence, clinic and home trends, diary): PDF {pdf:.2f} s, HTML {html:.2f} s "
+            f"(target < 10: {'met' if worst < 10 else 'MISSED'})")

@@ -30,13 +30,15 @@ class FiledSession:
     library_path: str = ""
 
 
-def file_session(library: Library, recording_path: str | os.PathLike, client: Client | str | None = None
-                 ) -> FiledSession:
+def file_session(library: Library, recording_path: str | os.PathLike, client: Client | str | None = None,
+                 place: str | None = None) -> FiledSession:
     """Put ``recording_path`` into ``library`` under its client and store the goals it newly meets.
+
+    ``place`` ('home' or 'clinic') says where the session took place (home mode files 'home').
 
     Raises :class:`~biofeedback.errors.UserError` when the recording names no known client or cannot be read.
     """
-    session = register_recording(library, recording_path, client)
+    session = register_recording(library, recording_path, client, place=place)
     target = library.client_by_id(session.client_id)
     newly = update_milestones(library, target)
     return FiledSession(session, library.client_by_id(target.id), newly, str(library.path))
@@ -44,14 +46,14 @@ def file_session(library: Library, recording_path: str | os.PathLike, client: Cl
 
 def register_recording(library: Library, recording_path: str | os.PathLike, client: Client | str | None = None,
                        summary: dict[str, Any] | None = None, *, create: bool = False,
-                       queue_when_unreachable: bool = True) -> SessionRecord:
+                       queue_when_unreachable: bool = True, place: str | None = None) -> SessionRecord:
     """Put a recording file into the library under its client (from the recording's meta unless given).
 
     An unknown client name is refused (see :func:`require_client`) unless ``create`` is True, which only
     callers that explicitly add a client should pass. In a server library the recording is then uploaded and
     verified (:mod:`biofeedback.clinic.sync`); if the server stops answering it waits in the local queue.
     """
-    session = _register(library, recording_path, client, summary, create)
+    session = _register(library, recording_path, client, summary, create, place)
     if library.is_server:
         from biofeedback.clinic import sync
         if queue_when_unreachable:
@@ -62,7 +64,7 @@ def register_recording(library: Library, recording_path: str | os.PathLike, clie
 
 
 def _register(library: Library, recording_path: str | os.PathLike, client: Client | str | None,
-              summary: dict[str, Any] | None, create: bool) -> SessionRecord:
+              summary: dict[str, Any] | None, create: bool, place: str | None = None) -> SessionRecord:
     rec = Recording.open(recording_path)
     try:
         if isinstance(client, Client):
@@ -77,7 +79,8 @@ def _register(library: Library, recording_path: str | os.PathLike, client: Clien
         protocol = rec.meta.get("protocol") or ""
         if isinstance(protocol, dict):
             protocol = protocol.get("name") or ""
-        return library.add_session(target, recording_path, rec.started_at, str(protocol), rec.duration_s, summary)
+        return library.add_session(target, recording_path, rec.started_at, str(protocol), rec.duration_s, summary,
+                                   place=place)
     finally:
         rec.close()
 

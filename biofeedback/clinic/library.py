@@ -34,6 +34,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     event,
     func,
     insert,
@@ -86,7 +88,8 @@ from biofeedback.clinic.store import (
 from biofeedback.errors import UserError
 
 __all__ = ["APPLICATION_ID", "ENV_VAR", "FILE_NAME", "MIGRATIONS", "SCHEMA_VERSION", "Client", "ConflictError",
-           "DiaryEntry", "Goal", "Library", "LibraryError", "LibraryUnreachableError", "SessionRecord",
+           "DiaryEntry", "Goal", "Library", "LibraryError", "LibraryUnreachableError", "ProgrammeSchedule",
+           "SessionRecord",
            "check_goal_target", "default_library_path", "metadata", "parse_day", "require_client",
            "resolve_library_path"]
 
@@ -135,9 +138,11 @@ clients = Table(
     Column("bands", Text, nullable=False, server_default="{}"),
     Column("created_at", Text, nullable=False),
     *_who_when(),
+    Column("client_uid", Text),           # her random id (uuid4) in programme and practice files (version 4)
 )
 #: Names are unique regardless of case, on both backends.
 Index("clients_name_folded", func.lower(clients.c.name), unique=True)
+Index("clients_by_uid", clients.c.client_uid, unique=True)
 
 sessions = Table(
     "sessions", metadata,
@@ -150,6 +155,8 @@ sessions = Table(
     Column("summary", Text, nullable=False, server_default="{}"),
     Column("notes", Text, nullable=False, server_default=""),
     *_who_when(),
+    #: 'home' or 'clinic' (version 4); NULL means "where this library is", see Library.session_places.
+    Column("place", Text, CheckConstraint("place IN ('home', 'clinic')")),
 )
 Index("sessions_by_client", sessions.c.client_id, sessions.c.started_at)
 
@@ -233,6 +240,40 @@ recording_events = Table(
 )
 
 
+#: Home programmes (issue 13): each programme written for (or installed by) a client, its start day, weeks and
+#: the therapist's note; ``installed`` is 1 in her own library. A newer programme replaces the schedule from its
+#: start day on; the earlier ones stay for the weeks they covered. See :mod:`biofeedback.clinic.programme`.
+programmes = Table(
+    "programmes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("programme_uid", Text, nullable=False),
+    Column("written_at", Text, nullable=False),
+    Column("start_day", Text, nullable=False),
+    Column("weeks", Integer, CheckConstraint("weeks >= 1"), nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("installed", Integer, nullable=False, server_default="0"),
+    *_who_when(),
+    UniqueConstraint("client_id", "programme_uid", name="programmes_once_per_client"),
+)
+#: Per programme, each protocol and how many times a week (``position`` keeps the therapist's order).
+programme_protocols = Table(
+    "programme_protocols", metadata,
+    Column("programme_id", Integer, ForeignKey("programmes.id", ondelete="CASCADE"), nullable=False),
+    Column("protocol", Text, nullable=False),
+    Column("times_per_week", Integer, CheckConstraint("times_per_week >= 1"), nullable=False),
+    Column("position", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("programme_id", "protocol"),
+)
+#: When a client's practice was last exported (the next export starts there).
+practice_exports = Table(
+    "practice_exports", metadata,
+    Column("client_id", Integer, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_export_at", Text, nullable=False),
+    *_who_when(),
+)
+
+
 # --------------------------------------------------------------------------- migrations
 
 def _migrate_to_1(db: Connection) -> None:
@@ -256,13 +297,34 @@ def _migrate_to_3(db: Connection) -> None:
                 default = "1" if col == "row_version" else "''"
                 db.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col} {kind} NOT NULL DEFAULT {default}"))
     for index in clients.indexes:
-        index.create(db, checkfirst=True)
+        if index.name == "clients_name_folded":          # clients_by_uid comes with its column in version 4
+            index.create(db, checkfirst=True)
     metadata.create_all(db, tables=[library_info, recordings, recording_chunks, recording_events])
 
 
+def _migrate_to_4(db: Connection) -> None:
+    """Version 4: clinic <-> home by files (issue 13): client ids, where a session took place, programmes, exports.
+
+    Every existing client gets her random id here (new clients get one when added).
+    """
+    if "client_uid" not in {c["name"] for c in inspect(db).get_columns("clients")}:
+        db.execute(text("ALTER TABLE clients ADD COLUMN client_uid TEXT"))
+    if "place" not in {c["name"] for c in inspect(db).get_columns("sessions")}:
+        db.execute(text("ALTER TABLE sessions ADD COLUMN place TEXT CHECK (place IN ('home', 'clinic'))"))
+    db.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS clients_by_uid ON clients (client_uid)"))
+    metadata.create_all(db, tables=[programmes, programme_protocols, practice_exports])
+    for (cid,) in db.execute(select(clients.c.id).where(clients.c.client_uid.is_(None))).all():
+        db.execute(update(clients).where(clients.c.id == cid).values(client_uid=_new_uid()))
+
+
+def _new_uid() -> str:
+    return str(uuid.uuid4())
+
+
 #: MIGRATIONS[i] brings a library from version i to version i + 1.
-MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_to_1, _migrate_to_2, _migrate_to_3]
+MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
 SCHEMA_VERSION = len(MIGRATIONS)
+
 # --------------------------------------------------------------------------- records
 
 def _loads(text: str | None) -> dict[str, Any]:
@@ -722,7 +784,8 @@ class Library:
         with self._writing() as db:
             new_id = db.execute(insert(clients).returning(clients.c.id), dict(
                 name=name, notes=notes, calibration=_dumps(_clean_numbers(calibration)),
-                bands=_dumps(_clean_numbers(bands)), created_at=_now(), **self._stamp())).scalar_one()
+                bands=_dumps(_clean_numbers(bands)), created_at=_now(), client_uid=_new_uid(),
+                **self._stamp())).scalar_one()
         return self.client_by_id(int(new_id))
 
     def find_client(self, name: str) -> Client | None:
@@ -799,13 +862,18 @@ class Library:
 
     def add_session(self, client: Client | int, recording_path: str | os.PathLike, started_at: str,
                     protocol: str = "", duration_s: float | None = None, summary: dict | None = None,
-                    notes: str = "") -> SessionRecord:
-        """Record a session (adding the same recording file again updates it)."""
+                    notes: str = "", place: str | None = None) -> SessionRecord:
+        """Record a session (adding the same recording file again updates it).
+
+        ``place`` ('home' or 'clinic') says where it took place; None leaves it to :meth:`session_places`.
+        """
         cid = _id_of(client)
         path = str(Path(recording_path).expanduser().resolve())
         parse_day(started_at)
         values = dict(client_id=cid, recording_path=path, started_at=started_at, protocol=protocol or "",
                       duration_s=duration_s, summary=_dumps(_clean_numbers(summary)), notes=notes, **self._stamp())
+        if place is not None:
+            values["place"] = _check_place(place)
         stmt = self._upsert(sessions).values(**values)
         stmt = stmt.on_conflict_do_update(index_elements=[sessions.c.recording_path], set_={
             **{k: stmt.excluded[k] for k in values if k != "recording_path"},
@@ -959,6 +1027,147 @@ class Library:
         with self._writing() as db:
             db.execute(update(goals).where(goals.c.id == _id_of(goal)).values(
                 met_on=day.isoformat() if day else None, row_version=goals.c.row_version + 1, **self._stamp()))
+
+
+    # ---- clinic <-> home (programme and practice files; see biofeedback.clinic.programme/practice)
+
+    def client_uid(self, client: Client | int) -> str:
+        """Her random identifier (uuid4), made now if she has none yet.
+
+        Making it is not an edit of her record by anyone, so her row version stays (no false conflicts).
+        """
+        cid = _id_of(client)
+        with self._read() as db:
+            row = db.execute(select(clients.c.client_uid).where(clients.c.id == cid)).first()
+        if row is None:
+            raise UserError(f"no client with id {cid} in the library")
+        if row[0]:
+            return str(row[0])
+        with self._writing() as db:
+            db.execute(update(clients).where(clients.c.id == cid, clients.c.client_uid.is_(None))
+                       .values(client_uid=_new_uid()))
+        return self.client_uid(cid)
+
+    def set_client_uid(self, client: Client | int, uid: str) -> None:
+        """Give a client the identifier another library knows her by (installing her programme at home)."""
+        with self._writing() as db:
+            db.execute(update(clients).where(clients.c.id == _id_of(client)).values(
+                client_uid=uid, row_version=clients.c.row_version + 1, **self._stamp()))
+
+    def find_client_by_uid(self, uid: str) -> Client | None:
+        with self._read() as db:
+            row = db.execute(select(*self._CLIENT_COLS).where(clients.c.client_uid == uid)).first()
+        return self._client(row) if row else None
+
+    def add_programme(self, client: Client | int, schedule: ProgrammeSchedule) -> ProgrammeSchedule:
+        """Store a programme's schedule (the same programme id again changes nothing)."""
+        cid = _id_of(client)
+        stmt = self._upsert(programmes).values(
+            client_id=cid, programme_uid=schedule.programme_uid, written_at=schedule.written_at,
+            start_day=schedule.start_day.isoformat(), weeks=schedule.weeks, note=schedule.note,
+            installed=int(schedule.installed), **self._stamp())
+        stmt = stmt.on_conflict_do_nothing(index_elements=[programmes.c.client_id, programmes.c.programme_uid])
+        with self._writing() as db:
+            new_id = db.execute(stmt.returning(programmes.c.id)).scalar()
+            if new_id is not None:
+                db.execute(insert(programme_protocols), [
+                    {"programme_id": new_id, "protocol": p, "times_per_week": n, "position": i}
+                    for i, (p, n) in enumerate(schedule.protocols.items())])
+        return next(p for p in self.programmes(cid) if p.programme_uid == schedule.programme_uid)
+
+    def programmes(self, client: Client | int) -> list[ProgrammeSchedule]:
+        """A client's programmes, oldest first (the last is the schedule in force)."""
+        p, pp = programmes, programme_protocols
+        with self._read() as db:
+            rows = db.execute(select(p.c.id, p.c.programme_uid, p.c.written_at, p.c.start_day, p.c.weeks, p.c.note,
+                                     p.c.installed).where(p.c.client_id == _id_of(client))
+                              .order_by(p.c.written_at, p.c.id)).all()
+            protocols: dict[int, dict[str, int]] = {int(r[0]): {} for r in rows}
+            if protocols:
+                for pid, name, times in db.execute(
+                        select(pp.c.programme_id, pp.c.protocol, pp.c.times_per_week)
+                        .where(pp.c.programme_id.in_(list(protocols))).order_by(pp.c.programme_id, pp.c.position)):
+                    protocols[int(pid)][name] = int(times)
+        return [ProgrammeSchedule(uid, written_at, dt.date.fromisoformat(start_day), int(weeks), protocols[int(pid)],
+                                  note, bool(installed))
+                for pid, uid, written_at, start_day, weeks, note, installed in rows]
+
+    def add_home_session(self, client: Client | int, recording_path: str | os.PathLike, started_at: str,
+                         protocol: str = "", duration_s: float | None = None,
+                         summary: dict | None = None) -> SessionRecord:
+        """File a session practised at home (from a practice file) in one step; a session already filed stays."""
+        path = str(Path(recording_path).expanduser().resolve())
+        parse_day(started_at)
+        stmt = self._upsert(sessions).values(
+            client_id=_id_of(client), recording_path=path, started_at=started_at, protocol=protocol or "",
+            duration_s=duration_s, summary=_dumps(_clean_numbers(summary)), place="home", **self._stamp())
+        with self._writing() as db:
+            db.execute(stmt.on_conflict_do_nothing(index_elements=[sessions.c.recording_path]))
+        return self.session_for_recording(path)  # type: ignore[return-value]
+
+    def session_places(self, client: Client | int) -> dict[int, str]:
+        """Session id -> ``'home'`` or ``'clinic'``.
+
+        A session without a stored place was recorded where this library lives: at home for a client
+        whose programme was installed here (her own computer), else at the clinic.
+        """
+        cid = _id_of(client)
+        with self._read() as db:
+            installed = db.execute(select(programmes.c.id).where(programmes.c.client_id == cid,
+                                                                 programmes.c.installed == 1).limit(1)).first()
+            rows = db.execute(select(sessions.c.id, sessions.c.place).where(sessions.c.client_id == cid)).all()
+        here = "home" if installed else "clinic"
+        return {int(sid): place or here for sid, place in rows}
+
+    def set_session_place(self, session: SessionRecord | int, place: str) -> None:
+        """Say where a session took place (home mode files its sessions as ``'home'``)."""
+        _check_place(place)
+        with self._writing() as db:
+            db.execute(update(sessions).where(sessions.c.id == _id_of(session)).values(
+                place=place, row_version=sessions.c.row_version + 1, **self._stamp()))
+
+    def last_export(self, client: Client | int) -> str | None:
+        """When her practice was last exported (ISO date-time), or None."""
+        with self._read() as db:
+            value = db.execute(select(practice_exports.c.last_export_at)
+                               .where(practice_exports.c.client_id == _id_of(client))).scalar()
+        return None if value is None else str(value)
+
+    def set_last_export(self, client: Client | int, when: str) -> None:
+        stmt = self._upsert(practice_exports).values(client_id=_id_of(client), last_export_at=when, **self._stamp())
+        stmt = stmt.on_conflict_do_update(index_elements=[practice_exports.c.client_id], set_={
+            "last_export_at": stmt.excluded.last_export_at, "changed_by": stmt.excluded.changed_by,
+            "changed_at": stmt.excluded.changed_at, "row_version": practice_exports.c.row_version + 1})
+        with self._writing() as db:
+            db.execute(stmt)
+
+
+#: Where a session took place.
+PLACES = ("home", "clinic")
+
+
+def _check_place(place: str) -> str:
+    if place not in PLACES:
+        raise UserError(f"a session takes place at 'home' or at the 'clinic', not {place!r}")
+    return place
+
+
+@dataclass(frozen=True)
+class ProgrammeSchedule:
+    """A home programme's schedule as the library keeps it: which protocols how often, from when, how long."""
+
+    programme_uid: str
+    written_at: str                 # ISO date-time the therapist wrote it (orders programmes)
+    start_day: dt.date
+    weeks: int
+    protocols: dict[str, int]       # protocol name -> times a week
+    note: str = ""
+    installed: bool = False         # True in her own library (installed from the file)
+
+    @property
+    def end_day(self) -> dt.date:
+        """The last day of the programme."""
+        return self.start_day + dt.timedelta(days=7 * self.weeks - 1)
 
 
 def _first_line(exc: BaseException) -> str:

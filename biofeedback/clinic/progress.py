@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from biofeedback.clinic.adherence import WeekAdherence, weekly_adherence
 from biofeedback.clinic.catalogue import EMG, METRICS, PRESSURE, Metric, parse_goal
 from biofeedback.clinic.library import Client, DiaryEntry, Goal, Library, SessionRecord
 
@@ -270,6 +271,8 @@ class Progress:
     goals: list[GoalStatus]
     start: dt.date | None = None
     end: dt.date | None = None
+    places: dict[int, str] = field(default_factory=dict)          # session id -> "home" | "clinic"
+    adherence: list[WeekAdherence] = field(default_factory=list)  # per programme week (clinic/adherence.py)
     #: the release targets she trained against, (day set, target in µV), oldest first (shaping, issue 11)
     target_steps: list[tuple[dt.date, float]] = field(default_factory=list)
 
@@ -280,7 +283,7 @@ class Progress:
             "from": self.start.isoformat() if self.start else None,
             "to": self.end.isoformat() if self.end else None,
             "sessions": [{"started_at": s.started_at, "protocol": s.protocol, "duration_s": s.duration_s,
-                          "recording": s.recording_path,
+                          "recording": s.recording_path, "place": self.places.get(s.id, "clinic"),
                           "modality": session_modality(s.summary),
                           "metrics": {k: metric_value(s.summary, k) for k in METRICS
                                       if METRICS[k].source == "session" and metric_value(s.summary, k) is not None}}
@@ -302,6 +305,7 @@ class Progress:
                         "points": [{"day": p.day.isoformat(), "when": p.when, "value": p.value} for p in t.points]}
                     for k, t in series.items()}
                 for protocol, series in trends_by_protocol(self.sessions).items()},
+            "adherence": [w.to_dict() for w in self.adherence],
         }
 
     @property
@@ -319,9 +323,11 @@ def client_progress(library: Library, client: Client | str, start: dt.date | Non
     diary = library.diary(client, start, end)
     # goals are judged over the whole history, so a date range never hides when a goal was first met
     all_series = trends(library.sessions(client), library.diary(client))
+    places = library.session_places(client)
+    adherence = weekly_adherence(library.programmes(client), sessions, places, first=start, last=end)
     steps = [(s["day"], float(s["target"])) for s in library.target_steps(client) if s.get("unit", "uV") == "uV"]
     return Progress(client, sessions, diary, trends(sessions, diary), goal_status(library.goals(client), all_series),
-                    start, end, steps)
+                    start, end, places, adherence, steps)
 
 
 def update_milestones(library: Library, client: Client | str) -> list[GoalStatus]:

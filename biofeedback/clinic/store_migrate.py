@@ -1,7 +1,8 @@
 """Moving a clinic over: copy a library (usually the SQLite file) to a server library.
 
 ``biofeedback library migrate --to postgresql://... [--library OLD.sqlite]`` copies clients, sessions with
-their recordings, diary entries and goals. Each record is matched on the server by what identifies it (a
+their recordings (and where each took place), diary entries, goals, and the clients' ids and home programmes
+(issue 13). Each record is matched on the server by what identifies it (a
 client by name, a session by its recording, a diary entry or goal by its contents and creation time), so a
 second run copies nothing twice and a run interrupted half way is finished by running it again. At the end
 every source record is looked up on the server and every recording's SHA-256 compared, and the result says
@@ -67,15 +68,17 @@ def _copy_client(src: Library, dst: Library, client: Any, report: MigrationRepor
     there = dst.find_client(client.name)
     if there is None:
         there = dst.add_client(client.name, client.notes, client.calibration, client.bands)
+        dst.set_client_uid(there, src.client_uid(client))     # her practice files keep finding her
         report.moved["clients"] += 1
     else:
         report.present["clients"] += 1
+    places = src.session_places(client)
     session_ids: dict[int, int] = {}
     for s in src.sessions(client):
         copy = dst.session_for_recording(s.recording_path)
         if copy is None:
             copy = dst.add_session(there, s.recording_path, s.started_at, s.protocol, s.duration_s, s.summary,
-                                   s.notes)
+                                   s.notes, place=places.get(s.id))
             report.moved["sessions"] += 1
         else:
             report.present["sessions"] += 1
@@ -93,6 +96,10 @@ def _copy_client(src: Library, dst: Library, client: Any, report: MigrationRepor
             report.uploaded_bytes += Path(s.recording_path).stat().st_size
     _copy_rows(src, dst, diary, client.id, there.id, _DIARY_KEY, "diary entries", report, session_ids)
     _copy_rows(src, dst, goals, client.id, there.id, _GOAL_KEY, "goals", report, session_ids)
+    for programme in src.programmes(client):                  # her home programmes (same id: stored once)
+        dst.add_programme(there, programme)
+    if (exported := src.last_export(client)) and not dst.last_export(there):
+        dst.set_last_export(there, exported)
 
 
 def _rows(lib: Library, table: Any, client_id: int) -> list[dict[str, Any]]:

@@ -90,8 +90,14 @@ def progress_report(library: Library, client: str, out: str | os.PathLike, start
     images = {}
     x_range = date_range_x(report.date_range) if report.date_range else None   # one range for every chart
     for i, k in enumerate(keys):
-        images["trend_" + k] = trend_png(report.trends[k], report.goals, x_range=x_range,
-                                         target_steps=report.target_steps)
+        apart = {place: series[k] for place, series in report.place_trends.items() if k in series}
+        if not apart:
+            images["trend_" + k] = trend_png(report.trends[k], report.goals, x_range=x_range,
+                                             target_steps=report.target_steps)
+        for place, trend in apart.items():                    # clinic and home sessions apart
+            if trend.points:
+                images[f"trend_{place}_{k}"] = trend_png(trend, report.goals, x_range=x_range,
+                                                         target_steps=report.target_steps)
         progress(0.2 + 0.6 * (i + 1) / len(keys))
     pair = overlay_pair(report.sessions)
     if pair is not None:                     # first versus latest, aligned at the protocol's steps

@@ -11,17 +11,20 @@ from typing import Any
 
 import numpy as np
 
+from biofeedback.clinic.adherence import WeekAdherence
 from biofeedback.clinic.filing import session_summary
 from biofeedback.clinic.library import DiaryEntry, Goal, Library, SessionRecord
 from biofeedback.clinic.progress import (
     METRICS,
     PRESSURE,
     GoalStatus,
+    Progress,
     Trend,
     client_progress,
     metric_value,
     session_modality,
     summary_value,
+    trends,
 )
 from biofeedback.files.markers import current_events
 from biofeedback.protocols import CONTRACTION_KINDS
@@ -124,6 +127,9 @@ class ProgressReport:
     date_range: tuple[dt.date, dt.date] | None = None
     #: set when the report carries the first-versus-latest figure (image "overlay")
     overlay_caption: str = ""
+    adherence: list[WeekAdherence] = field(default_factory=list)     # per programme week
+    places: dict[int, str] = field(default_factory=dict)             # session id -> "home" | "clinic"
+    place_trends: dict[str, dict[str, Trend]] = field(default_factory=dict)  # "clinic"/"home" -> session trends
     #: the release targets she trained against, (day set, target in µV), drawn on the resting-tone trend
     target_steps: list[tuple[dt.date, float]] = field(default_factory=list)
 
@@ -442,7 +448,19 @@ def gather_progress(library: Library, client: str, start: dt.date | None = None,
         lines.append("Goals met: " + "; ".join(f"{what} (first on {day.day} {day:%b %Y})" for what, day in met) + ".")
     return ProgressReport(title=f"Progress report — {p.client.name} — {span}", client=p.client.name, start=start,
                           end=end, trends=p.trends, goals=p.goals, sessions=p.sessions, diary=p.diary,
-                          summary_lines=lines, date_range=p.date_range, target_steps=p.target_steps)
+                          summary_lines=lines, date_range=p.date_range, adherence=p.adherence, places=p.places,
+                          place_trends=trends_by_place(p), target_steps=p.target_steps)
+
+
+def trends_by_place(p: Progress) -> dict[str, dict[str, Trend]]:
+    """Session trends at the clinic and at home, apart (empty when all sessions took place in one of them)."""
+    by_place: dict[str, list] = {"clinic": [], "home": []}
+    for s in p.sessions:
+        by_place[p.places.get(s.id, "clinic")].append(s)
+    if not all(by_place.values()):
+        return {}
+    keys = [k for k, m in METRICS.items() if m.source == "session"]
+    return {place: trends(sessions, [], keys) for place, sessions in by_place.items()}
 
 
 #: Fixed scales for diary scores: (bottom, top) of the scale, and the margin around it (no tick falls in it).

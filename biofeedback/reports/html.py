@@ -212,6 +212,8 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
                         f"</td><td>{escape(met)}</td></tr>")
         rows.append("</table>")
         parts.append("".join(rows))
+    if r.adherence:
+        parts.append(adherence_html(r.adherence))
     plotted = plotted_keys(r.trends)
     if plotted:
         parts.append("<h2>Over the weeks</h2>")
@@ -220,6 +222,9 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
             parts.append(f"<p class=\"meta\">Every chart runs from {a.day} {a:%b %Y} to {b.day} {b:%b %Y}, so pain "
                          f"and practice line up with the muscle; one point per session, at its time of day.</p>")
         for k in plotted:
+            if r.place_trends and METRICS[k].source == "session":
+                parts.append(_place_trend_images(r, k, src, plot_width))
+                continue
             parts.append(f"<p><img src=\"{src('trend_' + k)}\" width=\"{plot_width}\" "
                          f"alt=\"{escape(METRICS[k].label)} over the weeks\"></p>")
     else:
@@ -231,12 +236,13 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
         parts.append(f"<p class=\"meta\">{escape(r.overlay_caption)}</p>")
     if r.sessions:
         rows = ["<h2>Sessions</h2><table class=\"data\"><tr><th>Date</th><th>Programme</th><th>Resting tone</th>"
-                "<th>Release time</th><th>Contraction peak</th></tr>"]
+                "<th>Release time</th><th>Contraction peak</th><th>Place</th></tr>"]
         for s in r.sessions:
             cells = "".join(f"<td class=\"num\">{escape(_session_value(s.summary, keys))}</td>"
                             for keys in (("resting_tone_uv", "resting_tone_cmh2o"), ("release_latency_s",),
                                          ("contraction_peak_uv", "contraction_peak_cmh2o")))
-            rows.append(f"<tr><td>{s.day.day} {s.day:%b %Y}</td><td>{escape(s.protocol or '—')}</td>{cells}</tr>")
+            rows.append(f"<tr><td>{s.day.day} {s.day:%b %Y}</td><td>{escape(s.protocol or '—')}</td>{cells}"
+                        f"<td>{'home' if r.places.get(s.id) == 'home' else 'clinic'}</td></tr>")
         rows.append("</table>")
         parts.append("".join(rows))
     if r.diary:
@@ -267,3 +273,30 @@ def _f(value: object) -> float | None:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+
+
+def adherence_html(weeks: list) -> str:
+    """Practice against the programme, one row per week: done of prescribed, per protocol, home and clinic."""
+    names = list(dict.fromkeys(name for w in weeks for name in w.protocols))
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    rows = [f"<h2>Practice against the programme</h2><table class=\"data\"><tr><th>Week</th><th>From</th>"
+            f"<th>Done</th>{head}<th>At home</th><th>At the clinic</th></tr>"]
+    for w in weeks:
+        cells = "".join(f"<td class=\"num\">{w.protocols[n].done}/{w.protocols[n].prescribed}</td>"
+                        if n in w.protocols else "<td></td>" for n in names)
+        rows.append(f"<tr><td class=\"num\">{w.week}</td><td>{w.start.day} {w.start:%b}</td>"
+                    f"<td class=\"num\">{w.done} of {w.prescribed}</td>{cells}<td class=\"num\">{w.home}</td>"
+                    f"<td class=\"num\">{w.clinic}</td></tr>")
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def _place_trend_images(r: ProgressReport, key: str, src: Src, plot_width: int) -> str:
+    """A session measure's trend at the clinic and at home, side by side in words and apart in plots."""
+    out = []
+    for place, words in (("clinic", "at the clinic"), ("home", "at home")):
+        if r.place_trends[place][key].points:
+            out.append(f"<p><b>{escape(METRICS[key].label)}, {words}</b><br>"
+                       f"<img src=\"{src('trend_' + place + '_' + key)}\" width=\"{plot_width}\" "
+                       f"alt=\"{escape(METRICS[key].label)} {words} over the weeks\"></p>")
+    return "".join(out)

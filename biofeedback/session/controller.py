@@ -145,6 +145,7 @@ class SessionController:
         self.poll_s = poll_s
         self.library_path = library_path
         self.file_sessions = file_sessions
+        self.place: str | None = None          # where its sessions take place ('home' in home mode); None: unsaid
         self.engine: SessionEngine | None = None
         self.source: Source | None = None
         self.spec = ""
@@ -396,7 +397,7 @@ class SessionController:
         """File ``path`` in the client library under the current client, with her milestones."""
         try:
             with Library.open(self.library_path) as library:
-                filed = file_session(library, path, self.client)
+                filed = file_session(library, path, self.client, place=self.place)
         except LibraryUnreachableError as exc:     # a clinic's server is down: filed when it is back, never lost
             from biofeedback.clinic.sync import queue_filing
             name = self.client.name if self.client is not None else str(self.offline_client)

@@ -17,6 +17,7 @@ from biofeedback.session.controller import SessionController
 from biofeedback.ui.clients import choose_client
 from biofeedback.ui.diary import ask_diary
 from biofeedback.ui.history import HistoryView
+from biofeedback.ui.practice_actions import HomeProgrammeDialog, import_practice_file, write_home_programme
 
 
 class ClientLink(QtCore.QObject):
@@ -51,7 +52,55 @@ class ClientLink(QtCore.QObject):
         menu.addAction("Choose client…", self.choose)
         menu.addAction("History…", self.show_history)
         menu.addAction("Diary entry…", self.diary_entry)
+        self._add_home_loop_actions(menu)
         return menu
+
+    # ------------------------------------------------------------------ clinic <-> home (ui/practice_actions.py)
+    def _add_home_loop_actions(self, menu: QtWidgets.QMenu) -> None:
+        menu.addSeparator()
+        menu.addAction("Home programme…", self.home_programme)
+        menu.addAction("Import practice…", self.import_practice)
+
+    def home_programme(self, out: Path | None = None, dialog=None) -> Path | None:
+        """Write the chosen client's home programme (``dialog`` lets tests fill it in without a modal loop)."""
+        if not self._ensure_client():
+            return None
+        dialog = dialog or HomeProgrammeDialog(self.client_name, self.window)
+        if dialog.result() != QtWidgets.QDialog.Accepted and dialog.exec() != QtWidgets.QDialog.Accepted:
+            return None
+        try:
+            library = self._library()
+        except UserError as exc:
+            self.show_error(str(exc))
+            return None
+        try:
+            written = write_home_programme(library, self.client, dialog.prescriptions(), dialog.weeks.value(),
+                                           dialog.note.toPlainText(), out, self.window, self.show_error)
+        finally:
+            library.close()
+        if written is not None:
+            self.show_error(f"Home programme for {self.client_name} saved to {written}")
+        return written
+
+    def import_practice(self, path: Path | None = None):
+        """Import a practice file from home; the history view (if open) shows it at once."""
+        try:
+            library = self._library()
+        except UserError as exc:
+            self.show_error(str(exc))
+            return None
+        try:
+            result = import_practice_file(library, path, self.window, self.show_error)
+        finally:
+            library.close()
+        if result is not None:
+            self.show_error(result.line())
+            if self._history is not None:
+                try:
+                    self._history.refresh()
+                except RuntimeError:          # the view was closed meanwhile
+                    self._history = None
+        return result
 
     # ------------------------------------------------------------------ actions
     def choose(self) -> None:

@@ -125,6 +125,7 @@ class HistoryView(QtWidgets.QWidget):
         self.overlay_button.setEnabled(overlay_pair(p.sessions) is not None)
         self._fill_table(p)
         self._fill_plots(p)
+        show_practice(self, p)          # adherence and home/clinic (clinic <-> home loop)
 
     def _fill_goals(self, p: Progress) -> None:
         if not p.goals:
@@ -292,6 +293,33 @@ class HistoryView(QtWidgets.QWidget):
             return
         run_with_progress(self, "Writing the session report…",
                           lambda progress: session_report(path, out, self.library, progress=progress))
+
+
+def show_practice(view: HistoryView, p: Progress) -> None:
+    """Practice against the programme under the goals, and where each session took place (a last column)."""
+    from biofeedback.clinic.adherence import adherence_lines
+    label = getattr(view, "adherence_label", None)
+    if label is None:
+        label = view.adherence_label = QtWidgets.QLabel()
+        label.setWordWrap(True)
+        label.setAccessibleName("Practice against the programme")
+        view.layout().insertWidget(2, label)
+    recent = adherence_lines(p.adherence[-4:])
+    label.setText("Practice against the programme: " + " · ".join(recent) if recent else "")
+    label.setVisible(bool(recent))
+    table = view.table
+    if not any(place == "home" for place in p.places.values()):
+        return                                       # clinic sessions only: no column needed
+    col = table.columnCount()
+    if table.horizontalHeaderItem(col - 1).text() != "Place":
+        table.insertColumn(col)
+        table.setHorizontalHeaderItem(col, QtWidgets.QTableWidgetItem("Place"))
+    else:
+        col -= 1
+    for row, s in enumerate(reversed(p.sessions)):   # newest first, as the table
+        item = QtWidgets.QTableWidgetItem("home" if p.places.get(s.id) == "home" else "clinic")
+        item.setData(QtCore.Qt.UserRole, s.recording_path)
+        table.setItem(row, col, item)
 
 
 def _num(value: object) -> float | None:

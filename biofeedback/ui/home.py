@@ -1,8 +1,10 @@
 """Home mode: one calm screen for practising alone at home.
 
-Today's practice and one large Start; then the patient view (cue, countdown, breathing pacer and only
-the target she works on: no numbers, no units, no device controls); the session is recorded into her
-library by itself; then a short, skippable diary; and "your progress" in her words.
+Today's practice (from the programme her therapist gave her, when one is open here) and one large Start;
+then the patient view (cue, countdown, breathing pacer and only the target she works on: no numbers, no
+units, no device controls); the session is recorded into her library by itself, as home practice; then a
+short, skippable diary; and "your progress" in her words. Two quiet buttons open her therapist's programme
+file and save her practice to a file for her therapist (:mod:`biofeedback.ui.practice_actions`).
 
 Like the clinic window, this is a view of one
 :class:`~biofeedback.session.controller.SessionController`: the controller owns source, engine,
@@ -30,6 +32,7 @@ from biofeedback.signal.sound import scale_from_bands
 from biofeedback.ui.home_diary import HomeDiary
 from biofeedback.ui.home_progress import ProgressPanel
 from biofeedback.ui.patient_view import PatientView
+from biofeedback.ui.practice_actions import HomeLoopButtons
 from biofeedback.ui.practice_keys import PracticeKeys, name_controls
 from biofeedback.ui.settings import SOUND_MODES, Settings
 from biofeedback.ui.sound_output import SoundOutput
@@ -58,9 +61,29 @@ def home_client(library: Library, name: str | None) -> Client:
     raise UserError("this library holds several people; choose yours with --client NAME")
 
 
-def todays_practice(client: Client) -> Protocol:
-    """Today's practice: relaxation daily (a later issue takes it from her programme)."""
-    return load_protocol(DEFAULT_PRACTICE)
+def todays_practice(library: Library, client: Client, day: dt.date | None = None) -> tuple[Protocol, str]:
+    """Today's practice and a few words about her week.
+
+    With a programme from her therapist open here: the protocol of this programme week with the most sessions
+    still to do (ties in her therapist's order). Without one, or outside its weeks: relaxation, no words.
+    A week already done is said kindly; a missed day is never mentioned.
+    """
+    from biofeedback.clinic.adherence import this_week
+    week = this_week(library.programmes(client), library.sessions(client), library.session_places(client), day)
+    if week is None or not week.protocols:
+        return load_protocol(DEFAULT_PRACTICE), ""
+    left = {name: p.prescribed - p.done for name, p in week.protocols.items()}
+    name = max(left, key=lambda n: left[n])
+    try:
+        protocol = load_protocol(name)
+    except UserError:
+        return load_protocol(DEFAULT_PRACTICE), ""
+    said = f"Week {week.week} of your programme: "
+    if week.done >= week.prescribed:
+        return protocol, said + "this week's practice is done. More is welcome."
+    if week.done == 0:
+        return protocol, said + f"{week.prescribed} sessions planned this week."
+    return protocol, said + f"{week.done} of {week.prescribed} sessions so far."
 
 
 def _minutes(seconds: float) -> str:
@@ -81,10 +104,11 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.library_path = resolve_library_path(library_path)
         with Library.open(self.library_path) as library:
             self.client = home_client(library, client)
+            self.practice, self.week_words = todays_practice(library, self.client)
         self.controller = SessionController(speed, poll_s=0.05, library_path=self.library_path)
+        self.controller.place = "home"             # what she practises here is home practice, for her therapist
         self.controller.set_client(self.client)
         self.recordings_dir = Path(recordings_dir) if recordings_dir else self._default_recordings_dir()
-        self.practice = todays_practice(self.client)
         self.sound = SoundOutput(self.settings.sound_mode if self.settings.sound_mode != "off" else "relax",
                                  volume=self.settings.sound_volume, on_status=self.say)
         self.last_session_id: int | None = None
@@ -162,8 +186,11 @@ class HomeWindow(QtWidgets.QMainWindow):
         words.addWidget(self.hello)
         words.addWidget(self.today)
         words.addWidget(self.about)
+        side = QtWidgets.QVBoxLayout()
+        side.addWidget(self._build_choices())
+        side.addWidget(self._build_therapist_box())
         top.addLayout(words, 3)
-        top.addWidget(self._build_choices(), 2)
+        top.addLayout(side, 2)
         centre = QtWidgets.QHBoxLayout()
         centre.addStretch(1)
         centre.addWidget(self.start_button)
@@ -203,6 +230,18 @@ class HomeWindow(QtWidgets.QMainWindow):
         form.addRow("Volume", self.volume)
         form.addRow(self.eyes_closed)
         form.addRow(self.dark)
+        return box
+
+    def _build_therapist_box(self) -> QtWidgets.QWidget:
+        """Her programme in, her practice out: two quiet buttons (files only, no account, no network)."""
+        box = QtWidgets.QGroupBox("My therapist")
+        box.setObjectName("Therapist")
+        self.loop = HomeLoopButtons(self.library_path, self.client.name, vertical=True)
+        self.loop.show_message = self.tell
+        self.message_box: QtWidgets.QMessageBox | None = None
+        self.loop.programmeInstalled.connect(self._programme_installed)
+        lay = QtWidgets.QVBoxLayout(box)
+        lay.addWidget(self.loop)
         return box
 
     def _build_practice_page(self) -> QtWidgets.QWidget:
@@ -245,7 +284,34 @@ class HomeWindow(QtWidgets.QMainWindow):
 
     def _show_today(self) -> None:
         title = self.practice.title.split(" (")[0]          # "Relaxation (downtraining)": her word first
-        self.today.setText(f"Today's practice: {title}, about {_minutes(self.practice.total_s)}")
+        today = f"Today's practice: {title}, about {_minutes(self.practice.total_s)}"
+        self.today.setText(today + (f"\n{self.week_words}" if self.week_words else ""))
+        self.about.setText(HOME_WORDS.get(self.practice.name, self.practice.description))
+
+    def refresh_today(self) -> None:
+        """Today's practice again from her library (after a session, or a new programme)."""
+        if self.controller.runner is not None or self.controller.is_recording:
+            return                                           # never change the practice under her
+        try:
+            with Library.open(self.library_path) as library:
+                self.practice, self.week_words = todays_practice(library, self.client)
+        except UserError as exc:
+            self.say(f"Today's practice could not be read just now: {exc}")
+            return
+        self._show_today()
+
+    def _programme_installed(self, result) -> None:
+        """Her programme is open here: she is its client from now on, and "today" follows it."""
+        try:
+            with Library.open(self.library_path) as library:
+                self.client = library.client(result.client_name)
+        except UserError as exc:
+            self.say(str(exc))
+            return
+        self.controller.set_client(self.client)
+        self.hello.setText(f"Hello, {self.client.name}")
+        self.refresh_today()
+        self.refresh_progress()
 
     # ================================================================== the controller
     def _follow_controller(self) -> None:
@@ -281,6 +347,19 @@ class HomeWindow(QtWidgets.QMainWindow):
     def say(self, text: str) -> None:
         """One calm line at the bottom (e.g. no sound output)."""
         self.status.setText(text)
+
+    def tell(self, text: str) -> None:
+        """A few sentences she should read (her programme, her practice file): a small window she closes with OK.
+
+        Opened without blocking (``open``), so the screen behind stays alive.
+        """
+        if self.message_box is not None:
+            self.message_box.close()
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.NoIcon, "Your practice", text,
+                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box.setAccessibleName("Message")
+        self.message_box = box
+        box.open()
 
     # ================================================================== her actions
     def start_practice(self) -> bool:
@@ -384,7 +463,7 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.setStyleSheet(
             f"QMainWindow, QStackedWidget > QWidget {{ background:{t.background}; color:{t.foreground}; }}"
             f"QLabel {{ color:{t.foreground}; }}"
-            f"QGroupBox#Choices {{ background:{t.panel}; border-radius:10px; padding-top:18px; }}"
+            f"QGroupBox#Choices, QGroupBox#Therapist {{ background:{t.panel}; border-radius:10px; padding-top:18px; }}"
             f"QFrame#HomeDiary {{ background:{t.panel}; border-radius:12px; padding:10px; }}"
             f"QPushButton#StartButton {{ background:{OKABE_ITO['bluish_green']}; color:white; border-radius:16px; }}"
             f"QPushButton#StartButton:focus {{ border:3px solid {t.foreground}; }}"
@@ -431,6 +510,7 @@ class HomeWindow(QtWidgets.QMainWindow):
 
     def _diary_done(self, _entry) -> None:
         self.done_words.setText("")
+        self.refresh_today()
         self.refresh_progress()
         self.pages.setCurrentWidget(self.start_page)
         self.start_button.setFocus()

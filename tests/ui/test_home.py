@@ -130,6 +130,7 @@ def test_stop_early_keeps_and_files_what_she_did_and_the_diary_can_be_skipped(ma
     with Library.open(library) as lib:
         ana = lib.client("Ana")
         assert len(lib.sessions(ana)) == 1 and lib.diary(ana) == []
+        assert set(lib.session_places(ana).values()) == {"home"}        # filed as home practice
 
 
 def test_space_ramps_her_effort_only_in_practice(make_home, qtbot):
@@ -248,3 +249,55 @@ def test_home_with_a_signal_she_does_not_drive_has_no_squeeze_keys(make_home, qt
     qtbot.waitUntil(lambda: win.controller.recording_elapsed_s > 0.5, timeout=10_000)
     win.finish_early()
     qtbot.waitUntil(lambda: win.pages.currentWidget() is win.done_page, timeout=20_000)
+
+
+def test_home_opens_her_programme_today_follows_it_and_she_sends_her_practice(make_home, qtbot, tmp_path,
+                                                                               library, monkeypatch):
+    """The two home-loop buttons in home mode: "today" comes from the programme; practice goes back in a file."""
+    import datetime as dt
+
+    from PySide6 import QtWidgets
+
+    from biofeedback.clinic.demo_programme import write_small_recording
+    from biofeedback.ui import practice_actions as actions
+    with Library.open(tmp_path / "clinic.sqlite") as clinic:
+        actions.write_home_programme(clinic, clinic.add_client("Ana"), [("relaxation", 2), ("work-rest", 5)], 4,
+                                     "Gently, most days", tmp_path / "ana.bfprog")
+    win = make_home()
+    assert "Relaxation" in win.today.text() and "programme" not in win.today.text()   # no programme yet
+    loop = win.loop
+    assert [b.text() for b in (loop.open_button, loop.send_button)] == [
+        "Open the programme from your therapist", "Send my practice to my therapist"]
+    assert loop.open_button.isVisible() and loop.send_button.isVisible()
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(tmp_path / "ana.bfprog"), "")))
+    with qtbot.waitSignal(loop.programmeInstalled):
+        qtbot.mouseClick(loop.open_button, QtCore.Qt.MouseButton.LeftButton)
+    assert "Your programme is ready" in win.message_box.text() and win.message_box.isVisible()
+    assert "Work-rest" in win.today.text() and "Week 1 of your programme: 7 sessions planned" in win.today.text()
+    win.grab().save(str(tmp_path / "home-programme.png"))
+    win.message_box.grab().save(str(tmp_path / "home-programme-message.png"))
+    win.message_box.accept()
+
+    started = f"{dt.date.today().isoformat()}T08:00:00+00:00"             # a work-rest session this morning
+    (tmp_path / "rec").mkdir(exist_ok=True)
+    rec = write_small_recording(tmp_path / "rec" / "wr.bfr", started, "work-rest", 7.0)
+    win.controller.file(rec)                                              # as the end of a session files it
+    qtbot.waitUntil(lambda: win.pages.currentWidget() is win.done_page, timeout=10_000)
+    win.diary.skip_button.click()
+    assert "1 of 7" in win.today.text()
+    with Library.open(library) as lib:
+        ana = lib.client("Ana")
+        assert lib.session_places(ana) == {lib.sessions(ana)[0].id: "home"}
+        assert lib.programmes(ana)[-1].installed
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(tmp_path / "mine.bfpack"), "")))
+    with qtbot.waitSignal(loop.practiceSent):
+        qtbot.mouseClick(loop.send_button, QtCore.Qt.MouseButton.LeftButton)
+    assert (tmp_path / "mine.bfpack").is_file() and "send this file" in win.message_box.text()
+    with Library.open(tmp_path / "clinic.sqlite") as clinic:                # and the clinic files it as home
+        from biofeedback.clinic.practice import import_practice
+        assert import_practice(clinic, tmp_path / "mine.bfpack").sessions_added == 1
+        ana = clinic.client("Ana")
+        assert set(clinic.session_places(ana).values()) == {"home"}
