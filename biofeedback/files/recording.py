@@ -474,14 +474,18 @@ def envelope_of(rec: Recording, settings: Any = None, max_rate: float | None = N
 
 def update_meta(path: str | os.PathLike, items: dict[str, Any]) -> None:
     """Add or replace metadata in a closed recording (e.g. the session summary), in one transaction."""
+    _add_rows(path, "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in items.items()])
+
+
+def _add_rows(path: str | os.PathLike, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Write rows into a closed recording in one transaction: a crash leaves all of them or none."""
     Recording.open(path).close()  # refuses files that are not recordings, with a clear message
     try:
         db = sqlite3.connect(path, isolation_level=None)
         try:
             with db:
                 db.execute("BEGIN")
-                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                               [(k, json.dumps(v)) for k, v in items.items()])
+                db.executemany(sql, rows)
         finally:
             db.close()
     except sqlite3.Error as exc:
@@ -547,18 +551,8 @@ def append_events(path: str | os.PathLike, events: list[Event]) -> None:
     Nothing already in the file is changed or removed: rows are only added, and SQLite's atomic
     commit means a crash leaves either all of them or none.
     """
-    Recording.open(path).close()  # refuses files that are not recordings, with a clear message
-    try:
-        db = sqlite3.connect(path, isolation_level=None)
-        try:
-            with db:
-                db.execute("BEGIN")
-                db.executemany("INSERT INTO events (time_s, kind, label, data) VALUES (?, ?, ?, ?)",
-                               [(e.time_s, e.kind, e.label, json.dumps(e.data)) for e in events])
-        finally:
-            db.close()
-    except sqlite3.Error as exc:
-        raise _disk_error(Path(path), exc) from None
+    _add_rows(path, "INSERT INTO events (time_s, kind, label, data) VALUES (?, ?, ?, ?)",
+              [(e.time_s, e.kind, e.label, json.dumps(e.data)) for e in events])
 
 
 def state(rec: Recording) -> str:
