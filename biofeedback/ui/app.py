@@ -77,14 +77,7 @@ def run_gui(source: str | None = None, theme: str | None = None, screenshot: str
 
     def finish() -> None:
         if screenshot:
-            target = shown if shown is not win else win
-            try:
-                with atomic_output(screenshot) as tmp:
-                    if not target.grab().save(str(tmp), "PNG"):
-                        raise UserError(f"cannot write the screenshot {screenshot}")
-            except UserError as exc:
-                status["code"] = 2
-                print(f"biofeedback: {exc}", file=sys.stderr)
+            status["code"] = save_screenshot(shown, screenshot)
         win.close()
         if shown is not win:
             shown.close()
@@ -94,3 +87,16 @@ def run_gui(source: str | None = None, theme: str | None = None, screenshot: str
         QtCore.QTimer.singleShot(int(quit_after * 1000), finish)
     app.exec()
     return status["code"]
+
+
+def save_screenshot(widget, path: str) -> int:
+    """Save ``widget`` as a PNG, whole or not at all and readable by its owner only, like every output;
+    0 when saved, else 2 after one line on stderr (the exit status of ``gui`` and ``home``)."""
+    try:
+        with atomic_output(path) as tmp:
+            if not widget.grab().save(str(tmp), "PNG"):
+                raise UserError(f"cannot write the screenshot {path}")
+    except UserError as exc:
+        print(f"biofeedback: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -581,8 +580,8 @@ def run_home(source: str | None = None, client: str | None = None, library: str 
              screenshot: str | None = None, quit_after: float | None = None, speed: float | None = 1.0,
              theme: str | None = None) -> int:
     """Open home mode; with ``screenshot`` save a PNG after ``quit_after`` seconds and exit."""
-    from biofeedback.files.outputs import atomic_output, new_output
-    from biofeedback.ui.app import ensure_app
+    from biofeedback.files.outputs import new_output
+    from biofeedback.ui.app import ensure_app, save_screenshot
     if screenshot and not quit_after:
         quit_after = 3.0
     if screenshot:
@@ -598,13 +597,7 @@ def run_home(source: str | None = None, client: str | None = None, library: str 
 
     def finish() -> None:
         if screenshot:
-            try:
-                with atomic_output(screenshot, mode=0o644) as tmp:
-                    if not win.grab().save(str(tmp), "PNG"):
-                        raise UserError(f"cannot write the screenshot {screenshot}")
-            except UserError as exc:
-                status["code"] = 2
-                print(f"biofeedback: {exc}", file=sys.stderr)
+            status["code"] = save_screenshot(win, screenshot)
         win.close()
         app.quit()
 

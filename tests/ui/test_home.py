@@ -213,6 +213,7 @@ def test_home_command_screenshot_and_one_line_errors(tmp_path, library):
                 cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "h.png").stat().st_mode & 0o777 == 0o600        # owner-only, like every output
     assert "nobody" in assert_one_line_error(run_cli("home", "--client", "nobody", "--library", library,
                                                      "--screenshot", "x.png", cwd=tmp_path))
     with Library.open(library) as lib:
