@@ -207,6 +207,16 @@ def date_axis() -> pg.AxisItem:
     return DayAxis(orientation="bottom")
 
 
+def _png_of(widget: pg.GraphicsLayoutWidget, item, size_w: int, size_h: int, width: int) -> bytes:
+    """Lay the figure out offscreen at its size, export ``item`` as PNG ``width`` pixels wide, and free it."""
+    _offscreen(widget, size_w, size_h)
+    try:
+        return _export(widget, item, width)
+    finally:
+        widget.close()
+        widget.deleteLater()
+
+
 def _offscreen(widget: QtWidgets.QWidget, width: int, height: int) -> None:
     """Lay the widget out at its size without showing a window."""
     widget.setAttribute(QtCore.Qt.WA_DontShowOnScreen, True)
@@ -234,12 +244,7 @@ def session_png(report: SessionReport, width: int = 1600) -> bytes:
     widget.setBackground("w")
     rows = max(1, len(report.traces))
     draw_session(widget.ci, report)
-    _offscreen(widget, 880, 190 * rows + 30)
-    try:
-        return _export(widget, widget.ci, width)
-    finally:
-        widget.close()
-        widget.deleteLater()
+    return _png_of(widget, widget.ci, 880, 190 * rows + 30, width)
 
 
 def trend_png(trend: Trend, goals: list[GoalStatus], width: int = 1000,
@@ -251,12 +256,7 @@ def trend_png(trend: Trend, goals: list[GoalStatus], width: int = 1000,
     widget.setBackground("w")
     plot = widget.addPlot(axisItems={"bottom": date_axis()})
     draw_trend(plot, trend, goals, x_range, target_steps)
-    _offscreen(widget, 760, 240)
-    try:
-        return _export(widget, plot, width)
-    finally:
-        widget.close()
-        widget.deleteLater()
+    return _png_of(widget, plot, 760, 240, width)
 
 
 def patient_png(report: SessionReport, width: int = 1000) -> bytes:
@@ -292,12 +292,7 @@ def patient_png(report: SessionReport, width: int = 1000) -> bytes:
     plot.showGrid(x=False, y=False)
     plot.getAxis("left").setStyle(showValues=False)      # no numbers and no units for her
     plot.getAxis("left").setTicks([[]])
-    _offscreen(widget, 760, 260)
-    try:
-        return _export(widget, plot, width)
-    finally:
-        widget.close()
-        widget.deleteLater()
+    return _png_of(widget, plot, 760, 260, width)
 
 
 FIRST_COLOUR, LATEST_COLOUR = (150, 150, 150), (0, 114, 178)
@@ -338,12 +333,7 @@ def overlay_png(overlay: Overlay, width: int = 1000) -> bytes:
     widget.setBackground("w")
     plot = widget.addPlot()
     draw_overlay(plot, overlay)
-    _offscreen(widget, 760, 300)
-    try:
-        return _export(widget, plot, width)
-    finally:
-        widget.close()
-        widget.deleteLater()
+    return _png_of(widget, plot, 760, 300, width)
 
 
 def has_points(trend: Trend) -> bool:
