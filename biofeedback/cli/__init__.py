@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from biofeedback import __version__
 from biofeedback.errors import UserError
+from biofeedback.words import plural
 
 
 class _Parser(argparse.ArgumentParser):
@@ -548,7 +549,7 @@ def cmd_history(args) -> int:
         return 0
     n_sessions, n_diary = len(p.sessions), len(p.diary)
     print(f"{p.client.name}: {n_sessions} session{'' if n_sessions == 1 else 's'}, "
-          f"{n_diary} diary entr{'y' if n_diary == 1 else 'ies'}")
+          f"{plural(n_diary, 'diary entry', 'diary entries')}")
     keys = ("resting_tone_uv", "release_latency_s", "contraction_peak_uv")
     if p.sessions:
         rows = [["date", "programme"] + [METRICS[k].label for k in keys] + ["place"]]
@@ -610,6 +611,9 @@ def _add_clients(sub) -> None:
     p.add_argument("--notes", help="notes for the client")
     p.add_argument("--goal", metavar="SPEC", help="add a goal, e.g. release_latency_s<=1 or resting_tone_uv<5")
     p.add_argument("--label", default="", help="words for the goal, e.g. 'release within 1 s'")
+    p.add_argument("--goal-protocol", metavar="PROTOCOL", default="",
+                   help="only sessions of this protocol can meet the goal, e.g. glazer; 'all' (the default) "
+                        "lets every protocol count")
     p.add_argument("--add-recording", nargs="+", metavar="FILE", help="put recording files into the library")
     _library_option(p)
     p.set_defaults(func=cmd_clients)
@@ -618,31 +622,51 @@ def _add_clients(sub) -> None:
 def cmd_clients(args) -> int:
     from biofeedback.clinic.filing import register_recording
     from biofeedback.clinic.library import Library, check_goal_target
-    from biofeedback.clinic.progress import parse_goal, update_milestones
+    from biofeedback.clinic.progress import client_goals, parse_goal, update_milestones
 
     goal = None
+    if args.goal_protocol and not args.goal:
+        raise UserError("--goal-protocol belongs to a goal: add --goal SPEC, e.g. --goal release_latency_s<=1")
     if args.goal:
         goal = parse_goal(args.goal)                      # checked before anything is changed
         check_goal_target(goal[2])
+        goal_protocol = _known_goal_protocol(goal[0], args.goal_protocol)
     with Library.open(args.library) as library:
         if not args.name:
             if args.add or args.goal or args.add_recording:
                 raise UserError("name the client, e.g. biofeedback clients NAME --add")
             for c in library.clients():
-                print(f"{c.name}\t{len(library.sessions(c))} session(s)\t{c.notes}")
+                print(f"{c.name}\t{plural(len(library.sessions(c)), 'session')}\t{c.notes}")
             return 0
         client = library.add_client(args.name, notes=args.notes or "") if args.add else library.client(args.name)
         if args.notes is not None and not args.add:
             library.update_client(client, notes=args.notes)
         if goal is not None:
             metric, comparison, target = goal
-            library.add_goal(client, metric, comparison, target, args.label)
+            library.add_goal(client, metric, comparison, target, args.label, protocol=goal_protocol)
         for path in args.add_recording or []:
             session = register_recording(library, path, client)
             print(f"added {session.started_at[:16].replace('T', ' ')} {session.recording_path}")
         update_milestones(library, client)
-        print(f"{client.name}: {len(library.sessions(client))} session(s), {len(library.goals(client))} goal(s)")
+        statuses = client_goals(library, client)
+        print(f"{client.name}: {plural(len(library.sessions(client)), 'session')}, {plural(len(statuses), 'goal')}")
+        for g in statuses:
+            print(f"  {'★' if g.met_on else '○'} {g.description}"
+                  + (f" (first met {g.met_on.isoformat()})" if g.met_on else ""))
     return 0
+
+
+def _known_goal_protocol(metric: str, name: str) -> str:
+    """``--goal-protocol``: "" for every protocol, else a protocol this machine knows (built-in or the user's)."""
+    from biofeedback.clinic.catalogue import check_goal_protocol
+    from biofeedback.protocols import list_protocols
+    protocol = check_goal_protocol(metric, name)
+    if protocol:
+        known = [p.name for p in list_protocols()]
+        if protocol not in known:
+            raise UserError(f"--goal-protocol {protocol!r} is not a protocol here; choose one of "
+                            f"{', '.join(known)}, or 'all'")
+    return protocol
 
 
 def _interchange_format(args) -> str:
@@ -718,7 +742,7 @@ def cmd_library(args) -> int:
         for path, why in result.failed:
             _warn(f"{path} is still waiting: {why}")
         left = len(UploadQueue().pending(target))
-        print(f"stored {len(result.stored)} recording(s) on {redact(target)}; {left} still waiting")
+        print(f"stored {plural(len(result.stored), 'recording')} on {redact(target)}; {left} still waiting")
         return 2 if result.failed else 0
     from biofeedback.clinic.store_migrate import migrate_library
     if not is_server(args.to):
@@ -926,7 +950,7 @@ def cmd_practice_export(args) -> int:
         result = export_practice(library, args.name, args.out, args.since)
     for line in result.skipped:
         _warn(f"left out {line}")
-    print(f"wrote {result.sessions} session(s) and {result.diary} diary entr{'y' if result.diary == 1 else 'ies'} "
+    print(f"wrote {plural(result.sessions, 'session')} and {plural(result.diary, 'diary entry', 'diary entries')} "
           f"of {result.client_name}{' since ' + result.since.isoformat() if result.since else ''} to {result.path}")
     return 0
 

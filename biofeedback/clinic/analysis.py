@@ -85,6 +85,7 @@ from biofeedback.protocols.spans import spans_from_protocol, step_spans
 from biofeedback.signal import metrics as m
 from biofeedback.signal import rest
 from biofeedback.stream import StreamInfo
+from biofeedback.words import plural
 
 #: Contraction band from a calibrated maximum: this share of it.
 DEFAULT_CONTRACTION_BAND = (0.40, 0.70)
@@ -856,7 +857,7 @@ def _trial_rows(s: dict[str, Any], u: str, unit: str) -> list[tuple[str, str]]:
                    f"{s.get('trials_not_released')} not released, {s.get('trials_slow_release')} slower than 2 s"),
     ]
     if s.get("release_37_not_applicable"):
-        rows.append(("37.5 % release", f"not applicable in {s['release_37_not_applicable']} trial(s): "
+        rows.append(("37.5 % release", f"not applicable in {plural(s['release_37_not_applicable'], 'trial')}: "
                                        f"{s.get('release_37_note')}"))
     return rows
 

@@ -95,3 +95,26 @@ def parse_goal(text: str) -> tuple[str, str, float]:
             except ValueError:
                 break
     raise UserError(f"cannot read the goal {text!r}; write it like release_latency_s<=1 or resting_tone_uv<5")
+
+
+#: Words that say "this goal counts for every protocol" on the command line (stored as "").
+EVERY_PROTOCOL = ("", "all", "any")
+
+
+def check_goal_protocol(metric: str, protocol: str | None) -> str:
+    """The protocol a goal is about, as stored: "" for every protocol.
+
+    Only a session measure belongs to a protocol: a pain or mood goal comes from the diary, so naming a
+    protocol for it is refused. Whether the name is a protocol this machine knows is checked where the
+    therapist types it (the command line, the goal dialog); a goal arriving in a programme file keeps the
+    clinic's name even if this machine lacks that protocol.
+    """
+    name = (protocol or "").strip()
+    if name.lower() in EVERY_PROTOCOL:
+        return ""
+    if len(name) > 200 or any(ord(ch) < 32 for ch in name):
+        raise UserError(f"a goal's protocol must be a protocol's name, got {name[:40]!r}")
+    if METRICS[check_goal_metric(metric)].source != "session":
+        raise UserError(f"{metric} comes from the diary, not from a session, so its goal cannot name a "
+                        f"protocol; leave the protocol out")
+    return name

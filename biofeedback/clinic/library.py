@@ -69,7 +69,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 
-from biofeedback.clinic.catalogue import COMPARISONS, check_goal_metric
+from biofeedback.clinic.catalogue import COMPARISONS, check_goal_metric, check_goal_protocol
 from biofeedback.clinic.store import (
     ENV_VAR,
     FILE_NAME,
@@ -187,6 +187,8 @@ goals = Table(
     Column("created_on", Text, nullable=False),
     Column("met_on", Text),
     *_who_when(),
+    #: the protocol whose sessions can meet it; "" = every protocol, said so in its text (version 5)
+    Column("protocol", Text, nullable=False, server_default=""),
 )
 
 #: Release-target steps (shaping), see :mod:`biofeedback.clinic.shaping`.
@@ -317,12 +319,19 @@ def _migrate_to_4(db: Connection) -> None:
         db.execute(update(clients).where(clients.c.id == cid).values(client_uid=_new_uid()))
 
 
+def _migrate_to_5(db: Connection) -> None:
+    """Version 5: a goal names its protocol (issue 15); goals set before count for every protocol, as they did."""
+    if "protocol" not in {c["name"] for c in inspect(db).get_columns("goals")}:
+        db.execute(text("ALTER TABLE goals ADD COLUMN protocol TEXT NOT NULL DEFAULT ''"))
+
+
 def _new_uid() -> str:
     return str(uuid.uuid4())
 
 
 #: MIGRATIONS[i] brings a library from version i to version i + 1.
-MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
+MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4,
+                                                  _migrate_to_5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # --------------------------------------------------------------------------- records
@@ -412,6 +421,7 @@ class Goal:
     label: str = ""
     created_on: dt.date | None = None
     met_on: dt.date | None = None
+    protocol: str = ""              # only sessions of this protocol can meet it; "" = every protocol
 
     def is_met_by(self, value: float | None) -> bool:
         if value is None or not math.isfinite(value):
@@ -967,26 +977,33 @@ class Library:
     # ---- goals
 
     _GOAL_COLS = (goals.c.id, goals.c.client_id, goals.c.metric, goals.c.comparison, goals.c.target, goals.c.label,
-                  goals.c.created_on, goals.c.met_on)
+                  goals.c.created_on, goals.c.met_on, goals.c.protocol)
 
     @staticmethod
     def _goal(row: Any) -> Goal:
         return Goal(id=row[0], client_id=row[1], metric=row[2], comparison=row[3], target=row[4], label=row[5],
                     created_on=dt.date.fromisoformat(row[6]) if row[6] else None,
-                    met_on=dt.date.fromisoformat(row[7]) if row[7] else None)
+                    met_on=dt.date.fromisoformat(row[7]) if row[7] else None, protocol=row[8] or "")
 
     def add_goal(self, client: Client | int, metric: str, comparison: str, target: float, label: str = "",
-                 created_on: dt.date | None = None) -> Goal:
-        """A small, achievable target, e.g. ``("release_latency_s", "<=", 1.0, "release within 1 s")``."""
+                 created_on: dt.date | None = None, protocol: str = "") -> Goal:
+        """A small, achievable target, e.g. ``("release_latency_s", "<=", 1.0, "release within 1 s")``.
+
+        ``protocol`` names the protocol whose sessions can meet it (a Glazer goal is not met by a relaxation
+        session); "" (or "all") makes it count for every protocol. See
+        :func:`biofeedback.clinic.catalogue.check_goal_protocol` for what is refused.
+        """
         check_goal_metric(metric)
         if comparison not in COMPARISONS:
             raise UserError(f"a goal compares with <, <=, > or >=, got {comparison!r}")
         check_goal_target(target)
+        protocol = check_goal_protocol(metric, protocol)
         cid = _id_of(client)
         with self._writing() as db:
             new_id = db.execute(insert(goals).returning(goals.c.id), dict(
                 client_id=cid, metric=metric, comparison=comparison, target=float(target), label=label,
-                created_on=(created_on or dt.date.today()).isoformat(), **self._stamp())).scalar_one()
+                created_on=(created_on or dt.date.today()).isoformat(), protocol=protocol,
+                **self._stamp())).scalar_one()
         return self.goals(cid, goal_id=int(new_id))[0]
 
     def goals(self, client: Client | int, goal_id: int | None = None) -> list[Goal]:

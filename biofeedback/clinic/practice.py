@@ -40,6 +40,7 @@ from biofeedback.clinic.library import MAX_MINUTES_PRACTISED, Client, DiaryEntry
 from biofeedback.clinic.store import cache_dir
 from biofeedback.errors import UserError
 from biofeedback.files.bundle import Bundle, BundleError, open_bundle, write_bundle
+from biofeedback.words import plural
 
 FORMAT = "biofeedback-practice"
 FORMAT_VERSION = 1
@@ -233,11 +234,12 @@ class ImportResult:
 
     def line(self) -> str:
         if not (self.sessions_added or self.diary_added):
-            return (f"nothing new for {self.client_name}: {self.sessions_known} session(s) and {self.diary_known} "
-                    f"diary entr{'y' if self.diary_known == 1 else 'ies'} were already in the library")
-        return (f"imported {self.sessions_added} home session(s) and {self.diary_added} diary "
-                f"entr{'y' if self.diary_added == 1 else 'ies'} for {self.client_name}"
-                + (f" ({self.sessions_known} session(s) and {self.diary_known} diary entries already there)"
+            return (f"nothing new for {self.client_name}: {plural(self.sessions_known, 'session')} and "
+                    f"{plural(self.diary_known, 'diary entry', 'diary entries')} were already in the library")
+        return (f"imported {plural(self.sessions_added, 'home session')} and "
+                f"{plural(self.diary_added, 'diary entry', 'diary entries')} for {self.client_name}"
+                + (f" ({plural(self.sessions_known, 'session')} and "
+                   f"{plural(self.diary_known, 'diary entry', 'diary entries')} already there)"
                    if self.sessions_known or self.diary_known else ""))
 
 

@@ -111,8 +111,8 @@ def build_programme(library: Library, name: str, prescriptions: list[tuple[str, 
     written_at = dt.datetime.now().astimezone().isoformat(timespec="microseconds")
     programme_id = str(uuid.uuid4())
     schedule = ProgrammeSchedule(programme_id, written_at, start or dt.date.today(), weeks, protocols, note)
-    goals = [{"metric": g.metric, "comparison": g.comparison, "target": g.target, "label": g.label}
-             for g in library.goals(client)]
+    goals = [{"metric": g.metric, "comparison": g.comparison, "target": g.target, "label": g.label,
+              "protocol": g.protocol} for g in library.goals(client)]
     from biofeedback import __version__
     return Programme(programme_id, written_at, library.client_uid(client), client.name, schedule, note,
                      dict(client.calibration), dict(client.bands), goals, __version__,
@@ -294,14 +294,17 @@ def install_programme(library: Library, path: str | os.PathLike) -> InstallResul
 
 def _add_missing_goals(library: Library, client: Any, goals: list[dict[str, Any]]) -> None:
     from biofeedback.clinic.progress import METRICS
-    have = {(g.metric, g.comparison, g.target) for g in library.goals(client)}
+    have = {(g.metric, g.comparison, g.target, g.protocol) for g in library.goals(client)}
     for g in goals:
-        try:
-            key = (str(g["metric"]), str(g["comparison"]), float(g["target"]))
+        try:   # a programme written before goals named their protocol has none: the goal counts for every one
+            key = (str(g["metric"]), str(g["comparison"]), float(g["target"]), str(g.get("protocol") or ""))
         except (KeyError, TypeError, ValueError):
             continue
         if key not in have and key[0] in METRICS and key[1] in ("<", "<=", ">", ">=") and math.isfinite(key[2]):
-            library.add_goal(client, *key, label=str(g.get("label") or ""))
+            try:
+                library.add_goal(client, *key[:3], label=str(g.get("label") or ""), protocol=key[3])
+            except UserError:
+                continue                  # a goal this version cannot store is left out, as unknown metrics are
             have.add(key)
 
 

@@ -24,7 +24,7 @@ from biofeedback.clinic.catalogue import EMG, METRICS, PRESSURE, Metric, parse_g
 from biofeedback.clinic.library import Client, DiaryEntry, Goal, Library, SessionRecord
 
 __all__ = ["EMG", "METRICS", "PRESSURE", "GoalStatus", "Metric", "Progress", "Trend", "TrendPoint", "client_progress",
-           "first_met", "goal_status", "metric_value", "parse_goal", "plotted_keys", "session_modality",
+           "client_goals", "first_met", "goal_status", "metric_value", "parse_goal", "plotted_keys", "session_modality",
            "summary_value", "trends", "update_milestones"]
 
 
@@ -117,7 +117,7 @@ class GoalStatus:
         if self.metric.source != "session":
             return text
         protocol = goal_protocol(self.goal)
-        return f"{text} · {protocol} only" if protocol else f"{text} · any programme"
+        return f"{text} · {protocol} sessions only" if protocol else f"{text} · every exercise"
 
 
 def _finite(value: Any) -> float | None:
@@ -231,7 +231,7 @@ def trends_by_protocol(sessions: Iterable[SessionRecord],
 
 def goal_protocol(goal: Goal) -> str:
     """The protocol a goal is about; "" when it applies to all protocols (said so explicitly in its text)."""
-    return str(getattr(goal, "protocol", "") or "")
+    return goal.protocol or ""
 
 
 def first_met(goal: Goal, trend: Trend) -> dt.date | None:
@@ -294,7 +294,8 @@ class Progress:
                            "points": [{"day": p.day.isoformat(), "value": p.value} for p in t.points]}
                        for k, t in self.trends.items() if t.points},
             "goals": [{"goal": g.description, "metric": g.goal.metric, "comparison": g.goal.comparison,
-                       "target": g.goal.target, "met_on": g.met_on.isoformat() if g.met_on else None,
+                       "target": g.goal.target, "protocol": g.goal.protocol or None,
+                       "met_on": g.met_on.isoformat() if g.met_on else None,
                        "latest": g.latest, "met_now": g.met_now} for g in self.goals],
             "date_range": [d.isoformat() for d in rng] if (rng := self.date_range) else None,
             "release_target_steps": [{"day": day.isoformat(), "release_target_uv": target}
@@ -330,13 +331,17 @@ def client_progress(library: Library, client: Client | str, start: dt.date | Non
                     start, end, places, adherence, steps)
 
 
-def update_milestones(library: Library, client: Client | str) -> list[GoalStatus]:
-    """Store the first-met day of goals newly met; returns the goals met for the first time."""
+def client_goals(library: Library, client: Client | str) -> list[GoalStatus]:
+    """A client's goals, each judged over her whole history (sessions of the goal's protocol only)."""
     if isinstance(client, str):
         client = library.client(client)
-    series = trends(library.sessions(client), library.diary(client))
+    return goal_status(library.goals(client), trends(library.sessions(client), library.diary(client)))
+
+
+def update_milestones(library: Library, client: Client | str) -> list[GoalStatus]:
+    """Store the first-met day of goals newly met; returns the goals met for the first time."""
     newly = []
-    for status in goal_status(library.goals(client), series):
+    for status in client_goals(library, client):
         if status.met_on and status.goal.met_on != status.met_on:
             library.mark_goal_met(status.goal, status.met_on)
             if status.goal.met_on is None:

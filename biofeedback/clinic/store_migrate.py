@@ -19,9 +19,10 @@ from sqlalchemy import insert, select
 from biofeedback.clinic.library import Library, LibraryError, diary, goals
 from biofeedback.clinic.store import redact
 from biofeedback.clinic.sync import local_digest, stored_digest, upload_recording
+from biofeedback.words import plural
 
 _DIARY_KEY = ("day", "created_at", "notes", "pain_intercourse", "pain_pelvic", "mood", "minutes_practised")
-_GOAL_KEY = ("metric", "comparison", "target", "label", "created_on")
+_GOAL_KEY = ("metric", "comparison", "target", "label", "created_on", "protocol")
 
 
 @dataclass
@@ -40,7 +41,7 @@ class MigrationReport:
         out = [f"moved from {source} to {dest}: {moved}"
                + (f" ({self.uploaded_bytes / 1e6:.1f} MB of samples)" if self.uploaded_bytes else ""),
                f"already there before: {there}",
-               f"verified: every record found on the server, {self.checksums} recording checksum(s) equal"]
+               f"verified: every record found on the server, {plural(self.checksums, 'recording checksum')} equal"]
         if self.missing_files:
             out.append(f"not uploaded (file missing on this computer, session copied): "
                        f"{len(self.missing_files)}: " + ", ".join(self.missing_files[:5]))

@@ -30,6 +30,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 
 from biofeedback.clinic.store import LibraryError, LibraryUnreachableError, cache_dir, redact
 from biofeedback.errors import UserError
+from biofeedback.words import plural
 
 if TYPE_CHECKING:
     from biofeedback.clinic.library import Library, SessionRecord
@@ -360,7 +361,7 @@ def status_lines(target: str | Path) -> tuple[list[str], bool]:
         waiting = UploadQueue().pending(str(target))
         lines.append(f"pending uploads: {len(waiting)}")
         lines += [f"  {p.recording_path} ({p.client or 'client from the recording'}, queued {p.queued_at}"
-                  f"{', ' + str(p.attempts) + ' attempt(s)' if p.attempts else ''})" for p in waiting]
+                  f"{', ' + plural(p.attempts, 'attempt') if p.attempts else ''})" for p in waiting]
     else:
         lines.append("pending uploads: 0 (a library file needs no uploads)")
     return lines, ok

@@ -13,6 +13,7 @@ from html import escape
 from biofeedback import __version__
 from biofeedback.clinic.progress import METRICS, plotted_keys
 from biofeedback.reports.content import ProgressReport, SessionReport, fmt_duration
+from biofeedback.words import plural
 
 Src = Callable[[str], str]
 
@@ -201,7 +202,7 @@ def progress_html(report: ProgressReport, src: Src, plot_width: int = 620) -> st
     parts = ["<h1>Progress report</h1>",
              f"<p class=\"meta\"><b>{escape(r.client)}</b> · {escape(span)} · {len(r.sessions)} "
              f"session{'' if len(r.sessions) == 1 else 's'}, "
-             f"{len(r.diary)} diary entr{'y' if len(r.diary) == 1 else 'ies'}</p>"]
+             f"{plural(len(r.diary), 'diary entry', 'diary entries')}</p>"]
     if r.summary_lines:
         parts.append("<h2>In short</h2>" + "".join(f"<p>{escape(line)}</p>" for line in r.summary_lines))
     if r.goals:

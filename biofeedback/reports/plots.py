@@ -140,7 +140,8 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus],
                                labelOpts={"position": 0.02, "color": (46, 120, 70), "anchors": [(0, 1), (0, 1)]})
         plot.addItem(line)
         if g.met_on is not None:
-            hit = [p for p in trend.points if p.day == g.met_on and g.goal.is_met_by(p.value)]
+            own = trend.of_protocol(g.goal.protocol) if g.goal.protocol else trend   # the star on her session
+            hit = [p for p in own.points if p.day == g.met_on and g.goal.is_met_by(p.value)]
             if hit:
                 mx = np.array([hit[0].moment.timestamp()])
                 plot.plot(mx, [hit[0].value], pen=None, symbol="star", symbolSize=18,

@@ -135,11 +135,17 @@ class GoalDialog(QtWidgets.QDialog):
         self.target.setDecimals(1)
         self.label = QtWidgets.QLineEdit()
         self.label.setPlaceholderText("In your words, e.g. 'release within 1 s'")
+        self.protocol = QtWidgets.QComboBox()
+        self.protocol.setToolTip("Only sessions of this exercise can meet the goal: a relaxation session does not "
+                                 "meet a goal set for the Glazer assessment")
+        self.protocol.setAccessibleName("Exercise the goal is for")
         form = QtWidgets.QFormLayout()
         form.addRow("Measure", self.metric)
         form.addRow("Should be", self.direction)
         form.addRow("Target", self.target)
+        form.addRow("Counts for", self.protocol)
         form.addRow("Called", self.label)
+        self._fill_protocols()
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Save | QtWidgets.QDialogButtonBox.Cancel)
         self.save_button = buttons.button(QtWidgets.QDialogButtonBox.Save)
         buttons.accepted.connect(self._save)
@@ -150,10 +156,24 @@ class GoalDialog(QtWidgets.QDialog):
         self.metric.currentIndexChanged.connect(self._defaults)
         self._defaults()
 
+    def _fill_protocols(self) -> None:
+        """Every exercise, then each protocol by its title; the one she practises most comes first after that."""
+        from biofeedback.protocols import list_protocols
+        self.protocol.addItem("Every exercise", "")
+        done = [s.protocol for s in self.library.sessions(self.client) if s.protocol]
+        known = list_protocols()
+        known.sort(key=lambda p: -done.count(p.name))
+        for proto in known:
+            self.protocol.addItem(f"{proto.title} only" if proto.title else f"{proto.name} only", proto.name)
+
     def _defaults(self) -> None:
         """Sensible starting points: lower is better for tone, release time and pain."""
         from biofeedback.clinic.progress import METRICS
         m = METRICS[self.metric.currentData()]
+        from_session = m.source == "session"      # pain, mood and minutes come from the diary, not a protocol
+        self.protocol.setEnabled(from_session)
+        if not from_session:
+            self.protocol.setCurrentIndex(0)
         self.direction.setCurrentIndex(1 if m.lower_is_better else 3)
         self.target.setDecimals(1 if m.unit in ("s", "µV", "cmH2O") else 0)
         self.target.setValue({"release_latency_s": 1.0, "resting_tone_uv": 5.0, "pain_intercourse": 3,
@@ -163,7 +183,8 @@ class GoalDialog(QtWidgets.QDialog):
         from biofeedback.clinic.progress import update_milestones
         try:
             self.goal = self.library.add_goal(self.client, self.metric.currentData(), self.direction.currentData(),
-                                              self.target.value(), self.label.text().strip())
+                                              self.target.value(), self.label.text().strip(),
+                                              protocol=self.protocol.currentData() or "")
         except UserError as exc:
             QtWidgets.QMessageBox.warning(self, "Goal not saved", str(exc))
             return

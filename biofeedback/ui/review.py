@@ -22,6 +22,7 @@ from biofeedback.ui.decimate import bucket_size, peak_decimate
 from biofeedback.ui.liveplot import CHANNEL_TITLES, primary_channel, unit_text
 from biofeedback.ui.replay_bar import fmt_time
 from biofeedback.ui.theme import LIGHT, Theme, blend
+from biofeedback.words import plural
 
 #: Screen pixels a squeeze needs before its times are written beside it (zoom in to see them all).
 PIXELS_PER_LABELLED_TRIAL = 150
@@ -35,11 +36,6 @@ PHASE_NAMES = {"pre_baseline": "Resting baseline", "post_baseline": "Resting bas
 def phase_name(phase: str) -> str:
     """'tonic' -> 'Tonic squeezes'; other phases read as words."""
     return PHASE_NAMES.get(phase, phase.replace("_", " ").strip().capitalize() or "Step")
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """'1 marker', '2 markers'."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ def test_clinic_home_clinic_loop(tmp_path, library_target):
     # at the clinic: add her, calibrate, a goal, write the programme
     _ok("clients", "Ana", "--add", "--library", clinic)
     _ok("calibrate", "--source", SIM, "--client", "Ana", "--speed", "max", "--library", clinic)
-    _ok("clients", "Ana", "--goal", "release_latency_s<=1", "--label", "let go within a second", "--library", clinic)
+    _ok("clients", "Ana", "--goal", "release_latency_s<=1", "--goal-protocol", "relaxation", "--label",
+        "let go within a second", "--library", clinic)
     with Library.open(clinic) as lib:
         at_clinic = lib.client("Ana")
         uid = lib.client_uid(at_clinic)
@@ -67,7 +68,7 @@ def test_clinic_home_clinic_loop(tmp_path, library_target):
         assert lib.client_uid(her) == uid
         assert her.bands == at_clinic.bands and her.calibration == at_clinic.calibration
         assert [t["target"] for t in lib.target_steps(her)] == [target]
-        assert [g.metric for g in lib.goals(her)] == ["release_latency_s"]
+        assert [(g.metric, g.protocol) for g in lib.goals(her)] == [("release_latency_s", "relaxation")]
         assert lib.programmes(her)[-1].protocols == {"relaxation": 7, "work-rest": 2}
     days = {"relaxation": [1, 2, 9], "work-rest": [3]}
     for protocol, offsets in days.items():
@@ -87,10 +88,10 @@ def test_clinic_home_clinic_loop(tmp_path, library_target):
     assert {s["place"] for s in home_view["sessions"]} == {"home"}
 
     pack = tmp_path / "ana-practice.bfpack"
-    assert "4 session(s) and 3 diary entries" in _ok("practice", "export", "Ana", "--out", pack, "--library", home)
+    assert "4 sessions and 3 diary entries" in _ok("practice", "export", "Ana", "--out", pack, "--library", home)
 
     # back at the clinic
-    assert "imported 4 home session(s) and 3 diary entries" in _ok("practice", "import", pack, "--library", clinic)
+    assert "imported 4 home sessions and 3 diary entries" in _ok("practice", "import", pack, "--library", clinic)
     view = json.loads(_ok("history", "Ana", "--json", "--library", clinic))
     assert [s["place"] for s in view["sessions"]] == ["home"] * 4
     assert [d["pain_intercourse"] for d in view["diary"]] == [6, 5, 4]
@@ -125,8 +126,8 @@ def test_clinic_home_clinic_loop(tmp_path, library_target):
     _ok("diary", "Ana", "--pain", "3", "--notes", "a calm week", "--library", home)
     pack2 = tmp_path / "ana-practice-2.bfpack"
     out = _ok("practice", "export", "Ana", "--out", pack2, "--library", home)
-    assert "0 session(s)" in out and f"since {today.isoformat()}" in out
-    assert "imported 0 home session(s) and 1 diary entry" in _ok("practice", "import", pack2, "--library", clinic)
+    assert "0 sessions" in out and f"since {today.isoformat()}" in out
+    assert "imported 0 home sessions and 1 diary entry" in _ok("practice", "import", pack2, "--library", clinic)
 
 
 def test_practice_of_an_unknown_client_is_refused(tmp_path, library_target):

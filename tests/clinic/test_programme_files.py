@@ -131,7 +131,7 @@ def test_newer_programme_file_through_the_command_is_one_line(tmp_path):
 # --------------------------------------------------------------------------- library side
 
 def _back_to_version_3(lib: Library) -> None:
-    """Undo schema step 4 on an open library, so it is what version 3 wrote (on either backend)."""
+    """Undo schema steps 4 and 5 on an open library, so it is what version 3 wrote (on either backend)."""
     from sqlalchemy import text
     with lib._transaction() as db:
         db.execute(text("DROP INDEX clients_by_uid"))
@@ -139,6 +139,7 @@ def _back_to_version_3(lib: Library) -> None:
             db.execute(text(f"DROP TABLE {table}"))
         db.execute(text("ALTER TABLE clients DROP COLUMN client_uid"))
         db.execute(text("ALTER TABLE sessions DROP COLUMN place"))
+        db.execute(text("ALTER TABLE goals DROP COLUMN protocol"))          # step 5 (goals name a protocol)
         if lib.is_server:
             db.execute(text("UPDATE library_info SET value = '3' WHERE key = 'schema_version'"))
         else:
@@ -146,7 +147,7 @@ def _back_to_version_3(lib: Library) -> None:
 
 
 def test_migration_gives_existing_clients_an_id(library_target):
-    assert SCHEMA_VERSION == 4
+    assert SCHEMA_VERSION == 5
     with Library.open(library_target) as lib:
         for name in ("Old", "Older"):
             lib.add_client(name)

@@ -84,7 +84,7 @@ def test_progress_content_is_plain_language(library):
     assert [s.started_at[:10] for s in report.sessions] == ["2026-04-09", "2026-04-21"]
     assert [d.day.isoformat() for d in report.diary] == ["2026-04-14", "2026-04-24"]
     assert "Release time: 1.40 s on 9 Apr → 0.90 s on 21 Apr." in report.summary_lines
-    assert any("release within 1.5 s · any programme (first on 9 Apr 2026)" in line for line in report.summary_lines)
+    assert any("release within 1.5 s · every exercise (first on 9 Apr 2026)" in line for line in report.summary_lines)
 
 
 @pytest.mark.parametrize("suffix", ["pdf", "html"])

@@ -163,6 +163,25 @@ def test_goal_dialog_adds_a_goal_met_on_the_right_day(qtbot, library):
                                                                         dt.date(2026, 4, 21))
 
 
+def test_goal_dialog_names_the_protocol_for_session_measures_only(qtbot, library):
+    from biofeedback.ui.clients import GoalDialog
+    client = library.client("Mira")
+    dialog = GoalDialog(library, client)
+    qtbot.addWidget(dialog)
+    assert dialog.protocol.itemData(0) == "" and dialog.protocol.itemText(0) == "Every exercise"
+    assert dialog.protocol.itemData(1) == "glazer"            # the protocol she has practised comes first
+    dialog.metric.setCurrentIndex(dialog.metric.findData("pain_intercourse"))
+    assert not dialog.protocol.isEnabled()                    # pain comes from the diary, not a protocol
+    dialog.metric.setCurrentIndex(dialog.metric.findData("resting_tone_uv"))
+    assert dialog.protocol.isEnabled()
+    dialog.protocol.setCurrentIndex(1)
+    dialog.target.setValue(5.0)
+    qtbot.mouseClick(dialog.save_button, QtCore.Qt.LeftButton)
+    assert dialog.result() == QtWidgets.QDialog.Accepted
+    assert (dialog.goal.metric, dialog.goal.protocol) == ("resting_tone_uv", "glazer")
+    assert [g.protocol for g in library.goals(client)] == ["", "", "glazer"]
+
+
 def test_run_with_progress_reports_and_turns_errors_into_a_message(qtbot, monkeypatch):
     from biofeedback.errors import UserError
     from biofeedback.ui.history import run_with_progress

@@ -63,7 +63,7 @@ def test_clinic_home_programme_and_import_practice(make_window, qtbot, tmp_path)
 
     result = win.clients.import_practice(tmp_path / "ana.bfpack")
     assert result is not None and result.sessions_added == 2 and result.diary_added == 1
-    assert "imported 2 home session(s)" in win.banner.text()
+    assert "imported 2 home sessions" in win.banner.text()
 
     from biofeedback.ui.history import HistoryView
     with Library.open(clinic) as lib:
