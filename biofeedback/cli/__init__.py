@@ -620,7 +620,6 @@ def _add_clients(sub) -> None:
 
 
 def cmd_clients(args) -> int:
-    from biofeedback.clinic.filing import register_recording
     from biofeedback.clinic.library import Library, check_goal_target
     from biofeedback.clinic.progress import client_goals, parse_goal, update_milestones
 
@@ -644,6 +643,8 @@ def cmd_clients(args) -> int:
         if goal is not None:
             metric, comparison, target = goal
             library.add_goal(client, metric, comparison, target, args.label, protocol=goal_protocol)
+        if args.add_recording:      # the analysis (scipy) loads only when recordings are added
+            from biofeedback.clinic.filing import register_recording
         for path in args.add_recording or []:
             session = register_recording(library, path, client)
             print(f"added {session.started_at[:16].replace('T', ' ')} {session.recording_path}")
