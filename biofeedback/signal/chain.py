@@ -252,14 +252,14 @@ def envelope_offline(data: np.ndarray, info: StreamInfo, settings: ChainSettings
     The same code as live, fed in cache-sized blocks (the output does not depend
     on the chunking), which is several times faster than one huge block.
     """
-    data = np.asarray(data, dtype=np.float64)
+    data = np.asarray(data)             # float32 from a recording: converted block by block, not copied whole
     if data.ndim == 1:
         data = data[:, None]
     chain = SignalChain(info, settings)
-    filtered = np.empty_like(data)
-    envelope = np.empty_like(data)
+    filtered = np.empty(data.shape, dtype=np.float64)
+    envelope = np.empty(data.shape, dtype=np.float64)
     for s in range(0, data.shape[0], block_samples):
-        out = chain.process(Block(s, data[s:s + block_samples]))
+        out = chain.process(Block(s, np.asarray(data[s:s + block_samples], dtype=np.float64)))
         filtered[s:s + out.filtered.shape[0]] = out.filtered
         envelope[s:s + out.envelope.shape[0]] = out.envelope
     return filtered, envelope

@@ -120,12 +120,12 @@ class GoalDialog(QtWidgets.QDialog):
         self.library, self.client = library, client
         self.goal = None
         self.setWindowTitle(f"New goal — {client.name}")
-        self.metric = QtWidgets.QComboBox()
+        self.measure = QtWidgets.QComboBox()
         for key in ("resting_tone_uv", "release_latency_s", "post_resting_tone_uv", "resting_variability_pct",
                     "contraction_peak_uv", "time_in_band_pct", "pain_intercourse", "pain_pelvic", "mood",
                     "minutes_practised", "resting_tone_cmh2o"):
             m = METRICS[key]
-            self.metric.addItem(f"{m.label} ({m.unit})" if m.unit not in ("/10", "/5") else f"{m.label} ({m.unit[1:]}"
+            self.measure.addItem(f"{m.label} ({m.unit})" if m.unit not in ("/10", "/5") else f"{m.label} ({m.unit[1:]}"
                                 f"-point scale)", key)
         self.direction = QtWidgets.QComboBox()
         for words, op in self.WORDS:
@@ -140,7 +140,7 @@ class GoalDialog(QtWidgets.QDialog):
                                  "meet a goal set for the Glazer assessment")
         self.protocol.setAccessibleName("Exercise the goal is for")
         form = QtWidgets.QFormLayout()
-        form.addRow("Measure", self.metric)
+        form.addRow("Measure", self.measure)
         form.addRow("Should be", self.direction)
         form.addRow("Target", self.target)
         form.addRow("Counts for", self.protocol)
@@ -153,7 +153,7 @@ class GoalDialog(QtWidgets.QDialog):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
-        self.metric.currentIndexChanged.connect(self._defaults)
+        self.measure.currentIndexChanged.connect(self._defaults)
         self._defaults()
 
     def _fill_protocols(self) -> None:
@@ -169,7 +169,7 @@ class GoalDialog(QtWidgets.QDialog):
     def _defaults(self) -> None:
         """Sensible starting points: lower is better for tone, release time and pain."""
         from biofeedback.clinic.progress import METRICS
-        m = METRICS[self.metric.currentData()]
+        m = METRICS[self.measure.currentData()]
         from_session = m.source == "session"      # pain, mood and minutes come from the diary, not a protocol
         self.protocol.setEnabled(from_session)
         if not from_session:
@@ -182,7 +182,7 @@ class GoalDialog(QtWidgets.QDialog):
     def _save(self) -> None:
         from biofeedback.clinic.progress import update_milestones
         try:
-            self.goal = self.library.add_goal(self.client, self.metric.currentData(), self.direction.currentData(),
+            self.goal = self.library.add_goal(self.client, self.measure.currentData(), self.direction.currentData(),
                                               self.target.value(), self.label.text().strip(),
                                               protocol=self.protocol.currentData() or "")
         except UserError as exc:

@@ -152,7 +152,7 @@ def test_goal_dialog_adds_a_goal_met_on_the_right_day(qtbot, library):
     client = library.client("Mira")
     dialog = GoalDialog(library, client)
     qtbot.addWidget(dialog)
-    dialog.metric.setCurrentIndex(dialog.metric.findData("release_latency_s"))
+    dialog.measure.setCurrentIndex(dialog.measure.findData("release_latency_s"))
     assert dialog.direction.currentData() == "<="            # lower is better for release time
     dialog.target.setValue(1.0)
     dialog.label.setText("release within 1 s")
@@ -170,9 +170,9 @@ def test_goal_dialog_names_the_protocol_for_session_measures_only(qtbot, library
     qtbot.addWidget(dialog)
     assert dialog.protocol.itemData(0) == "" and dialog.protocol.itemText(0) == "Every exercise"
     assert dialog.protocol.itemData(1) == "glazer"            # the protocol she has practised comes first
-    dialog.metric.setCurrentIndex(dialog.metric.findData("pain_intercourse"))
+    dialog.measure.setCurrentIndex(dialog.measure.findData("pain_intercourse"))
     assert not dialog.protocol.isEnabled()                    # pain comes from the diary, not a protocol
-    dialog.metric.setCurrentIndex(dialog.metric.findData("resting_tone_uv"))
+    dialog.measure.setCurrentIndex(dialog.measure.findData("resting_tone_uv"))
     assert dialog.protocol.isEnabled()
     dialog.protocol.setCurrentIndex(1)
     dialog.target.setValue(5.0)
