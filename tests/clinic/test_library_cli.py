@@ -36,7 +36,7 @@ def test_clients_goal_diary_history_json(library_target, capsys):
     assert [p["day"] for p in data["trends"]["pain_intercourse"]["points"]] == ["2026-02-03", "2026-02-10",
                                                                                 "2026-02-24"]
     assert data["goals"] == [{"goal": "pain at most 3/10", "metric": "pain_intercourse", "comparison": "<=",
-                              "target": 3.0, "met_on": "2026-02-24", "latest": 3.0, "met_now": True}]
+                              "target": 3.0, "protocol": None, "met_on": "2026-02-24", "latest": 3.0, "met_now": True}]
     assert main(["history", "Ana", "--library", lib]) == 0
     assert "goal: pain at most 3/10: met on 2026-02-24" in capsys.readouterr().out
 
