@@ -9,6 +9,7 @@ import math
 import os
 import tempfile
 from collections.abc import Sequence
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -109,6 +110,17 @@ def date_range_x(days: tuple[dt.date, dt.date]) -> tuple[float, float]:
     return lo - 0.04 * span, lo + 1.04 * span
 
 
+def _protocol_key(protocols: Sequence[str]) -> str:
+    """Which line is which protocol, as coloured names for the title: no point or goal label can hide them
+    there (a legend inside the plot did, wherever it was put)."""
+    out = []
+    for i, protocol in enumerate(protocols):
+        r, g, b = PROTOCOL_COLOURS[i % len(PROTOCOL_COLOURS)]
+        out.append(f"&nbsp;&nbsp;<span style='color:#{r:02x}{g:02x}{b:02x}'>● {escape(protocol or 'free practice')}"
+                   f"</span>")
+    return "".join(out)
+
+
 def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus],
                x_range: tuple[float, float] | None = None,
                target_steps: Sequence[tuple[dt.date, float]] = ()) -> None:
@@ -118,20 +130,21 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus],
     trend, ``target_steps`` (day set, release target) draw the shaping steps as a staircase."""
     _style(plot)
     m = trend.metric
+    protocols = trend.protocols
+    key = _protocol_key(protocols) if len(protocols) > 1 else ""
+    steps = list(target_steps) if m.key == "resting_tone_uv" else []
+    if steps:                   # the staircase's name with the lines' names, not on top of her points
+        key += "&nbsp;&nbsp;<span style='color:#00785a'>- · release target</span>"
     plot.setTitle(f"<span style='color:#282828;font-size:11pt'>{m.label}"
                   f"{(' (' + m.unit + ')') if m.unit not in ('/10', '/5') else ' (' + m.unit[1:] + '-point scale)'}"
-                  f"</span>")
+                  f"</span><span style='font-size:9pt'>{key}</span>")
     x = _moments_to_x(trend)
     y = np.asarray(trend.values, dtype=float)
-    protocols = trend.protocols
-    if len(protocols) > 1:      # bottom left: trends start at 0, the goal's label sits top left
-        plot.addLegend(offset=(10, -5), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 200))
     for i, protocol in enumerate(protocols):
         part = trend.of_protocol(protocol)
         colour = PROTOCOL_COLOURS[i % len(PROTOCOL_COLOURS)]
         plot.plot(_moments_to_x(part), part.values, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=8,
-                  symbolBrush=colour, symbolPen=None, name=(protocol or "free practice") if len(protocols) > 1
-                  else None)
+                  symbolBrush=colour, symbolPen=None, name=protocol or "free practice")   # named in the title
     for g in goals:
         if g.goal.metric != m.key:
             continue
@@ -151,7 +164,6 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus],
                                    anchor=(0.5, -0.4) if below else (0.5, 1.4))
                 text.setPos(float(mx[0]), hit[0].value)
                 plot.addItem(text)
-    steps = list(target_steps) if m.key == "resting_tone_uv" else []
     if steps:
         _draw_target_steps(plot, steps, x_range, x)
     # one rule for the window and the reports: from 0 (whole diary scales), taking in every goal line
@@ -170,11 +182,7 @@ def _draw_target_steps(plot: pg.PlotItem, steps: list[tuple[dt.date, float]],
     ends = [*xs[1:], x_range[1] if x_range else (float(np.max(x_points)) if len(x_points) else xs[-1] + 86400.0)]
     sx = np.array([xs, ends]).T.ravel()
     sy = np.repeat([v for _d, v in steps], 2)
-    plot.plot(sx, sy, pen=pg.mkPen((0, 158, 115), width=2, style=QtCore.Qt.DashDotLine),
-              name="release target" if plot.legend is not None else None)
-    label = pg.TextItem("release target", color=(0, 120, 90), anchor=(0, 1.1))
-    label.setPos(xs[0], steps[0][1])
-    plot.addItem(label)
+    plot.plot(sx, sy, pen=pg.mkPen((0, 158, 115), width=2, style=QtCore.Qt.DashDotLine))
 
 
 class DayAxis(pg.AxisItem):

@@ -50,6 +50,8 @@ def test_one_point_per_session_at_its_time_of_day_and_one_shared_range(library, 
         if key == "resting_tone_uv":         # glazer and relaxation are separate lines, never joined
             curves = [c for c in plot.listDataItems() if c.name() in ("glazer", "relaxation")]
             assert sorted(len(c.getData()[0]) for c in curves) == [1, 3]
+            title = plot.titleLabel.text                        # which line is which, where nothing covers it
+            assert "● glazer" in title and "● relaxation" in title and plot.legend is None
             xs = sorted(x for c in curves for x in c.getData()[0])
             assert len(set(xs)) == 4                   # three sessions on 1 Dec at three places, not one column
     assert len(set(ranges)) == 1
