@@ -101,12 +101,27 @@ def cmd_record(args: argparse.Namespace) -> int:
         print(f"filed in {result.filed.client.name}'s history ({result.filed.library_path})")
         for g in result.filed.newly_met:
             print(f"milestone: {g.description} (first met {g.met_on})")
+        _print_shaping(result.filed)
     if result.error is not None:
         print(f"biofeedback: stopped early: {result.error}; "
               f"the {result.duration_s:.1f} s recorded are kept in {result.path}",
               file=sys.stderr)
         return 2
     return 0
+
+
+def _print_shaping(filed) -> None:
+    """After filing: the next release-target step (waiting for the therapist, or taken by her programme)."""
+    import shlex
+
+    from biofeedback.clinic.shaping import applied_line, proposal_line
+    outcome = filed.shaping
+    if outcome is None:
+        return
+    if outcome.waiting:
+        print(f"{proposal_line(outcome.proposal)} Accept with: biofeedback target {shlex.quote(filed.client.name)} --accept")
+    else:
+        print(applied_line(outcome))
 
 
 def _add_info(sub) -> None:
@@ -753,7 +768,63 @@ def cmd_library(args) -> int:
     return 0
 
 
-SUBCOMMANDS.extend([_add_report, _add_history, _add_diary, _add_clients, _add_library])
+def _target_value(text: str) -> float:
+    """``--set``: a release target in µV, a positive finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--set needs a release target in µV (e.g. 5.4), not {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"a release target must be a positive number of µV, got {text}")
+    return value
+
+
+def _add_target(sub) -> None:
+    p = sub.add_parser("target", help="a client's release target, its steps and the next step (shaping)",
+                       description="Show her release target, every step with its day and rule, and the next, "
+                                   "lower step when she has met hers (at least 70 % of rest under it in 3 "
+                                   "sessions in a row). --accept takes that step; --set types a target.")
+    p.add_argument("name", help="client name or alias")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--accept", action="store_true", help="take the proposed step (it becomes her target)")
+    how.add_argument("--set", type=_target_value, metavar="VALUE",
+                     help="type her release target in µV (kept through re-calibration)")
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+    _library_option(p)
+    p.set_defaults(func=cmd_target)
+
+
+def cmd_target(args) -> int:
+    import json
+
+    from biofeedback.clinic import shaping
+    from biofeedback.clinic.library import Library, require_client
+    with Library.open(args.library, create=False) as library:
+        client = require_client(library, args.name)
+        before = library.target_steps(client)
+        if args.set is not None:
+            shaping.set_typed_target(library, client, args.set)
+        elif args.accept:
+            proposal = shaping.proposal_for(library, client)
+            if proposal is None:
+                now = shaping.current_target(library, client)
+                raise UserError(f"no step to accept for {client.name}: " + (
+                    "she has no release target yet" if now is None else
+                    f"she has not yet spent at least {shaping.MET_SHARE_PCT:.0f} % of rest under "
+                    f"{shaping.format_uv(now)} µV in {shaping.SESSIONS_IN_A_ROW} sessions in a row"))
+            shaping.accept_step(library, client, proposal)
+        steps = library.target_steps(client)
+        changed = steps[-1] if len(steps) > len(before) else None
+        proposal = shaping.proposal_for(library, client)
+    if args.json:
+        print(json.dumps(shaping.targets_json(client.name, steps, proposal, changed), indent=2, ensure_ascii=False))
+        return 0
+    for line in shaping.target_lines(client.name, steps, proposal, changed):
+        print(line)
+    return 0
+
+
+SUBCOMMANDS.extend([_add_report, _add_history, _add_diary, _add_clients, _add_target, _add_library])
 
 
 # --------------------------------------------------------------------------- live window

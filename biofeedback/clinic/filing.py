@@ -16,18 +16,23 @@ from typing import Any
 from biofeedback.clinic.analysis import summarize
 from biofeedback.clinic.library import Client, Library, SessionRecord, require_client
 from biofeedback.clinic.progress import GoalStatus, update_milestones
+from biofeedback.clinic.shaping import ShapingOutcome
 from biofeedback.errors import UserError
 from biofeedback.files.recording import Recording
 
 
 @dataclass
 class FiledSession:
-    """What filing did: the library's new session row, its client, and the goals met for the first time."""
+    """What filing did: the library's new session row, its client, the goals met for the first time (and the
+    next release-target step, see :attr:`shaping`)."""
 
     session: SessionRecord
     client: Client
     newly_met: list[GoalStatus] = field(default_factory=list)
     library_path: str = ""
+    #: the next release-target step, when this session completed her run of sessions under the target
+    #: (proposed, or taken by her programme's rule at home); the session controller works it out once
+    shaping: ShapingOutcome | None = None
 
 
 def file_session(library: Library, recording_path: str | os.PathLike, client: Client | str | None = None,

@@ -21,13 +21,20 @@ import numpy as np
 from biofeedback.clinic.analysis import summarize
 from biofeedback.clinic.filing import FiledSession, file_session
 from biofeedback.clinic.library import Client, Library, LibraryUnreachableError, require_client
-from biofeedback.clinic.shaping import file_target_step
+from biofeedback.clinic.shaping import ShapingOutcome, StepProposal, accept_step, after_session, file_target_step
 from biofeedback.clinic.store import resolve_target
 from biofeedback.errors import UserError
 from biofeedback.files.recording import Recording, RecordingWriter, update_meta
 from biofeedback.protocols import Protocol, ProtocolRunner, StepState, effort_script
 from biofeedback.session.engine import SessionEngine
-from biofeedback.signal.calibration import Bands, Calibration, ReleaseTarget, keep_typed_target, placeholder_bands
+from biofeedback.signal.calibration import (
+    Bands,
+    Calibration,
+    ReleaseTarget,
+    is_kept,
+    keep_typed_target,
+    placeholder_bands,
+)
 from biofeedback.signal.chain import ChainSettings
 from biofeedback.signal.hum import HumEstimate
 from biofeedback.signal.quality import Quality, QualityMeter
@@ -410,9 +417,51 @@ class SessionController:
             self.problem.emit(str(exc))
             return None
         self.client = filed.client
+        filed.shaping = self._shape_after_filing(filed)
         self.last_filed = filed
         self.filed.emit(filed)
         return filed
+
+    # ================================================================== shaping (the release target steps down)
+    def _shape_after_filing(self, filed: FiledSession) -> ShapingOutcome | None:
+        """Once after filing: the next release-target step when she has met hers (:func:`after_session`).
+
+        At the clinic it waits for the therapist (:meth:`accept_shaping_step`); in her home library her
+        programme's rule has taken it, and this session's release target follows at once.
+        """
+        try:
+            with Library.open(self.library_path) as library:
+                outcome = after_session(library, filed.client)
+                if outcome is not None and outcome.applied is not None:
+                    filed.client = self.client = library.client_by_id(filed.client.id)
+        except UserError as exc:
+            self.problem.emit(f"The next release-target step could not be worked out: {exc}")
+            return None
+        if outcome is not None and outcome.applied is not None:
+            self._follow_stored_target(outcome.proposal.proposed)
+        return outcome
+
+    def accept_shaping_step(self, proposal: StepProposal) -> dict[str, Any] | None:
+        """The therapist accepts a proposed step ("Lower it"): stored with her, and the live target moves."""
+        if self.client is None:
+            return None
+        try:
+            with Library.open(self.library_path) as library:
+                step = accept_step(library, self.client, proposal)
+                self.client = library.client_by_id(self.client.id)
+        except UserError as exc:
+            self.problem.emit(str(exc))
+            return None
+        self._follow_stored_target(proposal.proposed)
+        return step
+
+    def _follow_stored_target(self, value: float) -> None:
+        """The session takes her newly stored release target (bands and the calibration's kept target)."""
+        stored = (self.client.calibration or {}).get("target") if self.client is not None else None
+        if self.calibration is not None and isinstance(stored, dict):
+            self.calibration.target = ReleaseTarget.from_dict(stored)
+        if self.bands.unit == "uV":
+            self.set_bands(self.bands.with_release(value))
 
     def poll(self) -> None:
         """Notice what the engine thread did on its own: a recording it closed, an exercise that ended.
@@ -517,7 +566,7 @@ class SessionController:
         for stored in (self.calibration.target if self.calibration is not None else None,
                        (self.client.calibration or {}).get("target") if self.client is not None else None):
             target = ReleaseTarget.from_dict(stored) if isinstance(stored, dict) else stored
-            if target is not None and target.rule == "typed":
+            if is_kept(target):                      # typed, or a shaping step accepted since
                 return target
         return None
 

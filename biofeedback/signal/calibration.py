@@ -125,11 +125,33 @@ def typed_target(value: float, unit: str = "uV") -> ReleaseTarget:
                          "Your therapist has chosen this target with you. Green means you are there.")
 
 
+def shaped_target(value: float, previous: float, by: str = "therapist", unit: str = "uV") -> ReleaseTarget:
+    """A shaping step (she met her target, the next one is lower), accepted ``by`` the therapist or her
+    programme's rule: chosen on purpose like a typed target, so a later calibration keeps it too."""
+    if not (math.isfinite(float(value)) and float(value) > 0):
+        raise ValueError(f"a release target must be a positive number, got {value}")
+    who = "her programme's rule" if by == "programme" else "the therapist"
+    return ReleaseTarget(float(value), "shaping",
+                         f"shaping step from {float(previous):.2f} to {float(value):.2f} {unit}, accepted by {who}",
+                         "You have been letting go well. Green now asks you to soften a little more.")
+
+
+#: target rules chosen on purpose (typed by the therapist, or a shaping step): re-calibration keeps them
+KEPT_RULES = ("typed", "shaping")
+
+
+def is_kept(target: ReleaseTarget | None) -> bool:
+    """Whether ``target`` was chosen on purpose, so that re-calibration must not overwrite it."""
+    return target is not None and target.rule in KEPT_RULES
+
+
 def keep_typed_target(previous: ReleaseTarget | dict | None, new: ReleaseTarget) -> ReleaseTarget:
-    """Re-calibration never silently overwrites a typed target: the typed one wins over the rule's."""
+    """Re-calibration never silently overwrites a chosen target: a typed one (or a shaping step, see
+    :func:`shaped_target`) wins over the rule's."""
     if isinstance(previous, dict):
         previous = ReleaseTarget.from_dict(previous)
-    if previous is not None and previous.rule == "typed":
+    if is_kept(previous):
+        assert previous is not None
         return previous
     return new
 

@@ -215,7 +215,8 @@ class CalibrationWizard(QtWidgets.QDialog):
         excluded = f" ({cal.rest_excluded_s:.1f} s of artefacts left out)" if cal.rest_excluded_s else ""
         target = cal.target
         rule = {"below_rest": "below her resting tone", "rest_band": "at rest + 2 SD",
-                "noise_floor": "at the noise floor", "typed": "typed by you (kept)"}.get(target.rule, "")
+                "noise_floor": "at the noise floor", "typed": "typed by you (kept)",
+                "shaping": "a shaping step (kept)"}.get(target.rule, "")
         self.summary.setText(
             f"Resting tone {cal.rest_mean * k:.1f} ± {cal.rest_sd * k:.1f} {u} (SD){floor}{excluded}\n"
             f"Squeezes {peaks} {u}; maximum {cal.mvc * k:.1f} {u}\n"
