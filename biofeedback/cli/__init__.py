@@ -119,7 +119,8 @@ def _print_shaping(filed) -> None:
     if outcome is None:
         return
     if outcome.waiting:
-        print(f"{proposal_line(outcome.proposal)} Accept with: biofeedback target {shlex.quote(filed.client.name)} --accept")
+        name = shlex.quote(filed.client.name)
+        print(f"{proposal_line(outcome.proposal)} Accept with: biofeedback target {name} --accept")
     else:
         print(applied_line(outcome))
 
