@@ -30,6 +30,7 @@ from biofeedback.ui.parts import (
     RecordingControls,
     ReplayPart,
     SessionControls,
+    ShapingBar,
     StatusPart,
 )
 from biofeedback.ui.patient_view import PatientView
@@ -70,6 +71,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.plot_part = PlotPart(c, self.theme)
         self.bands_part = BandsPart(c)
         self.status = StatusPart(c, self.statusBar())
+        self.shaping_bar = ShapingBar(c)        # before the diary prompt hears of a filed session: seen behind it
         self.patient = PatientView(self.theme)
         self.cues = CuePart(c, self.patient)
         self.controls = SessionControls(c, self.cues, self.status, self, calibration_plan, lambda: self.pressure_unit)

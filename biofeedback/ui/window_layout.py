@@ -95,12 +95,13 @@ def build_side_panel(win: MainWindow) -> QtWidgets.QWidget:
 
 
 def build_plot_area(win: MainWindow) -> QtWidgets.QWidget:
-    """Banner, cue panel (with its breathing pacer, while an exercise runs), the live plot and the replay bar."""
+    """Banner, shaping bar, cue panel (with its breathing pacer, while an exercise runs), live plot, replay bar."""
     plot_area = QtWidgets.QWidget()
     pv = QtWidgets.QVBoxLayout(plot_area)
     pv.setContentsMargins(0, 0, 0, 0)
     pv.setSpacing(0)
     pv.addWidget(win.status.banner)
+    pv.addWidget(win.shaping_bar)
     pv.addWidget(win.cues.panel)
     pv.addWidget(win.plot, 1)
     pv.addWidget(win.replay.bar)
@@ -182,4 +183,5 @@ def style(win: MainWindow) -> None:
         f"#topbar {{ background:{t.panel}; border-bottom:1px solid {t.muted}; }}"
         f"QPushButton:checked {{ background:{t.marker}; color:white; font-weight:bold; }}")
     win.status.set_style(t)
+    win.shaping_bar.set_style(t)
     win.cues.set_style(t)

@@ -10,7 +10,8 @@ from biofeedback.ui.parts.plot import PlotPart
 from biofeedback.ui.parts.recording import RecordingControls
 from biofeedback.ui.parts.replay import ReplayPart
 from biofeedback.ui.parts.session import SessionControls
+from biofeedback.ui.parts.shaping import ShapingBar
 from biofeedback.ui.parts.status import StatusPart
 
 __all__ = ["BandsBinding", "BandsPart", "CuePart", "PlotPart", "RecordingControls", "ReplayPart", "SessionControls",
-           "StatusPart"]
+           "ShapingBar", "StatusPart"]
