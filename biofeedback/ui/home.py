@@ -23,6 +23,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from biofeedback.clinic.her_progress import her_progress
 from biofeedback.clinic.library import Client, Library, resolve_library_path
+from biofeedback.clinic.shaping import SOFTER_WORDS
 from biofeedback.errors import UserError
 from biofeedback.protocols import Protocol, StepState, load_protocol
 from biofeedback.session.controller import SessionController, primary_channel
@@ -270,12 +271,20 @@ class HomeWindow(QtWidgets.QMainWindow):
         self.done_words = QtWidgets.QLabel("")
         self.done_words.setWordWrap(True)
         self.done_words.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.softer_words = QtWidgets.QLabel("")          # her programme's rule lowered her target (shaping)
+        self.softer_words.setObjectName("SofterWords")
+        self.softer_words.setWordWrap(True)
+        self.softer_words.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.softer_words.setAccessibleName("Your target")
+        self.softer_words.setVisible(False)
         self.diary = HomeDiary()
         self.diary.finished.connect(self._diary_done)
         lay = QtWidgets.QVBoxLayout(page)
         lay.setContentsMargins(80, 40, 80, 30)
         lay.addWidget(self.well_done)
         lay.addWidget(self.done_words)
+        lay.addSpacing(10)
+        lay.addWidget(self.softer_words)
         lay.addSpacing(20)
         lay.addWidget(self.diary)
         lay.addStretch(1)
@@ -464,6 +473,8 @@ class HomeWindow(QtWidgets.QMainWindow):
             f"QLabel {{ color:{t.foreground}; }}"
             f"QGroupBox#Choices, QGroupBox#Therapist {{ background:{t.panel}; border-radius:10px; padding-top:18px; }}"
             f"QFrame#HomeDiary {{ background:{t.panel}; border-radius:12px; padding:10px; }}"
+            f"QLabel#SofterWords {{ background:{blend(t.release, t.background, 0.2)}; border-radius:12px; "
+            f"padding:12px; font-size:15pt; }}"
             f"QPushButton#StartButton {{ background:{OKABE_ITO['bluish_green']}; color:white; border-radius:16px; }}"
             f"QPushButton#StartButton:focus {{ border:3px solid {t.foreground}; }}"
             f"QPushButton#StartButton:disabled {{ background:{blend(t.muted, t.background, 0.4)}; }}")
@@ -501,14 +512,25 @@ class HomeWindow(QtWidgets.QMainWindow):
         minutes = (float(filed.session.duration_s or 0.0)) / 60.0
         if not self.done_words.text():
             self.done_words.setText("You made time for yourself today. That is what helps.")
+        self._tell_softer_target(filed.shaping)
         self.sound.stop()
         self.diary.ask(str(self.library_path), filed.client, filed.session.id, round(minutes, 1))
         self.pages.setCurrentWidget(self.done_page)
         self.diary.save_button.setFocus()
         self.refresh_progress()
 
+    def _tell_softer_target(self, outcome) -> None:
+        """Her programme's rule lowered her target after this session: said kindly, no numbers.
+
+        The controller has already stored the step and moved this window's target for her next practice.
+        """
+        lowered = outcome is not None and not outcome.waiting
+        self.softer_words.setText(SOFTER_WORDS if lowered else "")
+        self.softer_words.setVisible(lowered)
+
     def _diary_done(self, _entry) -> None:
         self.done_words.setText("")
+        self.softer_words.setVisible(False)
         self.refresh_today()
         self.refresh_progress()
         self.pages.setCurrentWidget(self.start_page)
