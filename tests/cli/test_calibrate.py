@@ -44,16 +44,16 @@ def test_typed_target_survives_recalibration(capsys, tmp_path):
         ann = lib.client("Ann")
         assert ann.calibration["target"]["rule"] == "below_rest"
         assert ann.bands["release_high"] == pytest.approx(first["release_target_uv"], rel=1e-3)
-        shaping.set_typed_target(lib, ann, 7.5)
+        shaping.set_typed_target(lib, ann, 8.5)     # above her noise floor (a target under it is refused)
     again = calibrate(capsys, "--source", "sim:hypertonic?rate=500&seed=4", "--client", "Ann",
                       "--library", str(lib_path))
-    assert again["release_target_uv"] == pytest.approx(7.5) and again["release_target_rule"] == "typed"
+    assert again["release_target_uv"] == pytest.approx(8.5) and again["release_target_rule"] == "typed"
     with Library.open(lib_path) as lib:
         ann = lib.client("Ann")
-        assert ann.bands["release_high"] == pytest.approx(7.5)
+        assert ann.bands["release_high"] == pytest.approx(8.5)
         steps = lib.target_steps(ann)
         assert [s["rule"] for s in steps] == ["below_rest", "typed"]     # every step with its day
-        assert steps[-1]["target"] == 7.5 and steps[-1]["day"] is not None
+        assert steps[-1]["target"] == 8.5 and steps[-1]["day"] is not None
 
 
 def test_text_output_and_bad_source(capsys):
