@@ -5,7 +5,8 @@ entries since the last export, or since a given day, into a bundle (:mod:`biofee
 
 - ``practice.json``: the client (random id and name), when it was exported, from which day, and
   one entry per session (``started_at``, ``protocol``, ``duration_s``, ``summary``, ``notes``,
-  ``recording`` = its member name) and per diary entry;
+  ``recording`` = its member name) and per diary entry; ``target_steps``: the release-target steps her
+  programme's rule took at home (shaping), so the clinic's history and her bands follow them;
 - ``sessions/<sha256>.bfr``: the recordings, named by the SHA-256 of their content.
 
 The export mark is kept per client; the next export starts on the *day* of the last one, so
@@ -32,11 +33,12 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from biofeedback.clinic.library import MAX_MINUTES_PRACTISED, Client, DiaryEntry, Library, parse_day
+from biofeedback.clinic.shaping import PROGRAMME_STEP_RULE, store_target
 from biofeedback.clinic.store import cache_dir
 from biofeedback.errors import UserError
 from biofeedback.files.bundle import Bundle, BundleError, open_bundle, write_bundle
@@ -99,6 +101,12 @@ def _diary_dict(d: DiaryEntry) -> dict[str, Any]:
             "mood": d.mood, "minutes_practised": d.minutes_practised, "notes": d.notes}
 
 
+def _home_steps(library: Library, client: Client) -> list[dict[str, Any]]:
+    """The release-target steps her programme's rule took here (see :mod:`biofeedback.clinic.shaping`)."""
+    from biofeedback.clinic.programme import shaping_of
+    return [t for t in shaping_of(library, client)["steps"] if t["rule"] == PROGRAMME_STEP_RULE]
+
+
 def export_practice(library: Library, name: str, out: str | os.PathLike, since: dt.date | None = None) -> ExportResult:
     """Write her sessions and diary since ``since`` (default: the day of the last export) to a ``.bfpack``."""
     client = library.client(name)
@@ -126,7 +134,8 @@ def export_practice(library: Library, name: str, out: str | os.PathLike, since: 
                              "place": places.get(s.id, "home")})
         diary = [_diary_dict(d) for d in library.diary(client, start=since)]
         body = {"client": {"id": uid, "name": client.name}, "exported_at": exported_at,
-                "since": since.isoformat() if since else None, "sessions": sessions, "diary": diary}
+                "since": since.isoformat() if since else None, "sessions": sessions, "diary": diary,
+                "target_steps": _home_steps(library, client)}
         members[MEMBER] = json.dumps(body, indent=1, sort_keys=True, allow_nan=False).encode("utf-8")
         path = write_bundle(out, FORMAT, FORMAT_VERSION, uid, members, SUFFIX, WHAT)
     library.set_last_export(client, exported_at)
@@ -153,6 +162,7 @@ class Practice:
     since: str | None
     sessions: list[PracticeSession]
     diary: list[dict[str, Any]]
+    target_steps: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _damaged(where: str, what: str) -> BundleError:
@@ -218,8 +228,10 @@ def read_practice(bundle: Bundle) -> Practice:
             Recording.open(bundle.member(s.recording)).close()
         except UserError as exc:
             raise _damaged(where, f"the recording of {s.started_at[:16]} cannot be read ({exc})") from None
+    from biofeedback.clinic.programme import _check_shaping
+    steps = _check_shaping({"steps": data.get("target_steps") or []}, where).get("steps") or []
     return Practice(client_id, str(data["client"].get("name") or ""), str(data.get("exported_at") or ""),
-                    data.get("since"), sessions, diary)
+                    data.get("since"), sessions, diary, steps)
 
 
 # --------------------------------------------------------------------------- import (clinic)
@@ -317,7 +329,23 @@ def import_practice(library: Library, path: str | os.PathLike) -> ImportResult:
                               minutes_practised=entry["minutes_practised"], notes=entry["notes"])
             have.add(key)
             diary_added += 1
+        take_home_steps(library, client, practice.target_steps)
     from biofeedback.clinic.progress import update_milestones
     update_milestones(library, client)
     return ImportResult(client.name, added, known, diary_added, diary_known)
 
+
+
+def take_home_steps(library: Library, client: Client, steps: list[dict[str, Any]]) -> None:
+    """The steps her programme's rule took at home join her history; when the newest of them is now her
+    latest step, it becomes her target here too (her bands and kept target), as a step accepted here would."""
+    from biofeedback.clinic.programme import _add_missing_steps
+    from biofeedback.signal.calibration import shaped_target
+    before = library.target_steps(client)
+    _add_missing_steps(library, client, steps)
+    after = library.target_steps(client)
+    if len(after) == len(before) or after[-1]["rule"] != PROGRAMME_STEP_RULE or after[-1].get("unit", "uV") != "uV":
+        return
+    previous = after[-2]["target"] if len(after) > 1 else after[-1]["target"]
+    store_target(library, client, shaped_target(after[-1]["target"], previous, "programme"),
+                 step_rule=PROGRAMME_STEP_RULE)

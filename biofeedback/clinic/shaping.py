@@ -29,6 +29,14 @@ SESSIONS_IN_A_ROW = 3
 STEP_SHARE = 0.10
 
 
+def step_rule(by: str) -> str:
+    """The rule a step is stored with when ``by`` ("therapist" or "programme") accepted it."""
+    return f"shaping ({by})"
+
+
+PROGRAMME_STEP_RULE = step_rule("programme")
+
+
 @dataclass(frozen=True)
 class StepProposal:
     current: float
@@ -139,7 +147,7 @@ def accept_step(library, client, proposal: StepProposal, day: dt.date | None = N
         raise UserError(f"her release target changed since this step was proposed (it is now "
                         f"{'none' if now is None else f'{now:.1f} µV'}); nothing changed")
     target = shaped_target(proposal.proposed, proposal.current, by)
-    store_target(library, client, target, day=day, step_rule=f"shaping ({by})", note=proposal.reason)
+    store_target(library, client, target, day=day, step_rule=step_rule(by), note=proposal.reason)
     return library.target_steps(client)[-1]
 
 

@@ -141,3 +141,37 @@ def test_a_typed_target_is_refused_under_the_noise_floor_or_not_a_number(library
 
 def test_target_figures_are_written_as_the_therapist_reads_them():
     assert [shaping.format_uv(v) for v in (6.0, 5.4, 4.86, 12.0)] == ["6.0", "5.4", "4.86", "12.0"]
+
+
+def test_a_step_taken_at_home_comes_back_to_the_clinic_with_her_practice(library_target, tmp_path):
+    """Programme written at the clinic, installed at home; her programme's rule steps down at home; her practice
+    file brings the step back: the clinic's history has it and her bands there follow (importing again: no change)."""
+    from biofeedback.clinic import programme as prog
+    from biofeedback.clinic.practice import export_practice, import_practice
+    start = dt.date.today() - dt.timedelta(days=10)
+    with Library.open(library_target) as clinic, Library.open(tmp_path / "home.sqlite") as home:
+        ana = clinic.add_client("Ana", bands=BANDS.to_dict(), calibration={"noise_floor": 1.0})
+        clinic.add_target_step(ana, 6.0, day=start, rule="below_rest")
+        prog.write_programme(clinic, prog.build_programme(clinic, "Ana", [("relaxation", 7)], 4, "", start),
+                             tmp_path / "ana.bfprog")
+        prog.install_programme(home, tmp_path / "ana.bfprog")
+        her = home.client("Ana")
+        (tmp_path / "rec").mkdir()
+        from biofeedback.clinic.demo_programme import write_small_recording
+        for i in range(3):                                  # real small recordings, known summaries
+            day = start + dt.timedelta(days=1 + i)
+            rec = write_small_recording(tmp_path / "rec" / f"{i}.bfr", f"{day.isoformat()}T09:00:00+00:00",
+                                        "relaxation", 3.0)
+            home.add_home_session(her, rec, f"{day.isoformat()}T09:00:00+00:00", "relaxation", 4.0,
+                                  {"time_under_target_pct": 90.0, "release_target_uv": 6.0})
+        taken = shaping.after_session(home, her)
+        assert taken.applied["rule"] == shaping.PROGRAMME_STEP_RULE
+        export_practice(home, "Ana", tmp_path / "ana.bfpack")
+        import_practice(clinic, tmp_path / "ana.bfpack")
+        at_clinic = clinic.client("Ana")
+        assert [(t["target"], t["rule"]) for t in clinic.target_steps(at_clinic)] == [
+            (6.0, "below_rest"), (pytest.approx(5.4), "shaping (programme)")]
+        assert at_clinic.bands["release_high"] == pytest.approx(5.4)
+        assert at_clinic.calibration["target"]["rule"] == "shaping"
+        import_practice(clinic, tmp_path / "ana.bfpack")
+        assert len(clinic.target_steps(at_clinic)) == 2
