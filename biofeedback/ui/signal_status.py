@@ -41,6 +41,7 @@ class SignalStatus(QtWidgets.QWidget):
         self.setAccessibleName("Signal check")
         self._light = ""
         self._offer_hz: float | None = None
+        self._message_shown = False
         controller.signal_changed.connect(lambda *_: self.refresh())
         controller.connected.connect(lambda *_: self.refresh())
         controller.disconnected.connect(self.refresh)
@@ -51,7 +52,8 @@ class SignalStatus(QtWidgets.QWidget):
         """Show the controller's current check (called on its ``signal_changed``)."""
         c = self.controller
         quality, hum, notch = c.quality, c.hum, c.notch_hz
-        self.setVisible(c.is_connected)
+        # a passing status-bar message ("Recording saved…") has the line to itself until it times out
+        self.setVisible(c.is_connected and not self._message_shown)
         if quality is None:
             light, text = "", "Checking the signal…"
             tip = "The signal check needs a few seconds of signal."
@@ -106,6 +108,14 @@ class SignalStatus(QtWidgets.QWidget):
         bold = "font-weight: bold;" if self._light in ("amber", "red") else ""
         self.sentence.setStyleSheet(f"color: {colour};" + bold if self._light in ("amber", "red") else "")
 
+    def message_changed(self, text: str) -> None:
+        """The status bar shows or clears a passing message: step aside for it, come back after it.
+
+        (QStatusBar hides its normal widgets for a message, but a refresh while the message shows
+        would make this one visible again and both would be painted on top of each other.)"""
+        self._message_shown = bool(text)
+        self.refresh()
+
     def changeEvent(self, event: QtCore.QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QtCore.QEvent.Type.PaletteChange:
@@ -117,5 +127,6 @@ def install_signal_status(window) -> SignalStatus:
     ``window.controller``; returns the widget (also kept as ``window.signal_status``)."""
     status = SignalStatus(window.controller, window)
     window.statusBar().insertWidget(0, status, 1)
+    window.statusBar().messageChanged.connect(status.message_changed)
     window.signal_status = status
     return status

@@ -50,3 +50,17 @@ def test_typed_target_survives_recalibration_in_the_window(make_window, qtbot, t
     assert kept["target"]["rule"] == "typed" and kept["target"]["release_target"] == pytest.approx(2.2)
     wizard.reject()
 
+
+
+def test_a_passing_message_has_the_status_line_to_itself(make_window, qtbot):
+    """'Recording saved…' and the signal check were painted over each other: the check steps aside, then returns."""
+    win = make_window(speed=8.0)
+    status = win.signal_status
+    qtbot.waitUntil(lambda: win.controller.quality is not None, timeout=15000)
+    assert status.isVisible()
+    win.statusBar().showMessage("Recording saved to a file with a long name", 60_000)
+    assert not status.isVisible()
+    win.controller.signal_changed.emit()            # a fresh check while the message shows: still aside
+    assert not status.isVisible()
+    win.statusBar().clearMessage()
+    assert status.isVisible()
