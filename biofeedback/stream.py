@@ -81,6 +81,19 @@ class StreamInfo:
                    source=str(d.get("source", "")), device=str(d.get("device", "")))
 
 
+def primary_channel(info: StreamInfo) -> int:
+    """The channel her bands apply to: the pelvic floor if present, else pressure, else the first.
+
+    The one rule for "which channel is hers": the live view, the bands, calibration, the sound and the
+    reports all follow it, so a recording is scored on the channel she watched.
+    """
+    names = info.names
+    for name in ("pfm", "pressure"):
+        if name in names:
+            return names.index(name)
+    return 0
+
+
 @dataclass
 class Block:
     """Consecutive samples of all channels, starting at sample index ``start``."""

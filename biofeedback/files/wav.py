@@ -16,15 +16,7 @@ from biofeedback.files.outputs import atomic_output, new_output
 from biofeedback.files.recording import Recording
 from biofeedback.signal.calibration import Bands, placeholder_bands
 from biofeedback.signal.sound import AUDIO_RATE, MODES, StepCue, Synthesiser, render_session, scale_from_bands, to_pcm16
-from biofeedback.stream import StreamInfo
-
-
-def _level_channel(info: StreamInfo) -> int:
-    """The channel her bands apply to: the pelvic floor, else pressure, else the first (as the live view)."""
-    for name in ("pfm", "pressure"):
-        if name in info.names:
-            return info.names.index(name)
-    return 0
+from biofeedback.stream import primary_channel
 
 
 def _bands(meta: dict, unit: str, channel: str) -> Bands:
@@ -58,7 +50,7 @@ def render_recording(path: str | os.PathLike, out: str | os.PathLike, mode: str 
         env = recording_envelope(rec, data) if data.shape[0] else data   # the session's own chain settings
     if data.shape[0] == 0:
         raise UserError(f"{path} holds no samples; there is nothing to listen to")
-    col = _level_channel(info)
+    col = primary_channel(info)
     ch = info.channels[col]
     bands = _bands(meta, ch.unit, ch.name)
     scale = scale_from_bands(bands.contraction_high, bands.release_high, bands.zero, bands.mvc)

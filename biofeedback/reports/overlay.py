@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from biofeedback.errors import UserError
+from biofeedback.stream import primary_channel
 
 #: Seconds shown before each squeeze cue.
 BEFORE_S = 2.0
@@ -59,8 +60,7 @@ def _phase_trials(path: str | os.PathLike) -> tuple[dict[str, list[tuple[float, 
     with Recording.open(path) as rec:
         data, info, events, started = rec.read(), rec.info, list(rec.events), rec.started_at
         env = recording_envelope(rec, data)
-    names = info.names
-    col = names.index("pfm") if "pfm" in names else names.index("pressure") if "pressure" in names else 0
+    col = primary_channel(info)
     spans = step_spans(events, len(data) / info.rate)
     out: dict[str, list[tuple[float, float, float]]] = {}
     for k, s in enumerate(spans):

@@ -21,6 +21,7 @@ from biofeedback.signal import quality as quality_mod
 from biofeedback.signal.calibration import Calibration, CalibrationPlan, CalibrationRun, keep_typed_target
 from biofeedback.signal.chain import SignalChain
 from biofeedback.sources import open_source
+from biofeedback.stream import primary_channel
 
 
 @dataclass
@@ -72,20 +73,12 @@ class CalibrationOutcome:
         return "\n".join(lines)
 
 
-def _primary(source) -> int:
-    names = [c.name for c in source.info.channels]
-    if "pfm" in names:
-        return names.index("pfm")
-    emg = [i for i, c in enumerate(source.info.channels) if c.is_emg]
-    return emg[0] if emg else 0
-
-
 def run_calibration(spec: str, speed: float | None = 1.0, plan: CalibrationPlan | None = None,
                     previous_target: dict | None = None, timeout_s: float | None = None) -> CalibrationOutcome:
     """Calibrate from the source ``spec`` (a simulated patient follows the cues)."""
     source = open_source(spec, speed)
     info = source.info
-    ch = _primary(source)
+    ch = primary_channel(info)   # the channel her bands apply to, as in the window's wizard
     channel = info.channels[ch]
     chain = SignalChain(info)
     run = CalibrationRun(info.rate, 0.0, plan or CalibrationPlan(), unit=channel.unit, channel=channel.name)

@@ -18,9 +18,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from biofeedback.session.controller import primary_channel
 from biofeedback.signal.calibration import Bands, placeholder_bands
-from biofeedback.stream import StreamInfo
+from biofeedback.stream import StreamInfo, primary_channel
 from biofeedback.ui.decimate import bucket_size, peak_decimate
 from biofeedback.ui.display_units import display_factor, display_unit, unit_text
 from biofeedback.ui.readout import Readout
