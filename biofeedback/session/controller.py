@@ -20,7 +20,7 @@ import numpy as np
 
 from biofeedback.clinic.analysis import summarize
 from biofeedback.clinic.filing import FiledSession, file_session
-from biofeedback.clinic.library import Client, Library, LibraryUnreachableError, require_client
+from biofeedback.clinic.library import Client, ConflictError, Library, LibraryUnreachableError, require_client
 from biofeedback.clinic.shaping import ShapingOutcome, StepProposal, accept_step, after_session, file_target_step
 from biofeedback.clinic.store import resolve_target
 from biofeedback.errors import UserError
@@ -40,7 +40,7 @@ from biofeedback.signal.hum import HumEstimate
 from biofeedback.signal.quality import Quality, QualityMeter
 from biofeedback.sources import open_source
 from biofeedback.sources.base import Source
-from biofeedback.stream import Event, StreamInfo
+from biofeedback.stream import Event, StreamInfo, primary_channel
 
 _LIGHT_ORDER = {"green": 0, "amber": 1, "red": 2}
 
@@ -87,15 +87,6 @@ class BandsModel:
         return True
 
 
-def primary_channel(info: StreamInfo) -> int:
-    """The channel the bands apply to: the pelvic floor if present, else pressure, else the first."""
-    names = info.names
-    for name in ("pfm", "pressure"):
-        if name in names:
-            return names.index(name)
-    return 0
-
-
 def quality_channel(info: StreamInfo) -> int | None:
     """The raw EMG channel whose signal quality is watched live: the primary one if EMG, else the first EMG."""
     first = primary_channel(info)
@@ -125,6 +116,13 @@ class SignalWatch:
         meter.feed(raw[:, c:c + 1], filtered[:, c:c + 1])
         if meter.seconds != before:
             self.latest = (meter.seconds, meter.quality(0), meter.hum.estimates[0])
+
+
+def describe_bands(bands: Bands) -> str:
+    """The bands in a few words for the therapist: 'contraction 20.0-40.0 µV, release at or below 2.0 µV'."""
+    unit = {"uV": "µV", "cmH2O": "cmH₂O"}.get(bands.unit, bands.unit)
+    return (f"contraction {bands.contraction_low:.1f}-{bands.contraction_high:.1f} {unit}, "
+            f"release at or below {bands.release_high:.1f} {unit}")
 
 
 def store_summary(path: str | Path) -> dict | None:
@@ -625,14 +623,43 @@ class SessionController:
             return
         try:
             with Library.open(self.library_path) as library:
-                self.client = library.update_client(
-                    self.client, calibration=None if calibration is None else calibration.to_dict(),
-                    bands=None if bands is None else bands.to_dict())
+                try:
+                    self.client = library.update_client(
+                        self.client, calibration=None if calibration is None else calibration.to_dict(),
+                        bands=None if bands is None else bands.to_dict())
+                except ConflictError:
+                    self._take_the_other_rooms_change(library, "calibration and bands" if calibration else "bands")
+                    return
                 if calibration is not None and calibration.target is not None:   # a new target is a shaping step
                     file_target_step(library, self.client, calibration.target.value, calibration.target.rule,
                                      unit=calibration.unit)
         except UserError as exc:
             self.problem.emit(str(exc))
+
+    def _take_the_other_rooms_change(self, library: Library, unsaved: str) -> None:
+        """Another room changed the client since she was read: use the library's row, and say so once.
+
+        Why: the stale copy's ``row_version`` would make every later save conflict too. Nothing of theirs is
+        overwritten; their bands are taken into the session (when they fit the channel), and the next save is
+        made against the fresh row, so it goes through.
+        """
+        assert self.client is not None
+        fresh = library.client_by_id(self.client.id)
+        self.client = fresh
+        try:
+            theirs = Bands.from_dict(fresh.bands) if fresh.bands else None
+        except (KeyError, TypeError, ValueError):
+            theirs = None
+        if theirs is not None and theirs.unit == self.bands.unit:
+            self.set_bands(theirs)
+            now = f"so the bands saved there are now in use ({describe_bands(theirs)})"
+        else:
+            now = f"and this session keeps its bands ({describe_bands(self.bands)})"
+        who = f" by {fresh.changed_by}" if fresh.changed_by else ""
+        when = f" at {fresh.changed_at[11:16]}" if len(fresh.changed_at) >= 16 else ""
+        self.client_changed.emit(fresh)
+        self.problem.emit(f"{fresh.name}'s record was changed meanwhile{who}{when}, {now}; your {unsaved} were "
+                          "not saved with her: make the change again to keep it")
 
     # ================================================================== protocol
     def start_protocol(self, protocol: Protocol, follow: bool = True) -> ProtocolRunner | None:
