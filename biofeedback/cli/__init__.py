@@ -745,8 +745,10 @@ def cmd_library(args) -> int:
     from biofeedback.clinic.store import is_server, redact, resolve_target
     if args.library_command == "status":
         from biofeedback.clinic.sync import status_lines
-        lines, _ok = status_lines(resolve_target(args.library))
-        print("\n".join(lines))
+        lines, unreachable = status_lines(resolve_target(args.library))
+        print("\n".join(lines), flush=True)       # what stays true without the server (its upload queue)
+        if unreachable is not None:
+            raise unreachable                       # then the one line and exit 2, as every command does
         return 0
     if args.library_command == "sync":
         from biofeedback.clinic.sync import UploadQueue, sync_pending

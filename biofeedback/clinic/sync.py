@@ -336,13 +336,17 @@ def fetch_recording(library: Library, session: SessionRecord) -> Path:
 
 # --------------------------------------------------------------------------- status
 
-def status_lines(target: str | Path) -> tuple[list[str], bool]:
-    """What ``biofeedback library status`` prints, and whether the library could be opened."""
+def status_lines(target: str | Path) -> tuple[list[str], LibraryUnreachableError | None]:
+    """What ``biofeedback library status`` prints, and why the library server could not be reached (or None).
+
+    An unreachable server still gets the lines that stay true without it (the backend, this computer's
+    upload queue); the caller then ends with the reason, as every command on an unreachable server does.
+    """
     from biofeedback.clinic.library import SCHEMA_VERSION, Library
     shown = redact(str(target))
     backend = "postgresql" if isinstance(target, str) else "sqlite"
     lines = [f"backend: {backend} ({shown})"]
-    ok = True
+    unreachable: LibraryUnreachableError | None = None
     try:
         with Library.open(target, create=False, retry_uploads=False) as lib:
             lines.append(f"schema version: {lib.schema_version} (this program: {SCHEMA_VERSION})")
@@ -355,8 +359,8 @@ def status_lines(target: str | Path) -> tuple[list[str], bool]:
                 lines.append(f"sessions: {n_sessions}, recordings stored on the server: {n_stored}")
                 lines.append(f"connected as: {lib.who}")
     except LibraryUnreachableError as exc:
-        ok = False
-        lines.append(f"schema version: unknown ({exc})")
+        unreachable = exc
+        lines.append("schema version: unknown (the server cannot be reached)")
     if backend == "postgresql":
         waiting = UploadQueue().pending(str(target))
         lines.append(f"pending uploads: {len(waiting)}")
@@ -364,4 +368,4 @@ def status_lines(target: str | Path) -> tuple[list[str], bool]:
                   f"{', ' + plural(p.attempts, 'attempt') if p.attempts else ''})" for p in waiting]
     else:
         lines.append("pending uploads: 0 (a library file needs no uploads)")
-    return lines, ok
+    return lines, unreachable

@@ -105,3 +105,21 @@ def test_progress_line_on_a_terminal_only(tmp_path):
     assert b"\rreport:  20 %" in seen and b"\rreport: 100 %\r\n" in seen.replace(b"\r\r", b"\r")
     quiet = run("report", "--client", "Di", "--out", str(tmp_path / "q.html"), "--library", lib)
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_library_status_on_an_unreachable_server_says_so_and_exits_2(tmp_path):
+    """Like every command on a server that cannot be reached: one line, exit 2; the upload queue still shown."""
+    import socket
+
+    from biofeedback.clinic.sync import queue_filing
+    from tests.helpers import assert_one_line_error, run_cli
+    with socket.socket() as s:               # a port where nothing listens (bound, never listened on)
+        s.bind(("127.0.0.1", 0))
+        target = f"postgresql://therapist@127.0.0.1:{s.getsockname()[1]}/biofeedback"
+        queue_filing(target, tmp_path / "kept.bfr", "Anna", "the server was down")
+        r = run_cli("library", "status", "--library", target)
+    err = assert_one_line_error(r)
+    assert err.startswith("biofeedback: cannot reach the library server ")
+    assert f"backend: postgresql ({target})" in r.stdout            # what stays true without the server
+    assert "schema version: unknown (the server cannot be reached)" in r.stdout
+    assert "pending uploads: 1" in r.stdout and "kept.bfr (Anna, queued " in r.stdout

@@ -111,8 +111,8 @@ def test_session_recorded_while_the_server_is_stopped_is_synced_afterwards(pg_se
         assert "will be filed in Anna's history when the library server is back" in r.stdout
         assert out.exists()
         status = run_cli("library", "status", "--library", target)
-        assert status.returncode == 0 and "pending uploads: 1" in status.stdout, status.stdout
-        assert "cannot reach the library server" in status.stdout
+        assert "pending uploads: 1" in status.stdout, status.stdout       # the queue, then the one line, exit 2
+        assert "cannot reach the library server" in assert_one_line_error(status)
 
         restarted = subprocess.run(["bash", str(CLUSTER), "start", str(folder)], capture_output=True, text=True,
                                    timeout=120)
