@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from biofeedback.clinic.analysis import summarize
+from biofeedback.clinic.analysis import analyze
 from biofeedback.clinic.library import Client, Library, SessionRecord, require_client
 from biofeedback.clinic.progress import GoalStatus, update_milestones
 from biofeedback.clinic.shaping import ShapingOutcome
@@ -90,9 +90,18 @@ def _register(library: Library, recording_path: str | os.PathLike, client: Clien
         rec.close()
 
 
+def session_analysis(rec: Any) -> dict[str, Any]:
+    """The analysis of a recording (``summary``, ``trials``, ...), run once for all a caller needs from it.
+
+    Free practice without steps cannot be analysed: its ``summary`` is the one stored with it (or none) and
+    it has no ``trials``.
+    """
+    try:
+        return dict(analyze(rec))
+    except UserError:
+        return {"summary": dict(rec.meta.get("summary") or {}), "trials": []}
+
+
 def session_summary(rec: Any) -> dict[str, Any]:
     """The analysis of a recording; for free practice without steps, the summary stored with it (or none)."""
-    try:
-        return dict(summarize(rec))
-    except UserError:
-        return dict(rec.meta.get("summary") or {})
+    return dict(session_analysis(rec)["summary"])

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from biofeedback.clinic.adherence import WeekAdherence
-from biofeedback.clinic.filing import session_summary
+from biofeedback.clinic.filing import session_analysis
 from biofeedback.clinic.library import DiaryEntry, Goal, Library, SessionRecord
 from biofeedback.clinic.progress import (
     METRICS,
@@ -394,8 +394,8 @@ def gather_session(recording_path: str | os.PathLike, library: Library | None = 
         # traces and the resting-noise figures read it at its own rate
         envelope, env_rate = envelope_of(rec, chain_settings_from_meta(rec.meta), max_rate=REPORT_ENVELOPE_HZ)
         progress(0.6)
-        summary = session_summary(rec)
-        trials = _trials(rec)
+        analysis = session_analysis(rec)          # once: the summary and the trials come from one run
+        summary, trials = dict(analysis["summary"]), list(analysis.get("trials") or [])
         progress(0.7)
         history, goals, diary = [], [], None
         client_name = rec.meta.get("client")
@@ -418,16 +418,6 @@ def gather_session(recording_path: str | os.PathLike, library: Library | None = 
                                     closed_cleanly=rec.closed_cleanly, trials=trials)
     finally:
         rec.close()
-
-
-def _trials(rec) -> list[dict[str, Any]]:
-    """The session's trials (for the between-trial noise); none when it has no steps to measure."""
-    from biofeedback.clinic.analysis import analyze
-    from biofeedback.errors import UserError
-    try:
-        return list(analyze(rec)["trials"])
-    except UserError:
-        return []
 
 
 def gather_progress(library: Library, client: str, start: dt.date | None = None,
