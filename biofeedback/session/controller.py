@@ -95,18 +95,48 @@ def quality_channel(info: StreamInfo) -> int | None:
     return next((i for i, ch in enumerate(info.channels) if ch.kind == "emg"), None)
 
 
+class WorstCheck:
+    """The worst live signal check seen while a recording ran, kept in it as meta ``live_quality``.
+
+    Why here, on the engine thread, every second: the window polls a few dozen times a second, the ``record``
+    command not at all, and a source may run far faster than real time; stored as each verdict is made, every
+    second counts and ``record`` and the window keep the same verdict. :meth:`start` takes the check showing
+    when the recording began (the one its first meta holds).
+    """
+
+    def __init__(self) -> None:
+        self._writer: RecordingWriter | None = None
+        self.quality: Quality | None = None
+
+    def start(self, writer: RecordingWriter, quality: Quality | None) -> None:
+        self._writer, self.quality = writer, quality
+
+    def see(self, engine: SessionEngine, quality: Quality | None) -> None:
+        writer = engine.recording
+        if writer is None or quality is None:
+            return
+        if writer is not self._writer:                # a recording this check was not told about yet
+            self._writer, self.quality = writer, None
+        if self.quality is None or _LIGHT_ORDER[quality.light] > _LIGHT_ORDER[self.quality.light]:
+            self.quality = quality
+            engine.set_recording_meta("live_quality", quality.to_dict())
+
+
 class SignalWatch:
     """Live hum and signal quality of one EMG channel, fed on the engine thread, read on the view's.
 
     The engine calls :meth:`feed` with every block (a copy into a 1 s buffer; one FFT and a few sums per
     second, far under 1 % of a core, see ``biofeedback bench``). Once a second the verdict is worked out
-    there and published as one immutable tuple, so the view's thread only reads a reference.
+    there and published as one immutable tuple, so the view's thread only reads a reference; a recording
+    in progress keeps the worst verdict (``worst``, see :class:`WorstCheck`).
     Hum is measured on the band-passed signal, so it falls when the notch is turned on.
     """
 
-    def __init__(self, rate: float, channel: int) -> None:
+    def __init__(self, rate: float, channel: int, engine: SessionEngine | None = None,
+                 worst: WorstCheck | None = None) -> None:
         self.channel = channel
         self._meter = QualityMeter(rate, 1, hum_on_filtered=True)
+        self._engine, self._worst = engine, worst
         self.latest: tuple[int, Quality | None, HumEstimate | None] = (0, None, None)
 
     def feed(self, raw: np.ndarray, filtered: np.ndarray) -> None:
@@ -115,7 +145,10 @@ class SignalWatch:
         before = meter.seconds
         meter.feed(raw[:, c:c + 1], filtered[:, c:c + 1])
         if meter.seconds != before:
-            self.latest = (meter.seconds, meter.quality(0), meter.hum.estimates[0])
+            quality = meter.quality(0)
+            self.latest = (meter.seconds, quality, meter.hum.estimates[0])
+            if self._engine is not None and self._worst is not None:
+                self._worst.see(self._engine, quality)
 
 
 def describe_bands(bands: Bands) -> str:
@@ -184,7 +217,7 @@ class SessionController:
         self.hum: HumEstimate | None = None    # the live mains-hum estimate of that channel
         self._watch: SignalWatch | None = None
         self._watch_seen = 0
-        self._recorded_quality: Quality | None = None   # the worst check stored in the open recording
+        self._worst = WorstCheck()             # the worst check stored in the open recording (engine thread)
 
     # ================================================================== state a view reads
     @property
@@ -350,7 +383,7 @@ class SessionController:
         full.update(meta or {})
         self._writer = self.engine.start_recording(str(target), full, duration_s=duration_s)
         self.recording_path = target
-        self._recorded_quality = self.quality
+        self._worst.start(self._writer, self.quality)
         self._protocol_recorded = self.runner is not None
         self.markers_added = 0
         self.filing_error = None
@@ -480,7 +513,7 @@ class SessionController:
     # ================================================================== live signal check and notch
     def _watch_signal(self, engine: SessionEngine) -> None:
         channel = quality_channel(engine.info)
-        self._watch = None if channel is None else SignalWatch(engine.info.rate, channel)
+        self._watch = None if channel is None else SignalWatch(engine.info.rate, channel, engine, self._worst)
         self._watch_seen = 0
         if self._watch is not None:
             engine.taps.append(self._watch.feed)
@@ -499,12 +532,7 @@ class SessionController:
     def _set_signal(self, quality: Quality | None, hum: HumEstimate | None) -> None:
         if quality == self.quality and hum == self.hum:
             return
-        self.quality, self.hum = quality, hum
-        stored = self._recorded_quality
-        if quality is not None and self._writer is not None and (
-                stored is None or _LIGHT_ORDER[quality.light] > _LIGHT_ORDER[stored.light]):
-            self._recorded_quality = quality          # the recording keeps the worst live check seen while it ran
-            self._store_meta("live_quality", quality.to_dict())
+        self.quality, self.hum = quality, hum       # (the recording's worst is kept by WorstCheck)
         self.signal_changed.emit(quality, hum)
 
     def set_notch(self, notch_hz: float | None) -> None:

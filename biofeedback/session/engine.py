@@ -241,18 +241,18 @@ class SessionEngine:
             writer = self._writer
             if writer is not None:
                 # the recording's own timeline starts at 0 when recording started
-                block = Block(block.start - self._rec0, block.data, block.arrival)
+                kept = Block(block.start - self._rec0, block.data, block.arrival)
                 if self._record_limit is not None:
                     room = self._record_limit - writer.n_samples
-                    if room < block.n:
-                        block = Block(block.start, block.data[:max(room, 0)], block.arrival)
-                if block.n:
-                    writer.append(block)
+                    if room < kept.n:
+                        kept = Block(kept.start, kept.data[:max(room, 0)], kept.arrival)
+                if kept.n:
+                    writer.append(kept)
                 if self._record_limit is not None and writer.n_samples >= self._record_limit:
                     self._writer = None  # the planned duration is complete: close it here, exactly
                     writer.close()
                     self.recording_finished.set()
-        for tap in list(self.taps):
+        for tap in list(self.taps):     # the whole block, raw and filtered alike (not what a limit kept)
             try:
                 tap(block.data, out.filtered)
             except Exception:  # a view's helper must never stop the session

@@ -85,3 +85,26 @@ def test_a_typed_target_is_kept_through_a_new_calibration(ctl):
     ctl.apply_calibration(Calibration(rest_mean=3.4, rest_sd=0.5, mvc=55.0, effort_peaks=peaks,
                                       target=typed_target(2.0)))
     assert ctl.bands.release_high == pytest.approx(2.0)                # a newly typed one wins
+
+
+def test_record_keeps_the_live_check_with_the_hum_it_saw(tmp_path):
+    """``biofeedback record`` (no window, nobody polling, faster than real time) fills ``live_quality`` too."""
+    from tests.helpers import run_cli
+    out = tmp_path / "hum.bfr"
+    r = run_cli("record", "--source", HUMMING, "--duration", "8", "--speed", "max", "--out", out)
+    assert r.returncode == 0, r.stderr
+    with Recording.open(out) as rec:
+        live = rec.meta["live_quality"]
+    assert live["light"] == "amber" and "hum" in live["problems"]
+    assert live["hum_detected"] and live["mains_hz"] == 50.0
+    assert live["hum_uv"] == pytest.approx(1.0, rel=0.3)
+
+
+def test_a_clean_signal_keeps_a_green_live_check(tmp_path):
+    from tests.helpers import run_cli
+    out = tmp_path / "clean.bfr"
+    r = run_cli("record", "--source", "sim:healthy?seed=3&rate=1000", "--duration", "4", "--speed", "max",
+                "--out", out)
+    assert r.returncode == 0, r.stderr
+    with Recording.open(out) as rec:
+        assert rec.meta["live_quality"]["light"] == "green"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from biofeedback.clinic.library import Library
+from biofeedback.files.recording import Recording
 from biofeedback.protocols import load_protocol
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,6 +38,11 @@ def library_rows(path: Path) -> tuple[list[tuple], list[tuple]]:
         sessions = [(s.protocol, round(s.duration_s or 0.0, 6), s.summary) for s in lib.sessions(client)]
         goals = [(g.metric, g.comparison, g.target, g.label, g.met_on) for g in lib.goals(client)]
     return sessions, goals
+
+
+def live_check(path: Path) -> dict:
+    with Recording.open(path) as rec:
+        return dict(rec.meta["live_quality"])
 
 
 @pytest.mark.timeout(600)
@@ -73,3 +79,7 @@ def test_record_and_the_window_give_the_same_library_rows(make_window, qtbot, tm
     assert cli_rows[0][0][1] == pytest.approx(glazer.total_s)
     assert [g[-1] is not None for g in cli_rows[1]] == [True, True, False]
     assert win_rows == cli_rows
+    # and the same live signal check kept in each recording (the controller keeps it, whoever polls)
+    cli_live, win_live = (live_check(tmp_path / f"{name}.bfr") for name in ("cli", "window"))
+    assert cli_live["light"] in ("green", "amber", "red")
+    assert win_live == cli_live
