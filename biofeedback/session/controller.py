@@ -656,7 +656,7 @@ class SessionController:
                         self.client, calibration=None if calibration is None else calibration.to_dict(),
                         bands=None if bands is None else bands.to_dict())
                 except ConflictError:
-                    self._take_the_other_rooms_change(library, "calibration and bands" if calibration else "bands")
+                    self._take_the_other_rooms_change(library, calibrated=calibration is not None)
                     return
                 if calibration is not None and calibration.target is not None:   # a new target is a shaping step
                     file_target_step(library, self.client, calibration.target.value, calibration.target.rule,
@@ -664,12 +664,13 @@ class SessionController:
         except UserError as exc:
             self.problem.emit(str(exc))
 
-    def _take_the_other_rooms_change(self, library: Library, unsaved: str) -> None:
+    def _take_the_other_rooms_change(self, library: Library, calibrated: bool = False) -> None:
         """Another room changed the client since she was read: use the library's row, and say so once.
 
         Why: the stale copy's ``row_version`` would make every later save conflict too. Nothing of theirs is
-        overwritten; their bands are taken into the session (when they fit the channel), and the next save is
-        made against the fresh row, so it goes through.
+        overwritten and the next save is made against the fresh row, so it goes through. Edited bands give way
+        to the bands saved there (when they fit the channel); a calibration just made keeps its bands in the
+        session, since they were measured on her now.
         """
         assert self.client is not None
         fresh = library.client_by_id(self.client.id)
@@ -678,16 +679,17 @@ class SessionController:
             theirs = Bands.from_dict(fresh.bands) if fresh.bands else None
         except (KeyError, TypeError, ValueError):
             theirs = None
-        if theirs is not None and theirs.unit == self.bands.unit:
+        if not calibrated and theirs is not None and theirs.unit == self.bands.unit:
             self.set_bands(theirs)
             now = f"so the bands saved there are now in use ({describe_bands(theirs)})"
         else:
             now = f"and this session keeps its bands ({describe_bands(self.bands)})"
         who = f" by {fresh.changed_by}" if fresh.changed_by else ""
         when = f" at {fresh.changed_at[11:16]}" if len(fresh.changed_at) >= 16 else ""
+        unsaved = ("your calibration and bands were not saved with her: calibrate again to keep them" if calibrated
+                   else "your bands were not saved with her: make the change again to keep it")
         self.client_changed.emit(fresh)
-        self.problem.emit(f"{fresh.name}'s record was changed meanwhile{who}{when}, {now}; your {unsaved} were "
-                          "not saved with her: make the change again to keep it")
+        self.problem.emit(f"{fresh.name}'s record was changed meanwhile{who}{when}, {now}; {unsaved}")
 
     # ================================================================== protocol
     def start_protocol(self, protocol: Protocol, follow: bool = True) -> ProtocolRunner | None:

@@ -68,3 +68,22 @@ def test_a_conflict_with_bands_for_another_channel_keeps_the_sessions_bands(room
     assert "this session keeps its bands (contraction 15.0-50.0 µV, release at or below 2.5 µV)" in problems[0]
     ctl.set_bands(AGAIN, keep=True)
     assert len(problems) == 1 and Bands.from_dict(other.client("Anna").bands) == AGAIN
+
+
+def test_a_calibration_made_meanwhile_keeps_its_bands_and_the_next_one_is_saved(rooms):
+    from biofeedback.signal.calibration import Calibration
+    ctl, other = rooms
+    problems: list[str] = []
+    ctl.problem.connect(problems.append)
+    other.update_client(other.client("Anna"), bands=THEIRS.to_dict())
+    peaks = [60.0, 58.0, 57.0]
+    cal = Calibration(rest_mean=3.0, rest_sd=0.4, mvc=60.0, effort_peaks=peaks)
+    ctl.apply_calibration(cal)                          # measured on her now: the session keeps its bands
+    assert len(problems) == 1 and ctl.bands == cal.default_bands()
+    assert "this session keeps its bands (contraction " in problems[0]
+    assert problems[0].endswith("your calibration and bands were not saved with her: calibrate again to keep them")
+    assert Bands.from_dict(other.client("Anna").bands) == THEIRS
+    ctl.apply_calibration(cal)                          # again, against the fresh row: saved
+    assert len(problems) == 1
+    anna = other.client("Anna")
+    assert anna.calibration["mvc"] == 60.0 and Bands.from_dict(anna.bands) == ctl.bands
