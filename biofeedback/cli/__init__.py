@@ -772,13 +772,13 @@ def cmd_library(args) -> int:
 
 
 def _target_value(text: str) -> float:
-    """``--set``: a release target in µV, a positive finite number."""
+    """``--set``: a release target in her unit (µV; cmH2O for a pressure probe), a positive finite number."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--set needs a release target in µV (e.g. 5.4), not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"--set needs a release target as a number (e.g. 5.4), not {text!r}") from None
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"a release target must be a positive number of µV, got {text}")
+        raise argparse.ArgumentTypeError(f"a release target must be a positive number, got {text}")
     return value
 
 
@@ -791,7 +791,8 @@ def _add_target(sub) -> None:
     how = p.add_mutually_exclusive_group()
     how.add_argument("--accept", action="store_true", help="take the proposed step (it becomes her target)")
     how.add_argument("--set", type=_target_value, metavar="VALUE",
-                     help="type her release target in µV (kept through re-calibration)")
+                     help="type her release target in her unit: µV, or cmH2O for a pressure probe "
+                          "(kept through re-calibration)")
     p.add_argument("--json", action="store_true", help="print it as JSON")
     _library_option(p)
     p.set_defaults(func=cmd_target)

@@ -151,17 +151,34 @@ def accept_step(library, client, proposal: StepProposal, day: dt.date | None = N
     return library.target_steps(client)[-1]
 
 
-def set_typed_target(library, client, value: float, unit: str = "uV") -> dict[str, Any]:
+def unit_of(client) -> str:
+    """The unit her release target is in: her bands' (cmH2O for a pressure probe), else her calibration's, else µV."""
+    for stored in (getattr(client, "bands", None), getattr(client, "calibration", None)):
+        unit = (stored or {}).get("unit") if isinstance(stored, dict) else None
+        if unit:
+            return str(unit)
+    return "uV"
+
+
+def unit_words(unit: str) -> str:
+    """A unit as the therapist reads it."""
+    return {"uV": "µV", "cmH2O": "cmH₂O"}.get(unit, unit)
+
+
+def set_typed_target(library, client, value: float, unit: str | None = None) -> dict[str, Any]:
     """The therapist types a target: stored in her calibration as ``typed`` (re-calibration keeps it) and filed.
 
-    Refused with one line when it is not a positive number or lies under the noise floor of her calibration.
+    ``unit`` defaults to hers (:func:`unit_of`): a pressure client's target is typed in cmH2O, so it must not
+    be filed as µV (shaping would then lower a pressure target). Refused with one line when it is not a
+    positive number or lies under the noise floor of her EMG calibration.
     """
     person = library.client_by_id(client if isinstance(client, int) else client.id)
+    unit = unit or unit_of(person)
     try:
         target = typed_target(value, unit)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    floor = noise_floor_of(person)
+    floor = noise_floor_of(person) if (person.calibration or {}).get("unit", "uV") == "uV" else None
     if floor is not None and unit == "uV" and target.value < floor:
         raise UserError(f"a release target of {target.value:g} µV lies under the noise floor of her calibration "
                         f"({floor:.2f} µV): the sensor cannot show it; choose {floor:.2f} µV or more")
@@ -248,6 +265,7 @@ def targets_json(name: str, steps: list[dict[str, Any]], proposal: StepProposal 
                  changed: dict[str, Any] | None = None) -> dict[str, Any]:
     """``target --json``: her target, every step, the proposal (or null) and the step just stored (or null)."""
     return {"client": name, "release_target_uv": steps[-1]["target"] if steps else None,
+            "unit": (steps[-1].get("unit") or "uV") if steps else None,
             "steps": [_step_json(t) for t in steps],
             "proposal": None if proposal is None else {
                 "current_uv": proposal.current, "proposed_uv": proposal.proposed, "reason": proposal.reason,
@@ -262,13 +280,14 @@ def target_lines(name: str, steps: list[dict[str, Any]], proposal: StepProposal 
         return [f"{name} has no release target yet: calibrate her (biofeedback calibrate --client NAME) or type "
                 f"one with --set VALUE."]
     lines: list[str] = []
-    if changed is not None and len(steps) > 1:
-        lines.append(f"{name}'s release target is now {format_uv(steps[-1]['target'])} µV "
-                     f"(from {format_uv(steps[-2]['target'])}); her next session trains against it.")
     last = steps[-1]
-    lines.append(f"{name}'s release target: {format_uv(last['target'])} µV, since {last['day'].isoformat()}")
+    now_unit = unit_words(last.get("unit") or "uV")
+    if changed is not None and len(steps) > 1:
+        lines.append(f"{name}'s release target is now {format_uv(steps[-1]['target'])} {now_unit} "
+                     f"(from {format_uv(steps[-2]['target'])}); her next session trains against it.")
+    lines.append(f"{name}'s release target: {format_uv(last['target'])} {now_unit}, since {last['day'].isoformat()}")
     for t in steps:
-        unit = "µV" if t.get("unit", "uV") == "uV" else t.get("unit")
+        unit = unit_words(t.get("unit") or "uV")
         lines.append(f"  {t['day'].isoformat()}  {format_uv(t['target']):>6} {unit}  {t.get('rule') or '-'}")
     if proposal is not None:
         lines.append(f"{proposal_line(proposal)} Accept with --accept.")

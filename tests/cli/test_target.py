@@ -95,3 +95,28 @@ def test_a_client_without_a_target_is_told_how_to_get_one(tmp_path):
     assert shown.returncode == 0 and "Cleo has no release target yet" in shown.stdout
     assert "she has no release target yet" in assert_one_line_error(run_cli("target", "Cleo", "--accept",
                                                                             "--library", lib))
+
+
+def test_a_pressure_clients_typed_target_stays_in_cmh2o_and_is_never_shaped(library_target, tmp_path):
+    """Pia trains on a pressure probe (bands and calibration in cmH2O, noise floor 24.4 cmH2O = her resting
+    pressure's spread measured there): ``--set 20`` is her target in cmH2O, not 20 µV compared with that floor,
+    and three good sessions under it propose no µV step."""
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    with Library.open(library_target) as lib:
+        pia = lib.add_client("Pia", bands=Bands(37.0, 46.0, 25.9, unit="cmH2O", channel="pressure").to_dict(),
+                             calibration={"unit": "cmH2O", "noise_floor": 24.4,
+                                          "target": {"release_target": 25.9, "rule": "rest_band"}})
+        lib.add_target_step(pia, 25.9, day=yesterday, rule="rest_band", unit="cmH2O")
+    typed = run_cli("target", "Pia", "--set", "20", "--library", library_target)
+    assert typed.returncode == 0, typed.stderr
+    assert typed.stdout.startswith("Pia's release target is now 20.0 cmH₂O (from 25.9)")
+    assert "µV" not in typed.stdout
+    with Library.open(library_target) as lib:
+        pia = lib.client("Pia")
+        assert pia.bands["release_high"] == 20.0 and pia.bands["unit"] == "cmH2O"
+        assert [(t["target"], t["unit"], t["rule"]) for t in lib.target_steps(pia)][-1] == (20.0, "cmH2O", "typed")
+        for i in range(3):
+            lib.add_session(pia, tmp_path / f"p{i}.bfr", f"{dt.date.today().isoformat()}T0{7 + i}:00:00",
+                            "short-rest", 25.0, {"time_under_target_pct": 95.0})
+    shown = json.loads(run_cli("target", "Pia", "--json", "--library", library_target).stdout)
+    assert shown["unit"] == "cmH2O" and shown["proposal"] is None
