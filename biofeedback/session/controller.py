@@ -12,6 +12,7 @@ never on the engine thread, so a view may touch its widgets in a callback.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,19 +108,36 @@ class WorstCheck:
     def __init__(self) -> None:
         self._writer: RecordingWriter | None = None
         self.quality: Quality | None = None
+        self._lock = threading.Lock()          # start() on the controller's thread, see() on the engine's
 
-    def start(self, writer: RecordingWriter, quality: Quality | None) -> None:
-        self._writer, self.quality = writer, quality
+    @staticmethod
+    def _worse(a: Quality | None, b: Quality | None) -> Quality | None:
+        if a is None or (b is not None and _LIGHT_ORDER[b.light] > _LIGHT_ORDER[a.light]):
+            return b
+        return a
+
+    def start(self, writer: RecordingWriter, quality: Quality | None, engine: SessionEngine | None = None) -> None:
+        """``quality``: the check ``writer``'s first meta holds. The engine thread runs on as soon as the
+        recording starts, so it may already have stored its own verdict for ``writer``: the worse of the two
+        is kept (and stored again through ``engine`` when the first meta's was worse)."""
+        with self._lock:
+            seen = self.quality if writer is self._writer else None
+            self._writer, self.quality = writer, self._worse(quality, seen)
+            restore = seen is not None and self.quality is not seen
+        if restore and engine is not None and quality is not None:
+            engine.set_recording_meta("live_quality", quality.to_dict())
 
     def see(self, engine: SessionEngine, quality: Quality | None) -> None:
         writer = engine.recording
         if writer is None or quality is None:
             return
-        if writer is not self._writer:                # a recording this check was not told about yet
-            self._writer, self.quality = writer, None
-        if self.quality is None or _LIGHT_ORDER[quality.light] > _LIGHT_ORDER[self.quality.light]:
+        with self._lock:
+            if writer is not self._writer:            # a recording this check was not told about yet
+                self._writer, self.quality = writer, None
+            if self._worse(self.quality, quality) is self.quality:
+                return
             self.quality = quality
-            engine.set_recording_meta("live_quality", quality.to_dict())
+        engine.set_recording_meta("live_quality", quality.to_dict())
 
 
 class SignalWatch:
@@ -383,7 +401,7 @@ class SessionController:
         full.update(meta or {})
         self._writer = self.engine.start_recording(str(target), full, duration_s=duration_s)
         self.recording_path = target
-        self._worst.start(self._writer, self.quality)
+        self._worst.start(self._writer, self.quality, self.engine)
         self._protocol_recorded = self.runner is not None
         self.markers_added = 0
         self.filing_error = None

@@ -108,3 +108,33 @@ def test_a_clean_signal_keeps_a_green_live_check(tmp_path):
     assert r.returncode == 0, r.stderr
     with Recording.open(out) as rec:
         assert rec.meta["live_quality"]["light"] == "green"
+
+
+def test_the_worst_check_survives_the_engine_seeing_it_before_the_controller_starts_the_check(tmp_path):
+    """The engine thread runs on as soon as ``engine.start_recording`` returns: its one-second verdict (red)
+    can be stored before the controller's ``WorstCheck.start`` runs with the older check it showed (green).
+    A later amber must not then replace the red that the recording really saw."""
+    from biofeedback.session.controller import WorstCheck
+    from biofeedback.session.engine import SessionEngine
+    from biofeedback.signal.quality import Quality
+    from biofeedback.sources import open_source
+
+    engine = SessionEngine(open_source("sim:healthy?seed=3&rate=1000", speed=None))
+    worst = WorstCheck()
+    green, amber, red = (Quality(light, light) for light in ("green", "amber", "red"))
+    writer = engine.start_recording(tmp_path / "race.bfr", {"live_quality": green.to_dict()})
+    worst.see(engine, red)              # engine thread: first verdict of the new recording
+    worst.start(writer, green, engine)  # controller thread, a moment later: the check its meta began with
+    worst.see(engine, amber)            # engine thread: the next second
+    path = engine.stop_recording()
+    with Recording.open(path) as rec:
+        assert rec.meta["live_quality"]["light"] == "red"
+
+    # the other way round: the recording began under a red check, the engine's first verdict is green
+    writer = engine.start_recording(tmp_path / "race2.bfr", {"live_quality": red.to_dict()})
+    worst.see(engine, green)
+    worst.start(writer, red, engine)
+    worst.see(engine, amber)
+    path = engine.stop_recording()
+    with Recording.open(path) as rec:
+        assert rec.meta["live_quality"]["light"] == "red"
