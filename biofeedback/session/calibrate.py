@@ -74,7 +74,8 @@ class CalibrationOutcome:
 
 
 def run_calibration(spec: str, speed: float | None = 1.0, plan: CalibrationPlan | None = None,
-                    previous_target: dict | None = None, timeout_s: float | None = None) -> CalibrationOutcome:
+                    previous_target: dict | None = None, timeout_s: float | None = None,
+                    previous_unit: str | None = None) -> CalibrationOutcome:
     """Calibrate from the source ``spec`` (a simulated patient follows the cues)."""
     source = open_source(spec, speed)
     info = source.info
@@ -120,7 +121,7 @@ def run_calibration(spec: str, speed: float | None = 1.0, plan: CalibrationPlan 
     except ValueError as exc:
         raise UserError(f"calibration did not succeed: {exc}") from None
     assert cal.target is not None
-    cal.target = keep_typed_target(previous_target, cal.target)
+    cal.target = keep_typed_target(previous_target, cal.target, previous_unit, cal.unit)
     raw = np.concatenate(raw_rest) if raw_rest else np.empty(0)
     filt = np.concatenate(filt_rest) if filt_rest else None
     q = quality_mod.assess(raw, filt if channel.kind == "emg" else None, info.rate)
@@ -136,7 +137,8 @@ def calibrate_client(spec: str, client: str, library_path: str | None = None, sp
     with Library.open(library_path) as library:
         person = library.get_or_add_client(client)
         previous = person.calibration.get("target") if isinstance(person.calibration, dict) else None
-        outcome = run_calibration(spec, speed, plan, previous_target=previous)
+        outcome = run_calibration(spec, speed, plan, previous_target=previous,
+                                  previous_unit=person.calibration.get("unit", "uV") if previous else None)
         cal = outcome.calibration
         stored = cal.to_dict()
         library.update_client(person, calibration=stored, bands=cal.default_bands().to_dict())

@@ -605,12 +605,20 @@ class SessionController:
     def previous_target(self) -> ReleaseTarget | None:
         """The release target typed by the therapist for this client (None when none was typed).
 
-        Passed to the calibration wizard so that re-calibrating never overwrites it.
+        Passed to the calibration wizard so that re-calibrating never overwrites it. A target chosen in
+        another unit than the connected channel's (µV for her EMG sensor, a pressure probe now) is not kept.
         """
-        for stored in (self.calibration.target if self.calibration is not None else None,
-                       (self.client.calibration or {}).get("target") if self.client is not None else None):
+        unit = self.engine.info.channels[primary_channel(self.engine.info)].unit if self.engine is not None else None
+        return self._kept_target(unit)
+
+    def _kept_target(self, unit: str | None) -> ReleaseTarget | None:
+        """Her typed (or shaping) target, when it was chosen in ``unit`` (or the unit is unknown)."""
+        stored_cal = (self.client.calibration or {}) if self.client is not None else {}
+        for stored, its_unit in ((self.calibration.target if self.calibration is not None else None,
+                                  self.calibration.unit if self.calibration is not None else None),
+                                 (stored_cal.get("target"), stored_cal.get("unit", "uV"))):
             target = ReleaseTarget.from_dict(stored) if isinstance(stored, dict) else stored
-            if is_kept(target):                      # typed, or a shaping step accepted since
+            if is_kept(target) and not (unit and its_unit and unit != its_unit):   # typed, or a shaping step
                 return target
         return None
 
@@ -621,7 +629,7 @@ class SessionController:
         (:func:`~biofeedback.signal.calibration.keep_typed_target`).
         """
         if cal.target is not None and cal.target.rule != "typed":
-            cal.target = keep_typed_target(self.previous_target, cal.target)
+            cal.target = keep_typed_target(self._kept_target(cal.unit), cal.target)
         self.calibration = cal
         self.set_bands(cal.default_bands())
         self._store_meta("calibration", cal.to_dict())

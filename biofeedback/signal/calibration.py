@@ -145,9 +145,17 @@ def is_kept(target: ReleaseTarget | None) -> bool:
     return target is not None and target.rule in KEPT_RULES
 
 
-def keep_typed_target(previous: ReleaseTarget | dict | None, new: ReleaseTarget) -> ReleaseTarget:
+def keep_typed_target(previous: ReleaseTarget | dict | None, new: ReleaseTarget, previous_unit: str | None = None,
+                      unit: str | None = None) -> ReleaseTarget:
     """Re-calibration never silently overwrites a chosen target: a typed one (or a shaping step, see
-    :func:`shaped_target`) wins over the rule's."""
+    :func:`shaped_target`) wins over the rule's.
+
+    Unless it was chosen in another unit (``previous_unit``, the unit of the calibration it belongs to, and
+    ``unit``, the new one's, when known): 5 µV typed for her EMG sensor is no target for a pressure probe
+    that reads 25 cmH2O at rest (she could never reach green), so the new calibration's rule applies.
+    """
+    if previous_unit and unit and previous_unit != unit:
+        return new
     if isinstance(previous, dict):
         previous = ReleaseTarget.from_dict(previous)
     if is_kept(previous):

@@ -56,6 +56,26 @@ def test_typed_target_survives_recalibration(capsys, tmp_path):
         assert steps[-1]["target"] == 8.5 and steps[-1]["day"] is not None
 
 
+def test_a_chosen_emg_target_is_not_kept_for_a_pressure_probe(capsys, tmp_path):
+    """Her shaping step of 4.5 µV (EMG sensor) must not become 4.5 cmH2O when she is calibrated on a
+    pressure probe that reads about 25 cmH2O at rest: green would be out of her reach."""
+    lib_path = tmp_path / "lib.sqlite"
+    calibrate(capsys, "--source", "sim:hypertonic?rate=500", "--client", "Ann", "--library", str(lib_path))
+    with Library.open(lib_path) as lib:
+        ann = lib.client("Ann")
+        shaping.store_target(lib, ann, shaping.shaped_target(4.5, 5.0), step_rule=shaping.step_rule("therapist"))
+    probe = calibrate(capsys, "--source", "sim:healthy?pressure=1&emg=0&seed=1", "--client", "Ann",
+                      "--library", str(lib_path))
+    assert probe["release_target_rule"] == "rest_band" and probe["release_target_uv"] > 20.0
+    with Library.open(lib_path) as lib:
+        ann = lib.client("Ann")
+        assert ann.bands["unit"] == "cmH2O" and ann.bands["release_high"] > 20.0
+        assert lib.target_steps(ann)[-1]["unit"] == "cmH2O" and lib.target_steps(ann)[-1]["target"] > 20.0
+    again = calibrate(capsys, "--source", "sim:healthy?pressure=1&emg=0&seed=2", "--client", "Ann",
+                      "--library", str(lib_path))
+    assert again["release_target_rule"] == "rest_band"          # not a kept target either
+
+
 def test_text_output_and_bad_source(capsys):
     assert main(["calibrate", "--source", "sim:healthy?rate=500", "--speed", "max"]) == 0
     text = capsys.readouterr().out

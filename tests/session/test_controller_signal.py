@@ -87,6 +87,17 @@ def test_a_typed_target_is_kept_through_a_new_calibration(ctl):
     assert ctl.bands.release_high == pytest.approx(2.0)                # a newly typed one wins
 
 
+def test_a_typed_emg_target_is_not_kept_for_a_pressure_calibration(ctl):
+    peaks = [60.0, 58.0, 57.0]
+    ctl.apply_calibration(Calibration(rest_mean=3.0, rest_sd=0.4, mvc=60.0, effort_peaks=peaks,
+                                      target=typed_target(2.5)))
+    ctl.open("sim:healthy?seed=3&rate=1000&emg=0&pressure=1")          # a pressure probe now
+    assert ctl.previous_target is None
+    ctl.apply_calibration(Calibration(rest_mean=25.0, rest_sd=0.5, mvc=55.0, effort_peaks=[55.0, 54.0, 53.0],
+                                      unit="cmH2O", channel="pressure"))
+    assert ctl.calibration.target.rule == "rest_band" and ctl.bands.release_high == pytest.approx(26.0)
+
+
 def test_record_keeps_the_live_check_with_the_hum_it_saw(tmp_path):
     """``biofeedback record`` (no window, nobody polling, faster than real time) fills ``live_quality`` too."""
     from tests.helpers import run_cli
