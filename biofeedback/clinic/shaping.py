@@ -101,16 +101,18 @@ def _trained_against(summary: dict[str, Any], target: float, unit: str) -> bool:
 def proposal_for(library, client, noise_floor: float | None = None) -> StepProposal | None:
     """Look at her sessions since the current step and propose the next one when she has met it.
 
-    Shaping lowers an EMG resting tone (µV); a pressure target is not shaped. ``noise_floor`` defaults to
-    the one of her stored calibration.
+    Shaping lowers an EMG resting tone (µV); a pressure target is not shaped, and her pressure sessions do not
+    count for her µV target. ``noise_floor`` defaults to the one of her stored calibration.
     """
     steps = library.target_steps(client)
     if not steps or steps[-1].get("unit", "uV") != "uV":
         return None
     if noise_floor is None:
         noise_floor = noise_floor_of(library.client_by_id(client if isinstance(client, int) else client.id))
+    from biofeedback.clinic.progress import EMG, session_modality
     current, since = float(steps[-1]["target"]), steps[-1]["day"]
-    sessions = [s for s in library.sessions(client) if s.day >= since]
+    # a probe session's share under its cmH2O target says nothing of her µV resting tone
+    sessions = [s for s in library.sessions(client) if s.day >= since and session_modality(s.summary or {}) == EMG]
     pcts = [(s.summary or {}).get("time_under_target_pct") for s in sessions
             if _trained_against(s.summary or {}, current, "uv")]
     return propose_step(current, pcts, noise_floor)

@@ -175,3 +175,20 @@ def test_a_step_taken_at_home_comes_back_to_the_clinic_with_her_practice(library
         assert at_clinic.calibration["target"]["rule"] == "shaping"
         import_practice(clinic, tmp_path / "ana.bfpack")
         assert len(clinic.target_steps(at_clinic)) == 2
+
+
+def test_pressure_sessions_do_not_step_down_her_emg_target(library_target, tmp_path):
+    """Three probe sessions with 90 % of rest under their cmH2O target say nothing about her µV resting tone:
+    they must not propose lowering the 6.0 µV target (sessions without a unit, written by an older version,
+    still count)."""
+    with Library.open(library_target) as lib:
+        ana = new_client(lib)
+        for i in range(3):
+            day = START + dt.timedelta(days=1 + i)
+            lib.add_session(ana, tmp_path / f"probe-{i}.bfr", f"{day.isoformat()}T09:00:00", "relaxation", 450.0,
+                            {"unit": "cmH2O", "channel": "pressure", "time_under_target_pct": 90.0,
+                             "release_target_cmh2o": 26.0, "resting_tone_cmh2o": 24.0})
+        assert shaping.after_session(lib, ana) is None
+        add_sessions(lib, ana, [80.0, 85.0, 90.0], first_day=4, folder=tmp_path)   # EMG sessions do
+        outcome = shaping.after_session(lib, ana)
+        assert outcome is not None and outcome.proposal.proposed == pytest.approx(5.4)
