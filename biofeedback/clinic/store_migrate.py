@@ -28,9 +28,9 @@ _GOAL_KEY = ("metric", "comparison", "target", "label", "created_on", "protocol"
 @dataclass
 class MigrationReport:
     moved: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("clients", "sessions", "recordings", "diary entries", "goals"), 0))
+        ("clients", "sessions", "recordings", "diary entries", "goals", "release-target steps"), 0))
     present: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("clients", "sessions", "recordings", "diary entries", "goals"), 0))
+        ("clients", "sessions", "recordings", "diary entries", "goals", "release-target steps"), 0))
     uploaded_bytes: int = 0
     checksums: int = 0
     missing_files: list[str] = field(default_factory=list)
@@ -97,10 +97,28 @@ def _copy_client(src: Library, dst: Library, client: Any, report: MigrationRepor
             report.uploaded_bytes += Path(s.recording_path).stat().st_size
     _copy_rows(src, dst, diary, client.id, there.id, _DIARY_KEY, "diary entries", report, session_ids)
     _copy_rows(src, dst, goals, client.id, there.id, _GOAL_KEY, "goals", report, session_ids)
+    _copy_steps(src, dst, client, there, report)
     for programme in src.programmes(client):                  # her home programmes (same id: stored once)
         dst.add_programme(there, programme)
     if (exported := src.last_export(client)) and not dst.last_export(there):
         dst.set_last_export(there, exported)
+
+
+def _step_key(step: dict[str, Any]) -> tuple:
+    return step["day"], round(float(step["target"]), 6), step["unit"], step["rule"]
+
+
+def _copy_steps(src: Library, dst: Library, client: Any, there: Any, report: MigrationReport) -> None:
+    """Her release-target steps (shaping history; the last one is the target she trains against), in order."""
+    have = {_step_key(t) for t in dst.target_steps(there)}
+    for step in src.target_steps(client):
+        if _step_key(step) in have:
+            report.present["release-target steps"] += 1
+            continue
+        dst.add_target_step(there, step["target"], day=step["day"], rule=step["rule"], note=step["note"],
+                            unit=step["unit"])
+        have.add(_step_key(step))
+        report.moved["release-target steps"] += 1
 
 
 def _rows(lib: Library, table: Any, client_id: int) -> list[dict[str, Any]]:
@@ -144,6 +162,8 @@ def _verify(src: Library, dst: Library, report: MigrationReport) -> None:
                     raise LibraryError(f"verification failed: the recording {Path(s.recording_path).name} "
                                        f"differs on the server; run the migration again")
                 report.checksums += 1
+        if not {_step_key(t) for t in src.target_steps(client)} <= {_step_key(t) for t in dst.target_steps(there)}:
+            raise LibraryError(f"verification failed: a release-target step of {client.name} is missing")
         for table, keys, label in ((diary, _DIARY_KEY, "diary entry"), (goals, _GOAL_KEY, "goal")):
             have = {_key(r, keys) for r in _rows(dst, table, there.id)}
             for row in _rows(src, table, client.id):

@@ -234,6 +234,27 @@ def test_migrate_three_clients_twenty_sessions_diary_complete_verified_idempoten
     assert {t: len(rows) for t, rows in after.items()} == {t: len(rows) for t, rows in before.items()}
 
 
+def test_migrate_keeps_her_release_target_steps(pg_url, tmp_path, capsys):
+    """Her shaping history (and with it the target ``target`` shows and shaping steps down from) moves too."""
+    source = tmp_path / "old.sqlite"
+    with Library.open(source) as lib:
+        ana = lib.add_client("Ana", bands={"release_high": 5.4})
+        lib.add_target_step(ana, 6.0, day="2026-03-01", rule="below_rest")
+        lib.add_target_step(ana, 5.4, day="2026-03-09", rule="shaping (therapist)", note="70 % in 3 sessions")
+        pia = lib.add_client("Pia")
+        lib.add_target_step(pia, 25.9, day="2026-03-02", rule="rest_band", unit="cmH2O")
+    for _ in range(2):                                   # the second run adds nothing
+        assert main(["library", "migrate", "--to", pg_url, "--library", str(source)]) == 0
+        capsys.readouterr()
+    with Library.open(pg_url) as new, Library.open(source) as old:
+        for name in ("Ana", "Pia"):
+            assert _steps(new, name) == _steps(old, name)
+
+
+def _steps(lib: Library, name: str) -> list[tuple]:
+    return [(t["day"], t["target"], t["unit"], t["rule"], t["note"]) for t in lib.target_steps(lib.client(name))]
+
+
 # ------------------------------------------------------------------- bad input: one line, exit 2, nothing changed
 
 def _tcp(server: str, database: str, user: str = "postgres") -> str:
