@@ -102,9 +102,12 @@ def _diary_dict(d: DiaryEntry) -> dict[str, Any]:
 
 
 def _home_steps(library: Library, client: Client) -> list[dict[str, Any]]:
-    """The release-target steps her programme's rule took here (see :mod:`biofeedback.clinic.shaping`)."""
+    """The release-target steps her programme's rule took here (see :mod:`biofeedback.clinic.shaping`), each
+    with ``from``: the target it stepped down from, so the clinic can tell whether it still holds that one."""
     from biofeedback.clinic.programme import shaping_of
-    return [t for t in shaping_of(library, client)["steps"] if t["rule"] == PROGRAMME_STEP_RULE]
+    steps = shaping_of(library, client)["steps"]
+    return [dict(t, **{"from": steps[i - 1]["target"]} if i else {}) for i, t in enumerate(steps)
+            if t["rule"] == PROGRAMME_STEP_RULE]
 
 
 def export_practice(library: Library, name: str, out: str | os.PathLike, since: dt.date | None = None) -> ExportResult:
@@ -336,14 +339,36 @@ def import_practice(library: Library, path: str | os.PathLike) -> ImportResult:
 
 
 
+def _step_key(step: dict[str, Any]) -> tuple[str, float]:
+    day = step["day"] if isinstance(step["day"], dt.date) else parse_day(str(step["day"]))
+    return day.isoformat(), round(float(step["target"]), 6)
+
+
 def take_home_steps(library: Library, client: Client, steps: list[dict[str, Any]]) -> None:
     """The steps her programme's rule took at home join her history; when the newest of them is now her
-    latest step, it becomes her target here too (her bands and kept target), as a step accepted here would."""
+    latest step, it becomes her target here too (her bands and kept target), as a step accepted here would.
+
+    Unless the first new one stepped down ``from`` another target than hers here: the therapist changed it
+    at the clinic after writing the programme her home followed, and her choice wins (her target here is
+    filed again so it stays the latest step). A file from an older program has no ``from``: taken as before.
+    """
     from biofeedback.clinic.programme import _add_missing_steps
     from biofeedback.signal.calibration import shaped_target
     before = library.target_steps(client)
+    known = {_step_key(t) for t in before}
+    new = [t for t in steps if _step_key(t) not in known]
     _add_missing_steps(library, client, steps)
     after = library.target_steps(client)
+    stepped_from = new[0].get("from") if new else None
+    if (before and isinstance(stepped_from, (int, float)) and not isinstance(stepped_from, bool)
+            and abs(float(stepped_from) - float(before[-1]["target"])) > 1e-6):
+        mine = before[-1]
+        if after[-1]["id"] != mine["id"]:
+            library.add_target_step(client, mine["target"], day=max(dt.date.today(), after[-1]["day"]),
+                                    rule=mine["rule"], unit=mine["unit"],
+                                    note=f"kept: set here after the {float(stepped_from):g} her home programme's "
+                                         f"rule stepped down from")
+        return
     if len(after) == len(before) or after[-1]["rule"] != PROGRAMME_STEP_RULE or after[-1].get("unit", "uV") != "uV":
         return
     previous = after[-2]["target"] if len(after) > 1 else after[-1]["target"]

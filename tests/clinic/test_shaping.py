@@ -192,3 +192,37 @@ def test_pressure_sessions_do_not_step_down_her_emg_target(library_target, tmp_p
         add_sessions(lib, ana, [80.0, 85.0, 90.0], first_day=4, folder=tmp_path)   # EMG sessions do
         outcome = shaping.after_session(lib, ana)
         assert outcome is not None and outcome.proposal.proposed == pytest.approx(5.4)
+
+
+def test_a_home_step_from_an_old_target_does_not_lower_the_one_typed_at_the_clinic_since(library_target, tmp_path):
+    """Her programme said 6.0 µV; since then her therapist typed 8.0 µV at the clinic (she was struggling).
+    At home, not knowing it, her programme's rule stepped 6.0 down to 5.4 the same day. Importing her
+    practice file keeps that step in her history but must not lower the therapist's 8.0."""
+    from biofeedback.clinic import programme as prog
+    from biofeedback.clinic.practice import export_practice, import_practice
+    start = dt.date.today() - dt.timedelta(days=10)
+    with Library.open(library_target) as clinic, Library.open(tmp_path / "home.sqlite") as home:
+        ana = clinic.add_client("Ana", bands=BANDS.to_dict(), calibration={"noise_floor": 1.0})
+        clinic.add_target_step(ana, 6.0, day=start, rule="below_rest")
+        prog.write_programme(clinic, prog.build_programme(clinic, "Ana", [("relaxation", 7)], 4, "", start),
+                             tmp_path / "ana.bfprog")
+        prog.install_programme(home, tmp_path / "ana.bfprog")
+        shaping.set_typed_target(clinic, clinic.client("Ana"), 8.0)
+        her = home.client("Ana")
+        (tmp_path / "rec").mkdir()
+        from biofeedback.clinic.demo_programme import write_small_recording
+        for i in range(3):
+            day = start + dt.timedelta(days=1 + i)
+            rec = write_small_recording(tmp_path / "rec" / f"{i}.bfr", f"{day.isoformat()}T09:00:00+00:00",
+                                        "relaxation", 3.0)
+            home.add_home_session(her, rec, f"{day.isoformat()}T09:00:00+00:00", "relaxation", 4.0,
+                                  {"time_under_target_pct": 90.0, "release_target_uv": 6.0})
+        assert shaping.after_session(home, her).applied["target"] == pytest.approx(5.4)
+        export_practice(home, "Ana", tmp_path / "ana.bfpack")
+        import_practice(clinic, tmp_path / "ana.bfpack")
+        at_clinic = clinic.client("Ana")
+        assert at_clinic.bands["release_high"] == 8.0 and at_clinic.calibration["target"]["rule"] == "typed"
+        assert shaping.current_target(clinic, at_clinic) == 8.0                 # what `target` shows
+        assert pytest.approx(5.4) in [t["target"] for t in clinic.target_steps(at_clinic)]   # her history
+        import_practice(clinic, tmp_path / "ana.bfpack")                        # again: nothing changes
+        assert shaping.current_target(clinic, at_clinic) == 8.0
