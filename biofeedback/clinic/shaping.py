@@ -81,8 +81,11 @@ def current_target(library, client) -> float | None:
 
 
 def noise_floor_of(client) -> float | None:
-    """The noise floor measured at her last calibration (None when none was measured)."""
-    floor = (getattr(client, "calibration", None) or {}).get("noise_floor")
+    """The EMG noise floor (µV) measured at her last calibration (None when none was, or it was a probe's)."""
+    calibration = getattr(client, "calibration", None) or {}
+    if str(calibration.get("unit") or "uV") != "uV":
+        return None
+    floor = calibration.get("noise_floor")
     try:
         return None if floor is None else float(floor)
     except (TypeError, ValueError):
@@ -121,16 +124,18 @@ def proposal_for(library, client, noise_floor: float | None = None) -> StepPropo
 def store_target(library, client, target: ReleaseTarget, unit: str = "uV", day: dt.date | None = None,
                  step_rule: str | None = None, note: str = ""):
     """Make ``target`` her release target: in her calibration (re-calibration keeps a typed or shaping
-    target), her stored bands' ``release_high`` (her next session starts with it) and a new step.
+    target) and her stored bands' ``release_high`` (her next session starts with it), each when it is in
+    ``unit`` (a µV step is nothing for a probe calibrated in cmH2O), and a new step.
 
     The one way a chosen target is stored: a typed target and an accepted shaping step both come here.
     Returns her client record as it is now.
     """
     person = library.client_by_id(client if isinstance(client, int) else client.id)
     calibration = dict(person.calibration or {})
-    calibration["target"] = target.to_dict()
+    if str(calibration.get("unit") or "uV") == unit:     # else a later probe calibration would keep a µV value
+        calibration["target"] = target.to_dict()
     bands = dict(person.bands or {})
-    if bands:
+    if bands and str(bands.get("unit") or "uV") == unit:      # a µV step is no release band for a probe in cmH2O
         bands["release_high"] = target.value
     person = library.update_client(person, calibration=calibration, bands=bands or None)
     file_target_step(library, person, target.value, step_rule or target.rule, day=day, note=note, unit=unit)
@@ -180,7 +185,7 @@ def set_typed_target(library, client, value: float, unit: str | None = None) -> 
         target = typed_target(value, unit)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    floor = noise_floor_of(person) if (person.calibration or {}).get("unit", "uV") == "uV" else None
+    floor = noise_floor_of(person)
     if floor is not None and unit == "uV" and target.value < floor:
         raise UserError(f"a release target of {target.value:g} µV lies under the noise floor of her calibration "
                         f"({floor:.2f} µV): the sensor cannot show it; choose {floor:.2f} µV or more")

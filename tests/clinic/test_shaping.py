@@ -226,3 +226,21 @@ def test_a_home_step_from_an_old_target_does_not_lower_the_one_typed_at_the_clin
         assert pytest.approx(5.4) in [t["target"] for t in clinic.target_steps(at_clinic)]   # her history
         import_practice(clinic, tmp_path / "ana.bfpack")                        # again: nothing changes
         assert shaping.current_target(clinic, at_clinic) == 8.0
+
+
+def test_a_step_of_her_emg_target_leaves_her_pressure_bands_alone(library_target, tmp_path):
+    """Her saved bands are for the pressure probe (cmH2O) while her shaping history is EMG (µV): lowering
+    the µV target must not put 5.4 into the probe's release band (she rests near 25 cmH2O there)."""
+    probe = Bands(37.0, 46.0, 25.9, unit="cmH2O", channel="pressure")
+    with Library.open(library_target) as lib:
+        ana = new_client(lib)
+        probe_cal = {"unit": "cmH2O", "noise_floor": 0.2, "target": {"release_target": 25.9, "rule": "rest_band"}}
+        lib.update_client(ana, bands=probe.to_dict(), calibration=probe_cal)
+        add_sessions(lib, ana, [90.0, 85.0, 80.0], folder=tmp_path)
+        outcome = shaping.after_session(lib, ana)
+        assert outcome is not None and outcome.waiting
+        shaping.accept_step(lib, ana, outcome.proposal)
+        ana = lib.client("Ana")
+        assert shaping.current_target(lib, ana) == pytest.approx(5.4)
+        assert Bands.from_dict(ana.bands) == probe
+        assert ana.calibration == probe_cal                # a later probe calibration must not keep 5.4 "cmH2O"
