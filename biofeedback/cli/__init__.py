@@ -812,8 +812,11 @@ def cmd_target(args) -> int:
             proposal = shaping.proposal_for(library, client)
             if proposal is None:
                 now = shaping.current_target(library, client)
+                unit = before[-1].get("unit") or "uV" if before else "uV"
                 raise UserError(f"no step to accept for {client.name}: " + (
                     "she has no release target yet" if now is None else
+                    f"her release target is in {shaping.unit_words(unit)} (a pressure probe), which shaping "
+                    f"does not lower" if unit != "uV" else
                     f"she has not yet spent at least {shaping.MET_SHARE_PCT:.0f} % of rest under "
                     f"{shaping.format_uv(now)} µV in {shaping.SESSIONS_IN_A_ROW} sessions in a row"))
             shaping.accept_step(library, client, proposal)

@@ -120,3 +120,5 @@ def test_a_pressure_clients_typed_target_stays_in_cmh2o_and_is_never_shaped(libr
                             "short-rest", 25.0, {"time_under_target_pct": 95.0})
     shown = json.loads(run_cli("target", "Pia", "--json", "--library", library_target).stdout)
     assert shown["unit"] == "cmH2O" and shown["proposal"] is None
+    refused = assert_one_line_error(run_cli("target", "Pia", "--accept", "--library", library_target))
+    assert "cmH₂O (a pressure probe), which shaping does not lower" in refused and "µV" not in refused
