@@ -465,3 +465,23 @@ def test_recording_name_field_shows_the_start_of_the_name(make_window, qtbot, tm
     assert field.maximumWidth() >= field.fontMetrics().horizontalAdvance(field.text())
     assert name in field.toolTip()
     win.stop_recording()
+
+
+def test_recording_keeps_the_window_on_a_laptop_screen(make_window, qtbot):
+    """A clinic laptop shows 1024 x 640: starting a recording must not push the window wider than that,
+    and on a wider screen the bar's spare room still shows the whole name."""
+    win = make_window(source="sim:healthy")
+    win.resize(1024, 640)
+    qtbot.waitUntil(lambda: win.controller.engine is not None, timeout=5000)
+    qtbot.wait(50)
+    room = max(1024, win.minimumSizeHint().width())     # an earlier test may leave a larger application font
+    name = "anna-glazer-week-three-second-visit"
+    win.record_name.setText(name)
+    win.start_recording()
+    qtbot.wait(50)
+    assert win.minimumSizeHint().width() <= room and win.width() <= room
+    assert win.record_name.cursorPosition() == 0 and name in win.record_name.toolTip()
+    win.resize(room + 400, 800)
+    field = win.record_name
+    qtbot.waitUntil(lambda: field.width() >= field.fontMetrics().horizontalAdvance(field.text()), timeout=2000)
+    win.stop_recording()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from biofeedback.errors import UserError
 from biofeedback.session.controller import SessionController
@@ -16,6 +16,20 @@ from biofeedback.sources import is_replay
 from biofeedback.stream import Event
 from biofeedback.ui.parts.status import StatusPart
 from biofeedback.ui.replay_bar import fmt_time
+
+
+class NameField(QtWidgets.QLineEdit):
+    """The recording's name: it asks the bar for room to show the whole name, but never insists on it.
+
+    A minimum as wide as the name would push the whole window wider than a 1024-pixel laptop screen the
+    moment recording starts; a wider size hint gets the room where the bar has it and gives it up where not.
+    """
+
+    wanted_width = 0
+
+    def sizeHint(self) -> QtCore.QSize:
+        hint = super().sizeHint()
+        return QtCore.QSize(max(hint.width(), self.wanted_width), hint.height())
 
 
 class RecordingControls:
@@ -26,7 +40,7 @@ class RecordingControls:
         self.record_button = QtWidgets.QPushButton("● Record")
         self.record_button.setCheckable(True)
         self.record_button.clicked.connect(self.toggle)
-        self.record_name = QtWidgets.QLineEdit()
+        self.record_name = NameField()
         self.record_name.setPlaceholderText("recording name")
         self.record_name.setMaximumWidth(190)
         self.record_time = QtWidgets.QLabel("")
@@ -99,14 +113,19 @@ class RecordingControls:
         self.record_time.setText("00:00")
 
     def show_name(self, target: Path) -> None:
-        """The recording's name, read from its start: the field widens to fit it (within reason), and a
-        name longer still shows its beginning, with the whole path in the tooltip."""
+        """The recording's name, read from its start: the field widens to fit it where the bar has room
+        (within reason), and a name longer still shows its beginning, with the whole path in the tooltip.
+
+        The field asks for the name's width (:class:`NameField`) rather than insisting on it, so the window
+        stays within a 1024-pixel laptop screen while recording.
+        """
         field = self.record_name
         field.setText(target.name)
         field.setReadOnly(True)
         wanted = field.fontMetrics().horizontalAdvance(target.name) + 24
         field.setMaximumWidth(max(190, min(wanted, 360)))
-        field.setMinimumWidth(min(wanted, 360))
+        field.wanted_width = min(wanted, 360)
+        field.updateGeometry()
         field.setCursorPosition(0)
         field.setToolTip(str(target))
 
@@ -115,7 +134,8 @@ class RecordingControls:
         self.record_button.setText("● Record")
         self.record_name.setReadOnly(False)
         self.record_name.setText("")
-        self.record_name.setMinimumWidth(0)
+        self.record_name.wanted_width = 0
+        self.record_name.updateGeometry()
         self.record_name.setMaximumWidth(190)
         self.record_name.setToolTip("Name of the next recording (empty: the date and time)")
         self.record_time.setText("saved ✓" if path else "")
