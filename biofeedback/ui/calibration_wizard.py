@@ -226,6 +226,18 @@ class CalibrationWizard(QtWidgets.QDialog):
         self.target_edit.setSuffix(f" {u}")
         self.target_edit.setValue(bands.release_high * k)
         self.target_row.setVisible(True)
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        """Grow (never shrink) to the height the result needs at this width.
+
+        The dialog keeps the size it opened with; without this the result's lines squeeze the
+        instructions above them into a few clipped lines.
+        """
+        self.layout().activate()
+        needed = self.layout().totalHeightForWidth(self.width())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def use_typed_target(self) -> None:
         """The therapist's own value: stored as typed, so a later calibration keeps it."""

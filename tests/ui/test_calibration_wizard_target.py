@@ -44,3 +44,19 @@ def test_rule_never_goes_under_the_noise_floor():
     assert t.rule == "noise_floor" and t.value == pytest.approx(6.5)
     calm = release_target_rule(3.0, 0.3, noise_floor=2.6, cv_pct=8.0)
     assert calm.rule == "rest_band" and calm.value == pytest.approx(3.6)
+
+
+def test_the_result_fits_without_clipping_the_instructions(qtbot):
+    """Walkthrough: when the result appeared, the dialog kept its starting size and squeezed the
+    instructions at the top into a few clipped lines; every wrapped text now gets its whole height."""
+    wizard = CalibrationWizard(_Engine())
+    qtbot.addWidget(wizard)
+    wizard.show()
+    qtbot.waitExposed(wizard)
+    cal = _raised()
+    wizard.result = cal
+    wizard._show_result(cal)
+    qtbot.wait(20)
+    for label in (wizard.intro, wizard.summary, wizard.patient_words):
+        assert label.height() >= label.heightForWidth(label.width()), label.text()[:40]
+    assert wizard.target_row.isVisible()
