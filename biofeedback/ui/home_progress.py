@@ -14,6 +14,8 @@ from biofeedback.clinic.her_progress import Comparison, HerProgress
 from biofeedback.ui.theme import LIGHT, OKABE_ITO, Theme, blend
 
 DAY_LETTERS = "MTWTFSS"
+#: where a measure's sentence starts under its title and two bars
+WORDS_Y = 52
 
 
 class Calendar(QtWidgets.QWidget):
@@ -73,20 +75,42 @@ class ComparisonBars(QtWidgets.QWidget):
         super().__init__()
         self.theme = theme
         self.items: list[Comparison] = []
-        self.setMinimumSize(300, 200)
+        self.setMinimumWidth(300)             # its height: minimumSizeHint, from her sentences
         self.setAccessibleName("This week compared with your first week")
 
     def set_items(self, items: list[Comparison]) -> None:
         self.items = list(items)
         self.setAccessibleDescription(" ".join(f"{c.title}: {c.words}" for c in self.items))
+        self.updateGeometry()
         self.update()
+
+    def _small_font(self) -> QtGui.QFont:
+        small = QtGui.QFont(self.font())
+        small.setPointSizeF(max(8.5, small.pointSizeF() - 1.0))
+        return small
+
+    def _words_height(self, c: Comparison, width: float) -> int:
+        """The height her sentence needs, wrapped at ``width``."""
+        rect = QtGui.QFontMetrics(self._small_font()).boundingRect(
+            QtCore.QRect(0, 0, max(1, int(width)), 1000), int(QtCore.Qt.TextFlag.TextWordWrap), c.words)
+        return rect.height()
+
+    def row_heights(self, width: float | None = None) -> list[int]:
+        """Each measure's height: title, its two bars (when shown) and her whole sentence beneath."""
+        width = self.width() if width is None else width
+        return [(WORDS_Y if c.shown else 24) + self._words_height(c, width) + 4 for c in self.items]
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        """Never squeezed below what her sentences need: at a small window they were cut in half."""
+        return QtCore.QSize(300, max(200, sum(self.row_heights(max(300, self.width())))))
 
     def paintEvent(self, ev: QtGui.QPaintEvent) -> None:
         if not self.items:
             return
         p = QtGui.QPainter(self)
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-        row_h = self.height() / len(self.items)
+        needed = self.row_heights()
+        spare = max(0.0, (self.height() - sum(needed)) / len(self.items))
         label_w = 92.0
         bar_w = max(40.0, self.width() - label_w - 8)
         fg, muted = QtGui.QColor(self.theme.foreground), QtGui.QColor(self.theme.muted)
@@ -94,10 +118,10 @@ class ComparisonBars(QtWidgets.QWidget):
         now_c = QtGui.QColor(OKABE_ITO["sky_blue"])
         bold = QtGui.QFont(p.font())
         bold.setBold(True)
-        small = QtGui.QFont(p.font())
-        small.setPointSizeF(max(8.5, small.pointSizeF() - 1.0))
-        for k, c in enumerate(self.items):
-            y = k * row_h
+        small = self._small_font()
+        y = 0.0
+        for c, row_h in zip(self.items, needed):
+            row_h = row_h + spare
             p.setFont(bold)
             p.setPen(fg)
             p.drawText(QtCore.QRectF(0, y, self.width(), 20), QtCore.Qt.AlignmentFlag.AlignLeft, c.title)
@@ -113,9 +137,10 @@ class ComparisonBars(QtWidgets.QWidget):
                     p.setBrush(colour)
                     p.drawRoundedRect(QtCore.QRectF(label_w, by, max(4.0, bar_w * value / top), 11), 5, 5)
             p.setPen(muted)
-            words_y = y + 56 if c.shown else y + 24
+            words_y = y + (WORDS_Y if c.shown else 24)
             p.drawText(QtCore.QRectF(0, words_y, self.width(), row_h - (words_y - y)),
                        int(QtCore.Qt.AlignmentFlag.AlignLeft) | int(QtCore.Qt.TextFlag.TextWordWrap), c.words)
+            y += row_h
         p.end()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from PySide6 import QtGui
 
 from biofeedback.clinic.her_progress import her_progress
 from biofeedback.clinic.library import Library
@@ -63,4 +64,27 @@ def test_the_panel_shows_it(qtbot, tmp_path):
     panel.show()
     assert "1 day this week" in panel.week.text() and "first session" in panel.milestones.text()
     assert panel.grab().toImage().pixelColor(5, 190).lightness() < 80           # dark panel under the dark theme
+    lib.close()
+
+
+def test_her_sentences_are_never_cut_off_on_a_small_screen(qtbot, tmp_path):
+    """Walkthrough at 1024 x 640: the bars were squeezed to a fixed 200 px and her sentences under them
+    ("Softer than in your first week.") were cut in half; the panel now keeps room for every line."""
+    from biofeedback.ui.home_progress import ProgressPanel
+    first = TODAY - dt.timedelta(days=28)
+    lib, ana = _library(tmp_path, [(first, 10.0, 3.0), (TODAY, 5.5, 1.0)], pains=[(first, 6), (TODAY, 3)])
+    panel = ProgressPanel()
+    qtbot.addWidget(panel)
+    panel.set_progress(her_progress(lib, ana, TODAY))
+    panel.resize(1000, 150)                       # smaller than it can be: the layout keeps its minimum
+    panel.show()
+    qtbot.waitExposed(panel)
+    bars = panel.bars
+    assert len(bars.items) == 3 and all(c.shown for c in bars.items)
+    small = QtGui.QFont(bars.font())
+    small.setPointSizeF(small.pointSizeF() - 1.0)
+    line = QtGui.QFontMetrics(small).height()
+    rows = bars.row_heights()
+    assert all(h >= 52 + line for h in rows)      # title and two bars, then a whole line of words, per measure
+    assert bars.height() >= sum(rows)
     lib.close()
