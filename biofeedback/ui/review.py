@@ -32,6 +32,9 @@ ZOOM_MARGIN_S = 3.0
 PHASE_NAMES = {"pre_baseline": "Resting baseline", "post_baseline": "Resting baseline after",
                "flicks": "Quick flicks", "tonic": "Tonic squeezes", "endurance": "Endurance hold"}
 
+#: a squeeze's phase in the narrow squeeze table ("Tonic 3"); the plot and tooltips keep the full name
+PHASE_SHORT = {"flicks": "Flick", "tonic": "Tonic", "endurance": "Endurance hold"}
+
 
 def phase_name(phase: str) -> str:
     """'tonic' -> 'Tonic squeezes'; other phases read as words."""
@@ -71,6 +74,12 @@ class TrialMark:
     @property
     def name(self) -> str:
         return f"{phase_name(self.phase)} {self.trial}" if self.trial is not None else phase_name(self.phase)
+
+    @property
+    def short_name(self) -> str:
+        """'Tonic 1': fits the squeeze table's first column beside the onset and release times."""
+        short = PHASE_SHORT.get(self.phase, phase_name(self.phase))
+        return f"{short} {self.trial}" if self.trial is not None else short
 
     @property
     def zoom_range(self) -> tuple[float, float]:
@@ -359,10 +368,11 @@ class ReviewWindow(QtWidgets.QWidget):
         self.trial_table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.trial_table.horizontalHeader().setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
         for i, t in enumerate(self.trials):
-            cells = (t.name, _seconds(t.onset_latency_s), _seconds(t.release_latency_s) if t.released
+            cells = (t.short_name, _seconds(t.onset_latency_s), _seconds(t.release_latency_s) if t.released
                      else "did not let go")
             for j, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
+                item.setToolTip(f"{t.name}: click to zoom to it")
                 if j:
                     item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
                 self.trial_table.setItem(i, j, item)

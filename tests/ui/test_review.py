@@ -50,7 +50,8 @@ def test_review_names_the_steps_and_lists_every_squeeze_with_its_times(review, g
         released = review.trial_table.item(row, 2).text()
         assert released == (f"{t['release_latency_s']:.2f} s" if t["release_latency_s"] is not None
                             else "did not let go")
-    assert review.trial_table.item(5, 0).text() == "Tonic squeezes 1"
+    assert review.trial_table.item(5, 0).text() == "Tonic 1"
+    assert review.trial_table.item(5, 0).toolTip().startswith("Tonic squeezes 1")
     measures = {review.measures.item(i, 0).text(): review.measures.item(i, 1).text()
                 for i in range(review.measures.rowCount())}
     assert measures["Resting tone"].endswith("µV") and "Release time (mean)" in measures
@@ -116,3 +117,19 @@ def test_review_draws_the_recorded_bands_and_release_target(qtbot, glazer):
     measures = {win.measures.item(i, 0).text(): win.measures.item(i, 1).text() for i in range(win.measures.rowCount())}
     assert measures["Release target"] == "under 8.5 µV" and measures["Contraction band"] == "20.0–35.0 µV"
     assert "bands as recorded" in win.head.text()
+
+
+def test_squeeze_names_fit_their_column_on_a_laptop(qtbot, glazer):
+    """Walkthrough at 1024 x 640: the squeeze table read "Tonic …" five times over; each name now fits."""
+    from biofeedback.ui.review import ReviewWindow
+    win = ReviewWindow(glazer)
+    qtbot.addWidget(win)
+    win.resize(1024, 640)
+    win.show()
+    qtbot.waitExposed(win)
+    table = win.trial_table
+    width = table.columnWidth(0)
+    names = [table.item(row, 0).text() for row in range(table.rowCount())]
+    assert len(set(names)) == len(names) == 11
+    for name in names:
+        assert table.fontMetrics().horizontalAdvance(name) + 8 <= width, (name, width)
