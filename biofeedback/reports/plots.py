@@ -110,6 +110,14 @@ def date_range_x(days: tuple[dt.date, dt.date]) -> tuple[float, float]:
     return lo - 0.04 * span, lo + 1.04 * span
 
 
+def _along(x: float, x_range: tuple[float, float] | None) -> float:
+    """How far along the shown range ``x`` sits (0 at its start, 1 at its end): a label anchored there at
+    its own point stays inside the chart, where one centred on a star at the edge was cut in half."""
+    if x_range is None or x_range[1] <= x_range[0]:
+        return 0.5
+    return float(min(1.0, max(0.0, (x - x_range[0]) / (x_range[1] - x_range[0]))))
+
+
 def _protocol_key(protocols: Sequence[str]) -> str:
     """Which line is which protocol, as coloured names for the title: no point or goal label can hide them
     there (a legend inside the plot did, wherever it was put)."""
@@ -140,11 +148,16 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus],
                   f"</span><span style='font-size:9pt'>{key}</span>")
     x = _moments_to_x(trend)
     y = np.asarray(trend.values, dtype=float)
+    shown_x = x_range if x_range is not None else \
+        (date_range_x((trend.points[0].day, trend.points[-1].day)) if len(x) else None)
     for i, protocol in enumerate(protocols):
         part = trend.of_protocol(protocol)
         colour = PROTOCOL_COLOURS[i % len(PROTOCOL_COLOURS)]
         plot.plot(_moments_to_x(part), part.values, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=8,
                   symbolBrush=colour, symbolPen=None, name=protocol or "free practice")   # named in the title
+    # one rule for the window and the reports: from 0 (whole diary scales), taking in every goal line
+    targets = [g.goal.target for g in goals if g.goal.metric == m.key] + [v for _day, v in steps]
+    shown_y = trend_y_range(m.unit, list(y), targets, label_room=bool(targets))
     for g in goals:
         if g.goal.metric != m.key:
             continue
@@ -159,20 +172,18 @@ def draw_trend(plot: pg.PlotItem, trend: Trend, goals: list[GoalStatus],
                 mx = np.array([hit[0].moment.timestamp()])
                 plot.plot(mx, [hit[0].value], pen=None, symbol="star", symbolSize=18,
                           symbolBrush=(240, 180, 20), symbolPen=pg.mkPen((120, 80, 0)))
-                below = m.lower_is_better
+                below = _along(hit[0].value, shown_y) > 0.5       # the label on the roomier side of her star
                 text = pg.TextItem(f"met {g.met_on.day} {g.met_on:%b}", color=(120, 80, 0),
-                                   anchor=(0.5, -0.4) if below else (0.5, 1.4))
+                                   anchor=(_along(float(mx[0]), shown_x), -0.4 if below else 1.4))
                 text.setPos(float(mx[0]), hit[0].value)
                 plot.addItem(text)
     if steps:
         _draw_target_steps(plot, steps, x_range, x)
-    # one rule for the window and the reports: from 0 (whole diary scales), taking in every goal line
-    targets = [g.goal.target for g in goals if g.goal.metric == m.key] + [v for _day, v in steps]
-    plot.setYRange(*trend_y_range(m.unit, list(y), targets, label_room=bool(targets)), padding=0)
+    plot.setYRange(*shown_y, padding=0)
     if x_range is not None:
         plot.setXRange(*x_range, padding=0)
-    elif len(x):
-        plot.setXRange(*date_range_x((trend.points[0].day, trend.points[-1].day)), padding=0)
+    elif shown_x is not None:
+        plot.setXRange(*shown_x, padding=0)
 
 
 def _draw_target_steps(plot: pg.PlotItem, steps: list[tuple[dt.date, float]],

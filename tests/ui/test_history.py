@@ -258,3 +258,34 @@ def test_another_room_opens_a_server_session_from_the_history_view(qtbot, pg_url
         view.table.selectRow(0)
         assert view._selected_recording() == chosen[0]
         view.close()
+
+
+def test_a_goal_met_at_the_latest_session_is_labelled_inside_the_chart(qtbot, tmp_path):
+    """Walkthrough: a goal met at her latest session put its "met 1 Jul" centred on the star at the
+    chart's right edge, cut in half (and one under a low star ran below the axis); each label now stays
+    inside its chart."""
+    lib = Library.open(tmp_path / "long.sqlite")
+    c = lib.add_client("Ines")
+    d0 = dt.date(2026, 4, 1)
+    for i in range(8):                            # thirteen weeks, the last session late in the day
+        lib.add_session(c, tmp_path / f"l{i}.bfr", f"{d0 + dt.timedelta(days=13 * i)}T18:00:00", "relaxation", 450,
+                        {"resting_tone_uv": 9.0 - 0.7 * i, "release_latency_s": 3.0 - 0.3 * i})
+    lib.add_goal(c, "resting_tone_uv", "<=", 4.2, "tone at most 4.2")
+    lib.add_goal(c, "release_latency_s", ">=", 2.9, "a first try")      # met at her first session: left edge
+    update_milestones(lib, c)
+    view = HistoryView(lib, "Ines")
+    qtbot.addWidget(view)
+    view.resize(1024, 640)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.wait(50)
+    labels = [(name, item) for name, plot in view.plots.items() for item in plot.items
+              if isinstance(item, pg.TextItem) and item.toPlainText().startswith("met ")]
+    assert {(name, item.toPlainText()) for name, item in labels} == {("resting_tone_uv", "met 1 Jul"),
+                                                                  ("release_latency_s", "met 1 Apr")}
+    for name, item in labels:
+        box = view.plots[name].vb.sceneBoundingRect()
+        text = item.mapRectToScene(item.boundingRect())
+        assert box.left() - 1 <= text.left() and text.right() <= box.right() + 1, (name, item.toPlainText())
+        assert box.top() - 1 <= text.top() and text.bottom() <= box.bottom() + 1, (name, item.toPlainText())
+    lib.close()
