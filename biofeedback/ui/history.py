@@ -52,6 +52,7 @@ class HistoryView(QtWidgets.QWidget):
 
         self.heading = QtWidgets.QLabel()
         self.heading.setTextFormat(QtCore.Qt.RichText)
+        self.heading.setWordWrap(True)          # wraps rather than push the window past a 1024-pixel screen
         self.goals_label = QtWidgets.QLabel()
         self.goals_label.setTextFormat(QtCore.Qt.RichText)
         self.goals_label.setWordWrap(True)
@@ -67,6 +68,14 @@ class HistoryView(QtWidgets.QWidget):
         self.overlay_button.setToolTip("Lay the first and the latest session of the same exercise over each "
                                        "other, aligned at its squeezes")
         self.overlay_button.clicked.connect(self.open_overlay)
+        self.report_button.setToolTip("A report (PDF or web page) of her progress over the weeks: trends, goals "
+                                      "and diary")
+        self.session_report_button.setToolTip("A report (PDF or web page) of the session chosen in the table "
+                                              "(choose one first)")
+        self.export_button.setToolTip("The session chosen in the table as an EDF+ file for other software "
+                                      "(choose one first)")
+        self.diary_button.setToolTip("Add today's diary: pain, mood, minutes practised, notes")
+        self.goal_button.setToolTip("Set a goal for one of her measures; the charts mark the day it is met")
         self.diary_button.clicked.connect(self._diary)
         self.goal_button.clicked.connect(self._goal)
         self.report_button.clicked.connect(self._progress_report)

@@ -289,3 +289,22 @@ def test_a_goal_met_at_the_latest_session_is_labelled_inside_the_chart(qtbot, tm
         assert box.left() - 1 <= text.left() and text.right() <= box.right() + 1, (name, item.toPlainText())
         assert box.top() - 1 <= text.top() and text.bottom() <= box.bottom() + 1, (name, item.toPlainText())
     lib.close()
+
+
+def test_history_fits_a_laptop_and_every_button_says_what_it_does(qtbot, library):
+    """Walkthrough: the heading and six buttons in one row made the view wider than a 1024-pixel screen,
+    and the greyed session buttons did not say that a session has to be chosen first."""
+    c = library.add_client("Marie-Christine Delacroix-Fontaine")
+    for i in range(12):
+        library.add_session(c, Path(f"m{i}.bfr"), f"2026-0{1 + i // 4}-{10 + i}T09:00:00", "glazer", 330,
+                            {"resting_tone_uv": 9.0 - 0.3 * i})
+        library.add_diary(c, dt.date(2026, 1 + i // 4, 10 + i), pain_intercourse=6)
+    view = HistoryView(library, c.name)
+    qtbot.addWidget(view)
+    view.resize(1024, 640)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.minimumSizeHint().width() <= 1024 and view.width() <= 1024
+    buttons = view.findChildren(QtWidgets.QPushButton)
+    assert len(buttons) >= 6 and all(b.toolTip() for b in buttons)
+    assert not view.export_button.isEnabled() and "choose one first" in view.export_button.toolTip()
