@@ -493,12 +493,18 @@ class HomeWindow(QtWidgets.QMainWindow):
 
     @staticmethod
     def _kind_summary(summary: dict) -> str:
+        """What she did, kindly: never "0 of 1 squeezes" (a count of what did not happen reads as failing)."""
         trials = summary.get("trials") or 0
         released = summary.get("trials_released") or 0
-        if trials:
-            return (f"You let go fully after {released} of {trials} squeezes. Each calm breath is practice well "
-                    "spent.")
-        return "You made time for yourself today. That is what helps."
+        if not trials:
+            return "You made time for yourself today. That is what helps."
+        if released >= trials:
+            done = "You let go fully after your squeeze." if trials == 1 else "You let go fully after every squeeze."
+        elif released:
+            done = f"You let go fully after {released} of {trials} squeezes."
+        else:
+            done = "Letting go fully takes time, and each squeeze you tried is part of learning it."
+        return f"{done} Each calm breath is practice well spent."
 
     def _recording_stopped(self, path) -> None:
         if path is None:                         # nothing came in (the sensor was quiet): nothing to file

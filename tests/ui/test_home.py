@@ -302,3 +302,20 @@ def test_home_opens_her_programme_today_follows_it_and_she_sends_her_practice(ma
         assert import_practice(clinic, tmp_path / "mine.bfpack").sessions_added == 1
         ana = clinic.client("Ana")
         assert set(clinic.session_places(ana).values()) == {"home"}
+
+
+def test_after_the_session_she_reads_what_went_well_never_a_count_of_nothing():
+    """Walkthrough: after one squeeze that did not quite let go, the done page said "You let go fully
+    after 0 of 1 squeezes"; the words now stay kind, and a count reads in good English."""
+    from biofeedback.ui.home import HomeWindow
+    said = {key: HomeWindow._kind_summary({"trials": t, "trials_released": r})
+            for key, (t, r) in {"none": (1, 0), "one": (1, 1), "all": (6, 6), "some": (6, 4), "zero": (6, 0),
+                                "no trials": (0, 0)}.items()}
+    assert said["one"].startswith("You let go fully after your squeeze.")
+    assert said["all"].startswith("You let go fully after every squeeze.")
+    assert said["some"].startswith("You let go fully after 4 of 6 squeezes.")
+    assert said["no trials"] == "You made time for yourself today. That is what helps."
+    for words in said.values():
+        assert " 0 " not in words and "of 1 squeezes" not in words and "µV" not in words
+        for harsh in ("fail", "missed", "should", "only", "did not"):
+            assert harsh not in words.lower()
