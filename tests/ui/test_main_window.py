@@ -485,3 +485,19 @@ def test_recording_keeps_the_window_on_a_laptop_screen(make_window, qtbot):
     field = win.record_name
     qtbot.waitUntil(lambda: field.width() >= field.fontMetrics().horizontalAdvance(field.text()), timeout=2000)
     win.stop_recording()
+
+
+def test_the_practice_hint_is_never_squeezed_under_its_button(make_window, qtbot):
+    """Walkthrough at a laptop's height: the side panel squeezed the wrapped hint under "Hold to squeeze";
+    at the window's smallest the hint keeps its lines (the window's minimum height grows to 631 pixels)."""
+    from biofeedback.signal.calibration import Calibration
+    win = make_window(source="sim:healthy")
+    qtbot.waitUntil(lambda: win.controller.engine is not None, timeout=5000)
+    win.apply_calibration(Calibration(rest_mean=3.0, rest_sd=0.3, mvc=60.0, effort_peaks=[60.0, 58.0, 57.0],
+                                      noise_floor=2.0, rest_cv_pct=8.0))
+    win.resize(1024, 400)                          # smaller than it can be: the window keeps its minimum
+    qtbot.wait(50)
+    button, hint = win.controls.practice_button, win.controls.practice_hint
+    assert button.isVisible() and hint.isVisible()
+    assert button.geometry().bottom() < hint.geometry().top()
+    assert hint.height() >= hint.heightForWidth(hint.width())

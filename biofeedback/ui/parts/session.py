@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from biofeedback.errors import UserError
 from biofeedback.protocols import ProtocolRunner, list_protocols
@@ -18,6 +18,24 @@ from biofeedback.ui.calibration_wizard import CalibrationWizard
 from biofeedback.ui.display_units import display_factor, display_unit
 from biofeedback.ui.parts.cue import CuePart
 from biofeedback.ui.parts.status import StatusPart
+
+
+class WrappedLabel(QtWidgets.QLabel):
+    """Wrapped words that keep the height they need at their width.
+
+    A window's minimum size ignores a wrapped label's height-for-width, so at a laptop's height the side
+    panel squeezed the practice hint under the button above it; this label asks for its lines.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(ev)
+        needed = self.heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
 
 
 class SessionControls:
@@ -84,8 +102,8 @@ class SessionControls:
         self.practice_button.pressed.connect(lambda: self.set_practice(True))
         self.practice_button.released.connect(lambda: self.set_practice(False))
         self.practice_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        hint = QtWidgets.QLabel("or click the trace, then hold the space bar; ↑/↓ or the mouse wheel set how hard")
-        hint.setWordWrap(True)
+        hint = WrappedLabel("or click the trace, then hold the space bar; ↑/↓ or the mouse wheel set how hard")
+        self.practice_hint = hint
         pl.addWidget(self.practice_button)
         pl.addWidget(hint)
 
