@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from biofeedback.clinic.library import Client, Library
 from biofeedback.clinic.progress import METRICS, Progress, client_progress, plotted_keys
@@ -12,6 +12,8 @@ from biofeedback.errors import UserError
 from biofeedback.reports.content import fmt_duration
 from biofeedback.reports.overlay import overlay_pair
 from biofeedback.reports.plots import date_axis, date_range_x, draw_trend
+from biofeedback.ui.theme import blend
+from biofeedback.words import plural
 
 _COLUMNS = ("Date", "Programme", "Length", "Resting tone", "Release time", "Contraction peak", "Pain", "Mood")
 
@@ -126,28 +128,38 @@ class HistoryView(QtWidgets.QWidget):
         days = [s.day for s in p.sessions] + [e.day for e in p.diary]
         if days:
             n_weeks = max(1, ((max(days) - min(days)).days + 6) // 7)
-            weeks = f" over {n_weeks} week{'' if n_weeks == 1 else 's'}"
+            weeks = f" over {plural(n_weeks, 'week')}"
         self.heading.setText(f"<span style='font-size:15pt;font-weight:600'>{self.client.name}</span>"
-                             f"&nbsp;&nbsp;<span style='color:#555'>{n} session{'' if n == 1 else 's'}, {d} diary "
-                             f"entr{'y' if d == 1 else 'ies'}{weeks}</span>")
+                             f"&nbsp;&nbsp;<span style='color:{self._muted()}'>{plural(n, 'session')}, "
+                             f"{plural(d, 'diary entry', 'diary entries')}{weeks}</span>")
         self._fill_goals(p)
         self.overlay_button.setEnabled(overlay_pair(p.sessions) is not None)
         self._fill_table(p)
         self._fill_plots(p)
         show_practice(self, p)          # adherence and home/clinic (clinic <-> home loop)
 
+    def _muted(self) -> str:
+        """Quiet words that stay readable in the dark theme too (a fixed dark grey vanished on it)."""
+        pal = self.palette()
+        return blend(pal.color(QtGui.QPalette.ColorRole.WindowText).name(),
+                     pal.color(QtGui.QPalette.ColorRole.Window).name(), 0.7)
+
+    def _met_colour(self) -> str:
+        """The green of a met goal: dark on a light window, light on a dark one."""
+        return "#7fd4a0" if self.palette().color(QtGui.QPalette.ColorRole.Window).lightness() < 128 else "#2e7a46"
+
     def _fill_goals(self, p: Progress) -> None:
         if not p.goals:
-            self.goals_label.setText("<span style='color:#555'>No goals set yet.</span>")
+            self.goals_label.setText(f"<span style='color:{self._muted()}'>No goals set yet.</span>")
             return
         bits = []
         for g in p.goals:
             if g.met_on:
-                bits.append(f"<span style='color:#2e7a46'>★ {g.description} — first met {g.met_on.day} "
+                bits.append(f"<span style='color:{self._met_colour()}'>★ {g.description} — first met {g.met_on.day} "
                             f"{g.met_on:%b %Y}</span>")
             else:
                 latest = f" (latest {g.metric.format(g.latest)})" if g.latest is not None else ""
-                bits.append(f"<span style='color:#555'>○ {g.description} — not yet{latest}</span>")
+                bits.append(f"<span style='color:{self._muted()}'>○ {g.description} — not yet{latest}</span>")
         self.goals_label.setText("Goals: " + " &nbsp;·&nbsp; ".join(bits))
 
     def _fill_table(self, p: Progress) -> None:

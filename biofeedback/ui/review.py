@@ -33,7 +33,7 @@ PHASE_NAMES = {"pre_baseline": "Resting baseline", "post_baseline": "Resting bas
                "flicks": "Quick flicks", "tonic": "Tonic squeezes", "endurance": "Endurance hold"}
 
 #: a squeeze's phase in the narrow squeeze table ("Tonic 3"); the plot and tooltips keep the full name
-PHASE_SHORT = {"flicks": "Flick", "tonic": "Tonic", "endurance": "Endurance hold"}
+PHASE_SHORT = {"flicks": "Flick", "tonic": "Tonic", "endurance": "Endurance"}
 
 
 def phase_name(phase: str) -> str:

@@ -308,3 +308,38 @@ def test_history_fits_a_laptop_and_every_button_says_what_it_does(qtbot, library
     buttons = view.findChildren(QtWidgets.QPushButton)
     assert len(buttons) >= 6 and all(b.toolTip() for b in buttons)
     assert not view.export_button.isEnabled() and "choose one first" in view.export_button.toolTip()
+
+
+def _contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two colours."""
+    from PySide6 import QtGui
+
+    def lum(c: str) -> float:
+        q = QtGui.QColor(c)
+        parts = [x / 255.0 for x in (q.red(), q.green(), q.blue())]
+        lin = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in parts]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_heading_and_goals_are_readable_in_either_theme(qtbot, qapp, library, theme):
+    """Walkthrough in the dark theme: the session count and the goals were dark grey and dark green on
+    a near-black window; every colour of the heading and goal words now reads at 4.5:1 or better."""
+    import re
+
+    from biofeedback.ui.theme import LIGHT, apply_theme, get_theme
+    apply_theme(qapp, get_theme(theme))
+    try:
+        view = HistoryView(library, "Mira")
+        qtbot.addWidget(view)
+        window = view.palette().color(view.backgroundRole()).name()
+        html = view.heading.text() + view.goals_label.text()
+        colours = re.findall(r"color:\s*(#[0-9a-fA-F]{6})", html)
+        assert len(colours) >= 3                       # the count, a met goal, a goal not met yet
+        for colour in colours:
+            assert _contrast(colour, window) >= 4.5, (theme, colour, window)
+        assert "3 sessions, 3 diary entries over 4 weeks" in view.heading.text()
+    finally:
+        apply_theme(qapp, LIGHT)

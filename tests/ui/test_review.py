@@ -119,9 +119,11 @@ def test_review_draws_the_recorded_bands_and_release_target(qtbot, glazer):
     assert "bands as recorded" in win.head.text()
 
 
-def test_squeeze_names_fit_their_column_on_a_laptop(qtbot, glazer):
+def test_squeeze_names_fit_their_column_on_a_laptop(qtbot, qapp, glazer):
     """Walkthrough at 1024 x 640: the squeeze table read "Tonic …" five times over; each name now fits."""
     from biofeedback.ui.review import ReviewWindow
+    from biofeedback.ui.theme import LIGHT, apply_theme
+    apply_theme(qapp, LIGHT)                       # the application's own font, as the program sets it
     win = ReviewWindow(glazer)
     qtbot.addWidget(win)
     win.resize(1024, 640)
