@@ -34,7 +34,8 @@ def build_top_bar(win: MainWindow) -> QtWidgets.QWidget:
     top = QtWidgets.QWidget()
     top.setObjectName("topbar")
     bar = QtWidgets.QHBoxLayout(top)
-    bar.setContentsMargins(10, 6, 10, 6)
+    bar.setContentsMargins(8, 6, 8, 6)
+    bar.setSpacing(5)                  # with the program's 10.5 pt font the bar still fits a 1024-pixel screen
     win.source_label = QtWidgets.QLabel("No source")
     f = win.source_label.font()
     f.setBold(True)
@@ -60,10 +61,10 @@ def build_top_bar(win: MainWindow) -> QtWidgets.QWidget:
     rec = win.recording
     for w in (win.client_label, win.source_label, win.change_source, win.connect_button):
         bar.addWidget(w)
-    bar.addSpacing(18)
+    bar.addSpacing(10)
     for w in (rec.record_button, rec.record_name, rec.record_time):
         bar.addWidget(w)
-    bar.addSpacing(12)
+    bar.addSpacing(8)
     bar.addWidget(rec.marker_button)
     bar.addWidget(rec.marker_label)
     bar.addStretch(1)

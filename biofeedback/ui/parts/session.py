@@ -94,7 +94,7 @@ class SessionControls:
         self.practice_box = QtWidgets.QGroupBox("Practice without a sensor")
         pl = QtWidgets.QVBoxLayout(self.practice_box)
         self.practice_button = QtWidgets.QPushButton("Hold to squeeze")
-        self.practice_button.setMinimumHeight(64)
+        self.practice_button.setMinimumHeight(52)         # still a large target to hold, and room for the hint
         pf = self.practice_button.font()
         pf.setPointSize(14)
         pf.setBold(True)
@@ -102,7 +102,7 @@ class SessionControls:
         self.practice_button.pressed.connect(lambda: self.set_practice(True))
         self.practice_button.released.connect(lambda: self.set_practice(False))
         self.practice_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        hint = WrappedLabel("or click the trace, then hold the space bar; ↑/↓ or the mouse wheel set how hard")
+        hint = WrappedLabel("or click the trace and hold the space bar; ↑/↓ or the mouse wheel: how hard")
         self.practice_hint = hint
         pl.addWidget(self.practice_button)
         pl.addWidget(hint)
