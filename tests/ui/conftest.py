@@ -6,6 +6,16 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(autouse=True)
+def _application_look_restored(qapp):
+    """A window's theme sets the whole application's font and palette (ui/theme.apply_theme): put them back
+    after each test, so no test passes or fails by the look another test left behind (in either worker)."""
+    font, palette = qapp.font(), qapp.palette()
+    yield
+    qapp.setFont(font)
+    qapp.setPalette(palette)
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path):
     """``make_window(source=..., speed=..., **kw)``: a shown MainWindow, closed after the test."""
