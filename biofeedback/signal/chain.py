@@ -13,6 +13,8 @@ start with a long transient.
 """
 from __future__ import annotations
 
+import copy
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -246,22 +248,36 @@ class SignalChain:
 
 
 def envelope_offline(data: np.ndarray, info: StreamInfo, settings: ChainSettings | None = None,
-                     block_samples: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+                     block_samples: int = 65536, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Run the live chain over a whole recording: (filtered, envelope).
 
     The same code as live, fed in cache-sized blocks (the output does not depend
     on the chunking), which is several times faster than one huge block.
+
+    ``threads`` > 1 runs each channel's chain in its own thread (the chain treats channels independently, so
+    the result is the same to the bit; scipy's filter and numpy release the interpreter lock): the review of a
+    long session waits on this.
     """
     data = np.asarray(data)             # float32 from a recording: converted block by block, not copied whole
     if data.ndim == 1:
         data = data[:, None]
-    chain = SignalChain(info, settings)
     filtered = np.empty(data.shape, dtype=np.float64)
     envelope = np.empty(data.shape, dtype=np.float64)
-    for s in range(0, data.shape[0], block_samples):
-        out = chain.process(Block(s, np.asarray(data[s:s + block_samples], dtype=np.float64)))
-        filtered[s:s + out.filtered.shape[0]] = out.filtered
-        envelope[s:s + out.envelope.shape[0]] = out.envelope
+
+    def run(cols: slice) -> None:
+        whole = cols == slice(None)
+        sub = info if whole else StreamInfo(info.channels[cols], info.rate, info.source, info.device)
+        chain = SignalChain(sub, settings if whole else copy.deepcopy(settings))
+        for s in range(0, data.shape[0], block_samples):
+            out = chain.process(Block(s, np.asarray(data[s:s + block_samples, cols], dtype=np.float64)))
+            filtered[s:s + out.filtered.shape[0], cols] = out.filtered
+            envelope[s:s + out.envelope.shape[0], cols] = out.envelope
+
+    if threads > 1 and data.shape[1] > 1:
+        with ThreadPoolExecutor(max_workers=min(threads, data.shape[1])) as pool:
+            list(pool.map(run, [slice(c, c + 1) for c in range(data.shape[1])]))
+    else:
+        run(slice(None))
     return filtered, envelope
 
 

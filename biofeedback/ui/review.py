@@ -154,7 +154,7 @@ def load_review(path: str | Path, analyse: bool = True) -> ReviewData:
     finally:
         rec.close()
     settings = chain_settings_from_meta(meta)
-    filtered, envelope = envelope_offline(data, info, settings)
+    filtered, envelope = envelope_offline(data, info, settings, threads=2)   # the window waits: one thread a channel
     result, why = None, ""
     if analyse:
         spans = step_spans(events, duration)

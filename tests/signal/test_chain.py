@@ -40,6 +40,22 @@ def test_any_chunking_gives_the_same_output(cuts, notch, with_gap, seed):
     assert np.nanmax(np.abs(f1 - f2)) <= 1e-9 * np.nanmax(np.abs(f1))
 
 
+@settings(max_examples=25, deadline=None)
+@given(notch=st.sampled_from([None, 50]), with_gap=st.booleans(), seed=st.integers(0, 1000),
+       block=st.sampled_from([64, 997, 65536]))
+def test_a_thread_per_channel_gives_the_same_bits(notch, with_gap, seed, block):
+    """The review runs one thread a channel; EMG, RMS and pressure channels (with a tare) come out identical."""
+    x = _signal(3000, 3, seed, offset=7.0)
+    if with_gap:
+        x[1000:1300, 0] = np.nan
+        x[200:260, 2] = np.nan
+    s = ChainSettings(notch_hz=notch, tare={"pressure": 3.0})
+    f1, e1 = envelope_offline(x.astype(np.float32), MIXED, s, block_samples=block)
+    f2, e2 = envelope_offline(x.astype(np.float32), MIXED, s, block_samples=block, threads=3)
+    np.testing.assert_array_equal(f1, f2)
+    np.testing.assert_array_equal(e1, e2)
+
+
 def test_matches_a_one_shot_scipy_reference():
     x = _signal(8000, 2, 3, offset=50.0)
     f, e = _chunked(EMG2, x, [17, 500, 501, 4000])
