@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6 import QtCore, QtWidgets
 
@@ -18,6 +19,8 @@ from biofeedback.ui.clients import choose_client
 from biofeedback.ui.diary import ask_diary
 from biofeedback.ui.history import HistoryView
 from biofeedback.ui.practice_actions import HomeProgrammeDialog, import_practice_file, write_home_programme
+
+T = TypeVar("T")
 
 
 class ClientLink(QtCore.QObject):
@@ -47,6 +50,19 @@ class ClientLink(QtCore.QObject):
     def _library(self) -> Library:
         return Library.open(self.library_path)
 
+    def _with_library(self, work: Callable[[Library], T]) -> T | None:
+        """Open the library, ``work`` with it, close it; a user error (say, an unreadable library) is shown in
+        one line instead and None returned."""
+        try:
+            library = self._library()
+            try:
+                return work(library)
+            finally:
+                library.close()
+        except UserError as exc:
+            self.show_error(str(exc))
+            return None
+
     def add_menu(self, menubar: QtWidgets.QMenuBar) -> QtWidgets.QMenu:
         menu = menubar.addMenu("&Client")
         menu.addAction("Choose client…", self.choose)
@@ -68,31 +84,16 @@ class ClientLink(QtCore.QObject):
         dialog = dialog or HomeProgrammeDialog(self.client_name, self.window)
         if dialog.result() != QtWidgets.QDialog.Accepted and dialog.exec() != QtWidgets.QDialog.Accepted:
             return None
-        try:
-            library = self._library()
-        except UserError as exc:
-            self.show_error(str(exc))
-            return None
-        try:
-            written = write_home_programme(library, self.client, dialog.prescriptions(), dialog.weeks.value(),
-                                           dialog.note.toPlainText(), out, self.window, self.show_error)
-        finally:
-            library.close()
+        written = self._with_library(lambda library: write_home_programme(
+            library, self.client, dialog.prescriptions(), dialog.weeks.value(), dialog.note.toPlainText(), out,
+            self.window, self.show_error))
         if written is not None:
             self.show_error(f"Home programme for {self.client_name} saved to {written}")
         return written
 
     def import_practice(self, path: Path | None = None):
         """Import a practice file from home; the history view (if open) shows it at once."""
-        try:
-            library = self._library()
-        except UserError as exc:
-            self.show_error(str(exc))
-            return None
-        try:
-            result = import_practice_file(library, path, self.window, self.show_error)
-        finally:
-            library.close()
+        result = self._with_library(lambda library: import_practice_file(library, path, self.window, self.show_error))
         if result is not None:
             self.show_error(result.line())
             if self._history is not None:
@@ -104,15 +105,7 @@ class ClientLink(QtCore.QObject):
 
     # ------------------------------------------------------------------ actions
     def choose(self) -> None:
-        try:
-            library = self._library()
-        except UserError as exc:
-            self.show_error(str(exc))
-            return
-        try:
-            client = choose_client(library, self.window)
-        finally:
-            library.close()
+        client = self._with_library(lambda library: choose_client(library, self.window))
         if client is not None:
             self.set_client(client)
 
@@ -123,14 +116,7 @@ class ClientLink(QtCore.QObject):
         """After the controller filed a session: the (skippable) diary prompt, unless switched off."""
         if not self.ask_diary:
             return
-        try:
-            library = self._library()
-            try:
-                ask_diary(library, filed.client, filed.session.id, parent=self.window)
-            finally:
-                library.close()
-        except UserError as exc:
-            self.show_error(str(exc))
+        self._with_library(lambda library: ask_diary(library, filed.client, filed.session.id, parent=self.window))
 
     def _ensure_client(self) -> bool:
         """A client is chosen (asking for one if none is); False if the user cancelled."""
@@ -161,11 +147,4 @@ class ClientLink(QtCore.QObject):
     def diary_entry(self) -> None:
         if not self._ensure_client():
             return
-        try:
-            library = self._library()
-            try:
-                ask_diary(library, self.client, parent=self.window)
-            finally:
-                library.close()
-        except UserError as exc:
-            self.show_error(str(exc))
+        self._with_library(lambda library: ask_diary(library, self.client, parent=self.window))
