@@ -18,7 +18,12 @@ from biofeedback.session.controller import SessionController
 from biofeedback.ui.clients import choose_client
 from biofeedback.ui.diary import ask_diary
 from biofeedback.ui.history import HistoryView
-from biofeedback.ui.practice_actions import HomeProgrammeDialog, import_practice_file, write_home_programme
+from biofeedback.ui.practice_actions import (
+    HomeProgrammeDialog,
+    import_practice_file,
+    with_library,
+    write_home_programme,
+)
 
 T = TypeVar("T")
 
@@ -51,17 +56,7 @@ class ClientLink(QtCore.QObject):
         return Library.open(self.library_path)
 
     def _with_library(self, work: Callable[[Library], T]) -> T | None:
-        """Open the library, ``work`` with it, close it; a user error (say, an unreadable library) is shown in
-        one line instead and None returned."""
-        try:
-            library = self._library()
-            try:
-                return work(library)
-            finally:
-                library.close()
-        except UserError as exc:
-            self.show_error(str(exc))
-            return None
+        return with_library(self.library_path, work, self.show_error)
 
     def add_menu(self, menubar: QtWidgets.QMenuBar) -> QtWidgets.QMenu:
         menu = menubar.addMenu("&Client")

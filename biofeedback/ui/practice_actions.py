@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6 import QtCore, QtWidgets
 
@@ -21,6 +22,21 @@ from biofeedback.clinic.library import Client, Library
 from biofeedback.errors import UserError
 
 ShowError = Callable[[str], None]
+T = TypeVar("T")
+
+
+def with_library(library_path: str | Path | None, work: Callable[[Library], T], show_error: ShowError) -> T | None:
+    """Open the library, ``work`` with it, close it; a user error (say, an unreadable library) goes to
+    ``show_error`` in one line instead, and None is returned. The window's actions all go through here."""
+    try:
+        library = Library.open(library_path)
+        try:
+            return work(library)
+        finally:
+            library.close()
+    except UserError as exc:
+        show_error(str(exc))
+        return None
 
 
 def _warn(parent: QtWidgets.QWidget | None, title: str) -> ShowError:
@@ -197,15 +213,7 @@ class HomeLoopButtons(QtWidgets.QWidget):
         layout.addWidget(self.send_button)
 
     def _with_library(self, job):
-        try:
-            library = Library.open(self.library_path)
-        except UserError as exc:
-            self.show_message(str(exc))
-            return None
-        try:
-            return job(library)
-        finally:
-            library.close()
+        return with_library(self.library_path, job, self.show_message)
 
     def open_programme(self, path: Path | None = None):
         result = self._with_library(lambda lib: open_programme_from_therapist(lib, path, self, self.show_message))
