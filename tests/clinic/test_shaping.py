@@ -143,27 +143,37 @@ def test_target_figures_are_written_as_the_therapist_reads_them():
     assert [shaping.format_uv(v) for v in (6.0, 5.4, 4.86, 12.0)] == ["6.0", "5.4", "4.86", "12.0"]
 
 
+def _programme_installed_and_three_good_home_sessions(clinic, home, start, tmp_path, typed_at_the_clinic=None):
+    """Ana at the clinic (target 6.0 µV from ``start``), her programme installed at home, then (after the
+    therapist may have typed another target at the clinic) three home sessions with 90 % of rest under 6.0
+    as real small recordings. Returns her client record at home."""
+    from biofeedback.clinic import programme as prog
+    from biofeedback.clinic.demo_programme import write_small_recording
+    ana = clinic.add_client("Ana", bands=BANDS.to_dict(), calibration={"noise_floor": 1.0})
+    clinic.add_target_step(ana, 6.0, day=start, rule="below_rest")
+    prog.write_programme(clinic, prog.build_programme(clinic, "Ana", [("relaxation", 7)], 4, "", start),
+                         tmp_path / "ana.bfprog")
+    prog.install_programme(home, tmp_path / "ana.bfprog")
+    if typed_at_the_clinic is not None:
+        shaping.set_typed_target(clinic, clinic.client("Ana"), typed_at_the_clinic)
+    her = home.client("Ana")
+    (tmp_path / "rec").mkdir()
+    for i in range(3):
+        day = start + dt.timedelta(days=1 + i)
+        rec = write_small_recording(tmp_path / "rec" / f"{i}.bfr", f"{day.isoformat()}T09:00:00+00:00",
+                                    "relaxation", 3.0)
+        home.add_home_session(her, rec, f"{day.isoformat()}T09:00:00+00:00", "relaxation", 4.0,
+                              {"time_under_target_pct": 90.0, "release_target_uv": 6.0})
+    return her
+
+
 def test_a_step_taken_at_home_comes_back_to_the_clinic_with_her_practice(library_target, tmp_path):
     """Programme written at the clinic, installed at home; her programme's rule steps down at home; her practice
     file brings the step back: the clinic's history has it and her bands there follow (importing again: no change)."""
-    from biofeedback.clinic import programme as prog
     from biofeedback.clinic.practice import export_practice, import_practice
     start = dt.date.today() - dt.timedelta(days=10)
     with Library.open(library_target) as clinic, Library.open(tmp_path / "home.sqlite") as home:
-        ana = clinic.add_client("Ana", bands=BANDS.to_dict(), calibration={"noise_floor": 1.0})
-        clinic.add_target_step(ana, 6.0, day=start, rule="below_rest")
-        prog.write_programme(clinic, prog.build_programme(clinic, "Ana", [("relaxation", 7)], 4, "", start),
-                             tmp_path / "ana.bfprog")
-        prog.install_programme(home, tmp_path / "ana.bfprog")
-        her = home.client("Ana")
-        (tmp_path / "rec").mkdir()
-        from biofeedback.clinic.demo_programme import write_small_recording
-        for i in range(3):                                  # real small recordings, known summaries
-            day = start + dt.timedelta(days=1 + i)
-            rec = write_small_recording(tmp_path / "rec" / f"{i}.bfr", f"{day.isoformat()}T09:00:00+00:00",
-                                        "relaxation", 3.0)
-            home.add_home_session(her, rec, f"{day.isoformat()}T09:00:00+00:00", "relaxation", 4.0,
-                                  {"time_under_target_pct": 90.0, "release_target_uv": 6.0})
+        her = _programme_installed_and_three_good_home_sessions(clinic, home, start, tmp_path)
         taken = shaping.after_session(home, her)
         assert taken.applied["rule"] == shaping.PROGRAMME_STEP_RULE
         export_practice(home, "Ana", tmp_path / "ana.bfpack")
@@ -198,25 +208,11 @@ def test_a_home_step_from_an_old_target_does_not_lower_the_one_typed_at_the_clin
     """Her programme said 6.0 µV; since then her therapist typed 8.0 µV at the clinic (she was struggling).
     At home, not knowing it, her programme's rule stepped 6.0 down to 5.4 the same day. Importing her
     practice file keeps that step in her history but must not lower the therapist's 8.0."""
-    from biofeedback.clinic import programme as prog
     from biofeedback.clinic.practice import export_practice, import_practice
     start = dt.date.today() - dt.timedelta(days=10)
     with Library.open(library_target) as clinic, Library.open(tmp_path / "home.sqlite") as home:
-        ana = clinic.add_client("Ana", bands=BANDS.to_dict(), calibration={"noise_floor": 1.0})
-        clinic.add_target_step(ana, 6.0, day=start, rule="below_rest")
-        prog.write_programme(clinic, prog.build_programme(clinic, "Ana", [("relaxation", 7)], 4, "", start),
-                             tmp_path / "ana.bfprog")
-        prog.install_programme(home, tmp_path / "ana.bfprog")
-        shaping.set_typed_target(clinic, clinic.client("Ana"), 8.0)
-        her = home.client("Ana")
-        (tmp_path / "rec").mkdir()
-        from biofeedback.clinic.demo_programme import write_small_recording
-        for i in range(3):
-            day = start + dt.timedelta(days=1 + i)
-            rec = write_small_recording(tmp_path / "rec" / f"{i}.bfr", f"{day.isoformat()}T09:00:00+00:00",
-                                        "relaxation", 3.0)
-            home.add_home_session(her, rec, f"{day.isoformat()}T09:00:00+00:00", "relaxation", 4.0,
-                                  {"time_under_target_pct": 90.0, "release_target_uv": 6.0})
+        her = _programme_installed_and_three_good_home_sessions(clinic, home, start, tmp_path,
+                                                                typed_at_the_clinic=8.0)
         assert shaping.after_session(home, her).applied["target"] == pytest.approx(5.4)
         export_practice(home, "Ana", tmp_path / "ana.bfpack")
         import_practice(clinic, tmp_path / "ana.bfpack")
