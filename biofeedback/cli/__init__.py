@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from biofeedback import __version__
 from biofeedback.errors import UserError
-from biofeedback.words import plural
+from biofeedback.words import plural, unit_text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -815,7 +815,7 @@ def cmd_target(args) -> int:
                 unit = before[-1].get("unit") or "uV" if before else "uV"
                 raise UserError(f"no step to accept for {client.name}: " + (
                     "she has no release target yet" if now is None else
-                    f"her release target is in {shaping.unit_words(unit)} (a pressure probe), which shaping "
+                    f"her release target is in {unit_text(unit)} (a pressure probe), which shaping "
                     f"does not lower" if unit != "uV" else
                     f"she has not yet spent at least {shaping.MET_SHARE_PCT:.0f} % of rest under "
                     f"{shaping.format_uv(now)} µV in {shaping.SESSIONS_IN_A_ROW} sessions in a row"))

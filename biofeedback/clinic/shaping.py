@@ -23,6 +23,7 @@ from typing import Any
 
 from biofeedback.errors import UserError
 from biofeedback.signal.calibration import ReleaseTarget, shaped_target, typed_target
+from biofeedback.words import unit_text
 
 MET_SHARE_PCT = 70.0
 SESSIONS_IN_A_ROW = 3
@@ -167,11 +168,6 @@ def unit_of(client) -> str:
     return "uV"
 
 
-def unit_words(unit: str) -> str:
-    """A unit as the therapist reads it."""
-    return {"uV": "µV", "cmH2O": "cmH₂O"}.get(unit, unit)
-
-
 def set_typed_target(library, client, value: float, unit: str | None = None) -> dict[str, Any]:
     """The therapist types a target: stored in her calibration as ``typed`` (re-calibration keeps it) and filed.
 
@@ -288,13 +284,13 @@ def target_lines(name: str, steps: list[dict[str, Any]], proposal: StepProposal 
                 f"one with --set VALUE."]
     lines: list[str] = []
     last = steps[-1]
-    now_unit = unit_words(last.get("unit") or "uV")
+    now_unit = unit_text(last.get("unit") or "uV")
     if changed is not None and len(steps) > 1:
         lines.append(f"{name}'s release target is now {format_uv(steps[-1]['target'])} {now_unit} "
                      f"(from {format_uv(steps[-2]['target'])}); her next session trains against it.")
     lines.append(f"{name}'s release target: {format_uv(last['target'])} {now_unit}, since {last['day'].isoformat()}")
     for t in steps:
-        unit = unit_words(t.get("unit") or "uV")
+        unit = unit_text(t.get("unit") or "uV")
         lines.append(f"  {t['day'].isoformat()}  {format_uv(t['target']):>6} {unit}  {t.get('rule') or '-'}")
     if proposal is not None:
         lines.append(f"{proposal_line(proposal)} Accept with --accept.")

@@ -42,6 +42,7 @@ from biofeedback.signal.quality import Quality, QualityMeter
 from biofeedback.sources import open_source
 from biofeedback.sources.base import Source
 from biofeedback.stream import Event, StreamInfo, primary_channel
+from biofeedback.words import unit_text
 
 _LIGHT_ORDER = {"green": 0, "amber": 1, "red": 2}
 
@@ -171,7 +172,7 @@ class SignalWatch:
 
 def describe_bands(bands: Bands) -> str:
     """The bands in a few words for the therapist: 'contraction 20.0-40.0 µV, release at or below 2.0 µV'."""
-    unit = {"uV": "µV", "cmH2O": "cmH₂O"}.get(bands.unit, bands.unit)
+    unit = unit_text(bands.unit)
     return (f"contraction {bands.contraction_low:.1f}-{bands.contraction_high:.1f} {unit}, "
             f"release at or below {bands.release_high:.1f} {unit}")
 

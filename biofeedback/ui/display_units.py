@@ -1,15 +1,12 @@
 """The one place where pressure is converted for display: cmH2O (stored, default) or mmHg (shown only)."""
 from __future__ import annotations
 
+from biofeedback.words import unit_text
+
 #: 1 mmHg = 1.36 cmH2O (the conventional clinical figure)
 CMH2O_PER_MMHG = 1.36
 PRESSURE_UNITS = ("cmH2O", "mmHg")
-UNIT_TEXT = {"uV": "µV", "cmH2O": "cmH₂O", "mmHg": "mmHg"}
-
-
-def unit_text(unit: str) -> str:
-    """How a stored unit name is written on screen (``uV`` → ``µV``)."""
-    return UNIT_TEXT.get(unit, unit)
+__all__ = ["CMH2O_PER_MMHG", "PRESSURE_UNITS", "display_factor", "display_unit", "unit_text"]
 
 
 def display_factor(unit: str, pressure_unit: str = "cmH2O") -> float:
