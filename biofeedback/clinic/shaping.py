@@ -81,7 +81,7 @@ def current_target(library, client) -> float | None:
     return steps[-1]["target"] if steps else None
 
 
-def noise_floor_of(client) -> float | None:
+def her_noise_floor(client) -> float | None:
     """The EMG noise floor (µV) measured at her last calibration (None when none was, or it was a probe's)."""
     calibration = getattr(client, "calibration", None) or {}
     if str(calibration.get("unit") or "uV") != "uV":
@@ -112,7 +112,7 @@ def proposal_for(library, client, noise_floor: float | None = None) -> StepPropo
     if not steps or steps[-1].get("unit", "uV") != "uV":
         return None
     if noise_floor is None:
-        noise_floor = noise_floor_of(library.client_by_id(client if isinstance(client, int) else client.id))
+        noise_floor = her_noise_floor(library.client_by_id(client if isinstance(client, int) else client.id))
     from biofeedback.clinic.progress import EMG, session_modality
     current, since = float(steps[-1]["target"]), steps[-1]["day"]
     # a probe session's share under its cmH2O target says nothing of her µV resting tone
@@ -181,7 +181,7 @@ def set_typed_target(library, client, value: float, unit: str | None = None) -> 
         target = typed_target(value, unit)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    floor = noise_floor_of(person)
+    floor = her_noise_floor(person)
     if floor is not None and unit == "uV" and target.value < floor:
         raise UserError(f"a release target of {target.value:g} µV lies under the noise floor of her calibration "
                         f"({floor:.2f} µV): the sensor cannot show it; choose {floor:.2f} µV or more")
