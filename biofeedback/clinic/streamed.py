@@ -77,61 +77,70 @@ class StreamedChain:
         return Trace(self, which, col)
 
 
-class Trace:
-    """One channel's filtered signal or envelope, sliced like a 1-D array (``x[a:b]``, ``len(x)``)."""
+class _Column:
+    """One channel read a stretch at a time, sliced like a 1-D array (``x[a:b]``, ``x[k]``, ``len(x)``):
+    what the analysis indexes instead of holding a whole long recording in memory."""
 
     ndim = 1
+
+    def _length(self) -> int:
+        raise NotImplementedError
+
+    def _stretch(self, a: int, b: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self._length()
+
+    @property
+    def size(self) -> int:
+        return self._length()
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self._length(),)
+
+    def __getitem__(self, key):
+        n = self._length()
+        if isinstance(key, slice):
+            a, b, step = key.indices(n)
+            if step < 0:
+                raise TypeError(f"{self.WHAT} is read forwards")
+            x = self._stretch(a, b)
+            return x if step == 1 else x[::step]
+        if isinstance(key, (int, np.integer)):
+            k = int(key) + (n if key < 0 else 0)
+            return self._stretch(k, k + 1)[0]
+        raise TypeError(f"{self.WHAT} is read in slices")
+
+    WHAT = "a column"
+
+
+class Trace(_Column):
+    """One channel's filtered signal or envelope, recomputed from the chain's saved state."""
+
+    WHAT = "a streamed trace"
 
     def __init__(self, source: StreamedChain, which: int, col: int) -> None:
         self._src, self._which, self._col = source, which, col
 
-    def __len__(self) -> int:
+    def _length(self) -> int:
         return self._src.n
 
-    @property
-    def size(self) -> int:
-        return self._src.n
-
-    @property
-    def shape(self) -> tuple[int]:
-        return (self._src.n,)
-
-    def __getitem__(self, key):
-        if isinstance(key, slice):
-            a, b, step = key.indices(self._src.n)
-            if step < 0:
-                raise TypeError("a streamed trace is read forwards")
-            x = self._src.stretch(a, b, self._which, self._col)
-            return x if step == 1 else x[::step]
-        if isinstance(key, (int, np.integer)):
-            k = int(key) + (self._src.n if key < 0 else 0)
-            return self._src.stretch(k, k + 1, self._which, self._col)[0]
-        raise TypeError("a streamed trace is read in slices")
+    def _stretch(self, a: int, b: int) -> np.ndarray:
+        return self._src.stretch(a, b, self._which, self._col)
 
 
-class RawColumn:
-    """One channel's raw samples, sliced like a 1-D array and read from the file a stretch at a time."""
+class RawColumn(_Column):
+    """One channel's raw samples, read from the file a stretch at a time."""
 
-    ndim = 1
+    WHAT = "a raw column"
 
     def __init__(self, rec: Recording, col: int) -> None:
         self._rec, self._col = rec, col
 
-    def __len__(self) -> int:
+    def _length(self) -> int:
         return self._rec.n_samples
 
-    @property
-    def size(self) -> int:
-        return self._rec.n_samples
-
-    @property
-    def shape(self) -> tuple[int]:
-        return (self._rec.n_samples,)
-
-    def __getitem__(self, key):
-        if not isinstance(key, slice):
-            raise TypeError("a raw column is read in slices")
-        a, b, step = key.indices(self._rec.n_samples)
-        if step < 0:
-            raise TypeError("a raw column is read forwards")
-        return self._rec.read(a, b)[::step, self._col]
+    def _stretch(self, a: int, b: int) -> np.ndarray:
+        return self._rec.read(a, b)[:, self._col]
