@@ -322,12 +322,11 @@ def client_progress(library: Library, client: Client | str, start: dt.date | Non
         client = library.client(client)
     sessions = library.sessions(client, start, end)
     diary = library.diary(client, start, end)
-    # goals are judged over the whole history, so a date range never hides when a goal was first met
-    all_series = trends(library.sessions(client), library.diary(client))
     places = library.session_places(client)
     adherence = weekly_adherence(library.programmes(client), sessions, places, first=start, last=end)
     steps = [(s["day"], float(s["target"])) for s in library.target_steps(client) if s.get("unit", "uV") == "uV"]
-    return Progress(client, sessions, diary, trends(sessions, diary), goal_status(library.goals(client), all_series),
+    # goals are judged over her whole history, so a date range never hides when a goal was first met
+    return Progress(client, sessions, diary, trends(sessions, diary), client_goals(library, client),
                     start, end, places, adherence, steps)
 
 
